@@ -1,0 +1,47 @@
+# pgvault: two commands on a fresh Debian/Ubuntu machine, as root or as a user with sudo.
+#   make demo   installs what is missing, then runs the sandbox end to end
+#   make test   installs what is missing, then runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Debian's packages: the database, the backup tool, the SSH server standing in for
+# the DB host, and the tools the tests and benchmarks drive.
+APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
+	python3-venv ca-certificates procps zstd lz4 gzip cron
+
+.PHONY: deps system-deps demo test test-fast test-unit clean-sandbox
+
+deps: system-deps $(BIN)/.installed
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:" $$missing; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing \
+	    || { $(SUDO) apt-get update -q && \
+	         $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; }; \
+	fi
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: deps
+	$(BIN)/fab sandbox.demo
+
+test: deps
+	$(BIN)/pytest
+
+test-fast: deps
+	$(BIN)/pytest -m "not slow"
+
+test-unit: deps
+	$(BIN)/pytest -m "unit or infra"
+
+clean-sandbox: deps
+	$(BIN)/fab sandbox.down

@@ -1,0 +1,139 @@
+"""EDGE glue for physical backups: run pgBackRest on the host and read its answers.
+
+Backups run as the PostgreSQL OS user with pgBackRest's detail log streamed
+back for progress; a failure becomes one line with pgBackRest's numbered error
+and a hint.  ``info`` and the primary's state feed ``backup.list``, the
+recoverable window and the restore checks.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Callable, Optional
+
+from fabric import Connection
+
+from ops import catalog, pgbackrest, remote
+from ops.errors import ExitCode, PgvaultError
+from ops.pgbackrest import BackupSet, StanzaInfo
+from ops.progress import LineSink, Progress
+from ops.schema import StackConfig
+from ops.targets import Window, window
+from ops.waiting import within
+
+KINDS = ("full", "diff", "incr")
+_LABEL = re.compile(r"new backup label = (\S+)")
+
+
+def failure(output: str, fix: str) -> PgvaultError:
+    """A :class:`PgvaultError` from pgBackRest output; lock conflicts get ``LOCKED``."""
+    code, line = pgbackrest.summarise_error(output)
+    return PgvaultError(line, fix, ExitCode.LOCKED if code == 50 else ExitCode.FAILED)
+
+
+def stream_pgbackrest(conn: Connection, cfg: StackConfig, argv: list[str], label: str,
+                      say: Callable[[str], None]) -> tuple[bool, str]:
+    """Run a pgBackRest command with detail logging, printing progress; return (ok, output)."""
+    progress = Progress(label)
+
+    def on_line(line: str) -> None:
+        message = progress.feed(line)
+        if message:
+            say(message)
+
+    sink = LineSink(on_line)
+    result = remote.run(conn, argv, user=cfg.postgres.os_user, stream=sink, warn=True)
+    return result.ok, sink.text
+
+
+def run_backup(conn: Connection, cfg: StackConfig, kind: str, say: Callable[[str], None],
+               annotations: Optional[dict[str, str]] = None) -> BackupSet:
+    """Take a backup of ``kind`` (full, diff, incr) and return the new set.
+
+    :raises PgvaultError: with pgBackRest's error in one line
+    """
+    options = [f"--type={kind}", "--log-level-console=detail"]
+    options += [f"--annotation={k}={v}" for k, v in sorted((annotations or {}).items())]
+    ok, output = stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "backup", *options), f"{kind} backup", say)
+    if not ok:
+        raise failure(output, "see the pgBackRest log on the host; fab host.check shows configuration drift")
+    match = _LABEL.search(output)
+    found = info(conn, cfg)
+    label = match.group(1) if match else found.backups[-1].label
+    return next(b for b in found.backups if b.label == label)
+
+
+def info(conn: Connection, cfg: StackConfig) -> StanzaInfo:
+    """``pgbackrest info`` of the stack's stanza.
+
+    :raises PgvaultError: when pgBackRest cannot read the repository
+    """
+    result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
+    if not result.ok:
+        raise failure(result.stdout + result.stderr, "check the repository settings and credentials (fab host.check)")
+    try:
+        parsed = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError:
+        raise PgvaultError(f"stanza {cfg.pgbackrest.stanza} not found in the repository", "run fab host.setup",
+                           ExitCode.FAILED) from None
+    if parsed.status_code not in (0, 2):
+        raise PgvaultError(f"stanza {parsed.name}: {parsed.status_message}", "run fab host.setup", ExitCode.FAILED)
+    return parsed
+
+
+def primary_state(conn: Connection, cfg: StackConfig) -> Optional[dict]:
+    """The primary's clock, WAL position and archiver state; ``None`` when it is down."""
+    try:
+        return remote.sql_json(conn, cfg, catalog.PRIMARY_STATE_SQL)
+    except remote.RemoteError:
+        return None
+
+
+def host_now(conn: Connection) -> datetime:
+    """The DB host's clock in UTC (targets are checked against the host, not this machine)."""
+    text = remote.run(conn, ["date", "-u", "+%Y-%m-%dT%H:%M:%S.%N+00:00"]).stdout.strip()
+    return datetime.fromisoformat(text[:26] + "+00:00")
+
+
+def recoverable_window(stanza: StanzaInfo, state: Optional[dict]) -> Window:
+    """The window from the backup sets and the primary's last archived WAL time."""
+    last = state.get("last_archived_time") if state else None
+    return window(stanza.backups, datetime.fromisoformat(last) if last else None)
+
+
+def verify(conn: Connection, cfg: StackConfig) -> tuple[bool, list[str]]:
+    """Run ``pgbackrest verify``; return (clean, problem lines)."""
+    result = remote.run(conn, pgbackrest.command(cfg, "verify", "--log-level-console=detail"),
+                        user=cfg.postgres.os_user, warn=True)
+    output = result.stdout + result.stderr
+    problems = pgbackrest.verify_problems(output)
+    return result.ok and not problems, problems
+
+
+def mark(conn: Connection, cfg: StackConfig, name: str) -> dict:
+    """Create restore point ``name`` and record it in pgvault's registry."""
+    remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    existing = remote.sql_json(conn, cfg, catalog.restore_point_sql(name))
+    if existing:
+        raise PgvaultError(f"restore point {name!r} already exists ({existing['time']})", "choose another name",
+                           ExitCode.USAGE)
+    return remote.sql_json(conn, cfg, catalog.create_restore_point_sql(name))
+
+
+def flush_wal(conn: Connection, cfg: StackConfig, seconds: float = 120) -> str:
+    """Switch to a new WAL segment and wait until the finished one is archived.
+
+    :returns: the name of the segment that was archived
+    :raises PgvaultError: when archiving does not catch up in time
+    """
+    segment = remote.sql(conn, cfg, "SELECT pg_walfile_name(pg_switch_wal());").strip()
+
+    def archived() -> bool:
+        state = primary_state(conn, cfg) or {}
+        return (state.get("last_archived_wal") or "") >= segment
+
+    if not within(seconds, archived, interval=0.5):
+        raise PgvaultError(f"WAL segment {segment} was not archived within {seconds:.0f}s",
+                           "fab host.check shows why archiving fails", ExitCode.FAILED)
+    return segment

@@ -1,0 +1,40 @@
+"""EDGE: boto3 clients built from the stack (endpoint, CA bundle, credentials).
+
+S3 goes to the repository endpoint over TLS, verified against
+``repository.ca_file`` when one is set, never with verification off outside a
+sandbox.  Credentials are the stack's secrets (``keys``) or boto3's default
+chain (``instance-role``), never a developer's stray ``AWS_*`` variables for a
+sandbox.
+"""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+
+from ops.schema import StackConfig
+from ops.secrets import S3_KEY, S3_KEY_SECRET, read_secret
+
+
+def s3_client(cfg: StackConfig):
+    """An S3 client for the stack's bucket."""
+    repo = cfg.repository
+    kwargs = {}
+    if repo.credentials == "keys":
+        kwargs = {
+            "aws_access_key_id": read_secret(cfg, S3_KEY).reveal(),
+            "aws_secret_access_key": read_secret(cfg, S3_KEY_SECRET).reveal(),
+        }
+    verify = repo.ca_file if (repo.verify_tls and repo.ca_file) else repo.verify_tls
+    config = Config(
+        s3={"addressing_style": "path" if repo.uri_style == "path" else "virtual"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.client(
+        "s3", region_name=repo.region, endpoint_url=repo.endpoint_url if repo.endpoint else None,
+        verify=verify, config=config, **kwargs,
+    )

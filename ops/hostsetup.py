@@ -1,0 +1,197 @@
+"""``host.setup`` and ``host.check``: facts, a pure plan, apply, re-check.
+
+The desired state of a DB host is a list of directories and files rendered
+from the stack (:func:`desired_paths`) plus the PostgreSQL settings pgvault
+owns.  :func:`gather` reads the host, :func:`plan` compares (pure), and
+:func:`apply` changes only what the plan lists, restarting PostgreSQL only when
+a ``postmaster`` setting changed and reloading otherwise.  A second run finds
+an empty plan and says "no changes".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from fabric import Connection
+
+from ops import catalog, pgbackrest, postgres, remote, render, service
+from ops.errors import ExitCode, PgvaultError
+from ops.plan import Change, DesiredDir, DesiredFile, PathFact, describe, plan_paths
+from ops.postgres import LiveSetting
+from ops.schema import StackConfig
+from ops.secrets import Secret
+
+
+def desired_paths(cfg: StackConfig, secrets: dict[str, Secret]) -> list[DesiredDir | DesiredFile]:
+    """Directories and files pgvault owns on a DB host, parents first."""
+    owner = cfg.postgres.os_user
+    pgb = cfg.pgbackrest
+    dirs = [
+        DesiredDir(pgb.config_path, owner, 0o750),
+        DesiredDir(f"{pgb.config_path}/conf.d", owner, 0o750),
+        DesiredDir(pgb.log_path, owner, 0o750),
+        DesiredDir(pgb.spool_path, owner, 0o750),
+        DesiredDir(pgb.lock_path, owner, 0o750),
+        DesiredDir(cfg.postgres.scratch_dir, owner, 0o750),
+    ]
+    files = [
+        DesiredFile(pgbackrest.config_file(cfg), render.render_pgbackrest_conf(cfg), owner, 0o640),
+        DesiredFile(pgbackrest.secrets_file(cfg), render.render_pgbackrest_secrets(cfg, secrets), owner, 0o600,
+                    secret=True),
+        DesiredFile(postgres.include_file(cfg), render.render_pg_include(cfg), owner, 0o640),
+    ]
+    return [*dirs, *files]
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What ``host.setup`` needs to know about a host before planning."""
+
+    pgbackrest_version: Optional[str]
+    paths: dict[str, PathFact]
+    settings: dict[str, LiveSetting]
+    stanza_ok: bool = False
+    catalog_ok: bool = False
+
+
+@dataclass
+class HostPlan:
+    """Everything ``host.setup`` would do on one host."""
+
+    install: bool = False
+    changes: list[Change] = field(default_factory=list)
+    server_action: Optional[str] = None
+    stanza: bool = False
+    catalog: bool = False
+
+    def steps(self) -> list[str]:
+        """Non-file steps, in the order :func:`apply` runs them."""
+        out = ["install pgbackrest"] if self.install else []
+        if self.server_action:
+            out.append(f"{self.server_action} PostgreSQL")
+        if self.stanza:
+            out.append("stanza-create and check")
+        if self.catalog:
+            out.append("create the pgvault catalog schema")
+        return out
+
+    @property
+    def empty(self) -> bool:
+        """True when the host already matches the stack."""
+        return not (self.install or self.changes or self.server_action or self.stanza or self.catalog)
+
+
+def gather(conn: Connection, cfg: StackConfig, targets: list) -> HostFacts:
+    """Read the facts (read-only commands only)."""
+    version = None
+    if remote.command_exists(conn, "pgbackrest"):
+        version = remote.run(conn, ["pgbackrest", "version"]).stdout.strip().removeprefix("pgBackRest ")
+    include_dir = cfg.postgres.include_dir
+    probe = remote.run(conn, remote.as_root(conn) + ["test", "-d", include_dir], warn=True)
+    if not probe.ok:
+        raise PgvaultError(
+            f"PostgreSQL include directory {include_dir} does not exist on {conn.host}",
+            "create it and add include_dir = 'conf.d' to postgresql.conf, or set pgvault:postgres.include_dir",
+            ExitCode.FAILED,
+        )
+    settings = live_settings(conn, cfg)
+    paths = remote.path_facts(conn, targets)
+    stanza_ok = False
+    if version and all(p.path in paths and paths[p.path].exists for p in targets):
+        stanza_ok = stanza_status(conn, cfg)[0] in (0, 2)
+    catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t"
+    return HostFacts(version, paths, settings, stanza_ok, catalog_ok)
+
+
+def live_settings(conn: Connection, cfg: StackConfig) -> dict[str, LiveSetting]:
+    """``pg_settings`` rows of the settings pgvault owns."""
+    names = [s.name for s in postgres.owned_settings(cfg)]
+    try:
+        rows = remote.sql_json(conn, cfg, postgres.settings_query(names))
+    except remote.RemoteError as exc:
+        raise PgvaultError(
+            f"cannot query PostgreSQL on {conn.host} (port {cfg.postgres.port}): {exc.message}",
+            "start PostgreSQL, or correct pgvault:postgres.port and socket_dir",
+            ExitCode.UNREACHABLE,
+        ) from None
+    return {r["name"]: LiveSetting(r["name"], r["setting"], r["context"], r["pending_restart"]) for r in rows}
+
+
+def stanza_status(conn: Connection, cfg: StackConfig) -> tuple[int, str]:
+    """``(code, message)`` of the stanza in ``pgbackrest info`` (99 when unreadable)."""
+    result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
+    if not result.ok:
+        return 99, pgbackrest.summarise_error(result.stdout + result.stderr)[1]
+    try:
+        info = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError as exc:
+        return 99, str(exc)
+    return info.status_code, info.status_message
+
+
+def plan(cfg: StackConfig, targets: list, facts: HostFacts) -> HostPlan:
+    """The pure plan for one host from its facts."""
+    changes = plan_paths(targets, facts.paths)
+    include_changes = any(c.path == postgres.include_file(cfg) for c in changes)
+    action = postgres.server_action(postgres.owned_settings(cfg), facts.settings)
+    if include_changes and action is None:
+        action = "reload"
+    return HostPlan(
+        install=facts.pgbackrest_version is None,
+        changes=changes,
+        server_action=action,
+        stanza=bool(changes) or not facts.stanza_ok,
+        catalog=not facts.catalog_ok,
+    )
+
+
+def apply(conn: Connection, cfg: StackConfig, host_plan: HostPlan, say) -> None:
+    """Carry out ``host_plan``: install, write, restart or reload, stanza-create, check."""
+    if host_plan.install:
+        say(f"  installing pgbackrest on {conn.host}")
+        remote.run(conn, remote.as_root(conn) + ["env", "DEBIAN_FRONTEND=noninteractive",
+                                                  "apt-get", "install", "-y", "-q", "pgbackrest"])
+    for change in host_plan.changes:
+        target = change.target
+        if isinstance(target, DesiredDir):
+            remote.ensure_dir(conn, target)
+        else:
+            remote.put_file(conn, target)
+    if host_plan.server_action == "restart":
+        say("  restarting PostgreSQL (a postmaster setting changed)")
+        service.control(conn, cfg, "restart")
+    elif host_plan.server_action == "reload":
+        say("  reloading PostgreSQL")
+        remote.sql(conn, cfg, "SELECT pg_reload_conf();")
+    if host_plan.catalog:
+        remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    if host_plan.stanza:
+        say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
+        for name in ("stanza-create", "check"):
+            result = remote.run(conn, pgbackrest.command(cfg, name), user=cfg.postgres.os_user, warn=True)
+            if not result.ok:
+                raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],
+                                   "fix the cause and run fab host.setup again", ExitCode.FAILED)
+
+
+def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: dict) -> list[str]:
+    """Every way the host differs from the stack, one line each (``host.check``)."""
+    out = []
+    if host_plan.install:
+        out.append("pgbackrest is not installed")
+    out += [describe(c) for c in host_plan.changes]
+    for want in postgres.owned_settings(cfg):
+        live = facts.settings.get(want.name)
+        if live is None:
+            continue
+        if live.setting != want.value:
+            out.append(f"setting {want.name} is {live.setting!r}, stack wants {want.value!r}")
+        elif live.pending_restart:
+            out.append(f"setting {want.name} waits for a restart")
+    if not facts.stanza_ok and not host_plan.changes:
+        out.append(f"stanza {cfg.pgbackrest.stanza} is missing or invalid in the repository")
+    failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")
+    if failed and (not archived or failed > archived):
+        out.append(f"WAL archiving is failing: {archiver.get('last_failed_wal')} failed at {failed}")
+    return out

@@ -1,0 +1,193 @@
+"""EDGE glue for restores: into a scratch cluster beside production, or in place.
+
+Order of work, so that bad input changes nothing: read the repository and the
+primary, validate the target against the recoverable window, choose the
+backup set, check the destination; only then create directories and run
+``pgbackrest restore``.  A scratch restore never archives (``--archive-mode=off``
+plus overrides in its configuration) and never touches the production data
+directory; an in-place restore needs ``--force``.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+import time
+from typing import Callable, Optional
+
+from fabric import Connection
+
+from ops import backups, catalog, pgbackrest, remote, render, scratch, service
+from ops.errors import ExitCode, PgvaultError, UsageError
+from ops.plan import DesiredDir, DesiredFile
+from ops.schema import HostConfig, StackConfig
+from ops.targets import Target, choose_set, parse_lsn, validate
+from ops.waiting import within
+
+
+def prepare(conn: Connection, cfg: StackConfig, target: Target, say: Callable[[str], None]):
+    """Validate ``target`` against the repository and the primary; return the backup set to use.
+
+    :raises UsageError: for a target outside the window, naming the window
+    """
+    stanza = backups.info(conn, cfg)
+    state = backups.primary_state(conn, cfg)
+    win = backups.recoverable_window(stanza, state)
+    valid = stanza.valid_backups
+    oldest_lsn = parse_lsn(valid[0].lsn_stop) if valid and valid[0].lsn_stop else None
+    current_lsn = parse_lsn(state["lsn"]) if state else None
+    validate(target, win, backups.host_now(conn), current_lsn, oldest_lsn)
+    point_lsn = None
+    if target.kind == "xid" and state and int(target.value) >= int(state["next_xid"]):
+        raise UsageError(f"target xid {target.value} has not been assigned yet (next is {state['next_xid']})",
+                         "choose an xid of a committed transaction")
+    if target.kind == "name" and state:
+        row = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
+        if row:
+            point_lsn = parse_lsn(row["lsn"])
+        else:
+            say(f"  restore point {target.value!r} is not in pgvault's registry: replaying from the oldest set")
+    chosen = choose_set(target, stanza.backups, point_lsn)
+    say(f"  backup set {chosen.label} ({chosen.type}, ended {chosen.stop.isoformat(sep=' ', timespec='seconds')}); "
+        f"window {win.describe()}")
+    return chosen, win
+
+
+def _free_port(conn: Connection) -> int:
+    text = remote.run(conn, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], warn=True).stdout
+    return scratch.pick_port(scratch.listening_ports(text), random.Random())
+
+
+def _require_empty(conn: Connection, cfg: StackConfig, path: str, name: str) -> None:
+    empty = ["sh", "-c", 'test ! -e "$1" || test -z "$(ls -A "$1")"', "sh", path]
+    if not remote.run(conn, empty, user=cfg.postgres.os_user, warn=True).ok:
+        raise UsageError(f"scratch directory {path} exists and is not empty",
+                         f"choose another --name, or remove it with fab restore.drop --name {name}")
+
+
+def to_scratch(conn: Connection, entry: HostConfig, cfg: StackConfig, target: Target, name: Optional[str],
+               say: Callable[[str], None]) -> dict:
+    """Restore ``target`` into a new scratch cluster, start it, and describe it."""
+    chosen, _ = prepare(conn, cfg, target, say)
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)), _free_port(conn))
+    _require_empty(conn, cfg, place.root, place.name)
+    owner = cfg.postgres.os_user
+    for folder in (place.root, place.data_dir, place.tablespaces):
+        remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700))
+    banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
+    files = {place.config: scratch.config_lines(place, chosen.label, banner), place.hba: scratch.hba_lines(banner),
+             f"{place.root}/pg_ident.conf": banner + "\n"}
+    for path, text in files.items():
+        remote.put_file(conn, DesiredFile(path, text, owner, 0o600))
+    started = time.monotonic()
+    options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
+               f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
+               *target.pgbackrest_options()]
+    if target.kind == "latest":
+        options.append("--target-action=promote")
+    ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
+    if not ok:
+        raise backups.failure(output, f"the scratch directory {place.root} is left for inspection; "
+                                      f"fab restore.drop --name {place.name} removes it")
+    fetched = time.monotonic()
+    say(f"  starting scratch cluster {place.name} on port {place.port} (WAL replay to {target.describe()})")
+    _start_scratch(conn, cfg, place)
+    reached = within(cfg.targets.rto_seconds,
+                     lambda: _promoted(conn, cfg, port=place.port, socket_dir=place.root), interval=0.5)
+    if reached is None:
+        raise PgvaultError(f"the restored cluster {place.name} is still in recovery after "
+                           f"{cfg.targets.rto_seconds}s (the RTO target)", f"read {place.log}", ExitCode.FAILED)
+    ready = time.monotonic()
+    return {
+        "host": entry.address,
+        "host_name": entry.name,
+        "port": place.port,
+        "socket_dir": place.root,
+        "data_dir": place.data_dir,
+        "name": place.name,
+        "backup_set": chosen.label,
+        "target": target.describe(),
+        "recovered_to": reached.get("last_replay"),
+        "in_recovery": reached.get("in_recovery"),
+        "seconds": {"fetch": round(fetched - started, 1), "replay_and_start": round(ready - fetched, 1),
+                    "total": round(ready - started, 1)},
+    }
+
+
+#: what a restored cluster says about itself once it accepts connections
+RECOVERED_SQL = (
+    "SELECT json_build_object('in_recovery', pg_is_in_recovery(), "
+    "'last_replay', pg_last_xact_replay_timestamp(), 'lsn', pg_current_wal_lsn()::text);"
+)
+
+
+def _promoted(conn: Connection, cfg: StackConfig, **where) -> Optional[dict]:
+    """The recovered state once the cluster is out of recovery, else ``None``."""
+    try:
+        state = remote.sql_json(conn, cfg, RECOVERED_SQL, **where)
+    except remote.RemoteError:
+        return None
+    return state if state and not state["in_recovery"] else None
+
+
+def _start_scratch(conn: Connection, cfg: StackConfig, place: scratch.Scratch) -> None:
+    pg = cfg.postgres
+    argv = [f"{pg.bin_dir}/pg_ctl", "-D", place.data_dir, "-l", place.log, "-w", "-t", str(cfg.targets.rto_seconds),
+            "-o", shlex.join(scratch.server_options(place)), "start"]
+    result = remote.run(conn, argv, user=pg.os_user, warn=True)
+    if result.ok:
+        return
+    log = remote.run(conn, ["tail", "-n", "40", place.log], user=pg.os_user, warn=True).stdout
+    fatal = [line for line in log.splitlines() if "FATAL" in line or "PANIC" in line]
+    reason = fatal[-1].split("FATAL:")[-1].strip() if fatal else "see its log"
+    raise PgvaultError(f"the restored cluster {place.name} did not start: {reason}",
+                       f"read {place.log}; fab restore.drop --name {place.name} removes it", ExitCode.FAILED)
+
+
+def drop(conn: Connection, cfg: StackConfig, name: str) -> None:
+    """Stop and delete the scratch cluster ``name`` (only pgvault scratch directories)."""
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)), 0)
+    owner = cfg.postgres.os_user
+    if not remote.run(conn, remote.as_user(conn, owner) + ["test", "-f", place.config], warn=True).ok:
+        raise UsageError(f"no pgvault scratch cluster {name!r} in {cfg.postgres.scratch_dir}",
+                         "fab restore.list shows the scratch clusters")
+    remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", place.data_dir, "-m", "fast", "-w", "stop"],
+               user=owner, warn=True)
+    remote.run(conn, remote.as_user(conn, owner) + ["rm", "-rf", "--", place.root])
+
+
+def list_scratch(conn: Connection, cfg: StackConfig) -> list[dict]:
+    """The scratch clusters on the host: name, port (from their config) and whether they run."""
+    owner = cfg.postgres.os_user
+    found = remote.run(conn, remote.as_user(conn, owner) + ["find", cfg.postgres.scratch_dir, "-mindepth", "2",
+                                                             "-maxdepth", "2", "-name", scratch.MARKER], warn=True)
+    out = []
+    for path in sorted(found.stdout.split()):
+        root = path.rsplit("/", 1)[0]
+        text = remote.run(conn, ["cat", path], user=owner).stdout
+        port = next((int(line.split("=")[1]) for line in text.splitlines() if line.startswith("port =")), 0)
+        running = remote.run(conn, ["test", "-f", f"{root}/data/postmaster.pid"], user=owner, warn=True).ok
+        out.append({"name": root.rsplit("/", 1)[1], "port": port, "data_dir": f"{root}/data", "running": running})
+    return out
+
+
+def in_place(conn: Connection, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
+    """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
+    chosen, _ = prepare(conn, cfg, target, say)
+    if service.is_running(conn, cfg):
+        say("  stopping PostgreSQL")
+        service.control(conn, cfg, "stop")
+    options = ["--delta", f"--set={chosen.label}", "--log-level-console=detail", *target.pgbackrest_options()]
+    started = time.monotonic()
+    ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
+    if not ok:
+        raise backups.failure(output, "PostgreSQL is stopped; fix the cause and run the restore again")
+    say("  starting PostgreSQL")
+    service.control(conn, cfg, "start")
+    reached = within(cfg.targets.rto_seconds, lambda: _promoted(conn, cfg), interval=1.0)
+    if reached is None:
+        raise PgvaultError("PostgreSQL did not finish recovery in time", f"read {cfg.postgres.log_file or 'its log'}")
+    return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
+            "backup_set": chosen.label, "target": target.describe(), "recovered_to": reached.get("last_replay"),
+            "seconds": {"total": round(time.monotonic() - started, 1)}}
+

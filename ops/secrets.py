@@ -1,0 +1,93 @@
+"""Secrets: where they come from, and a type that never prints its value.
+
+Secrets never live in stack files, on command lines, in logs or in rendered
+runbooks (DESIGN.md).  A :class:`Secret` masks itself in ``repr``/``str`` (like
+pyinfra's ``MaskString``); only :meth:`Secret.reveal` gives the value, and the
+only callers are the renderer of the 0600 pgBackRest secrets file and the
+boto3 client factory.
+
+Sources, in order: the environment (``PGVAULT_*``), then the stack's
+``secrets.file`` (a ``KEY=value`` file that must be mode 0640 or stricter).
+With ``repository.credentials: instance-role`` no S3 keys are needed at all.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from ops.errors import ExitCode, PgvaultError
+from ops.schema import StackConfig
+
+#: environment variable names of the secrets pgvault reads
+REPO_CIPHER_PASS = "PGVAULT_REPO_CIPHER_PASS"
+S3_KEY = "PGVAULT_S3_KEY"
+S3_KEY_SECRET = "PGVAULT_S3_KEY_SECRET"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret value that shows as ``****`` everywhere except :meth:`reveal`."""
+
+    name: str
+    _value: str
+
+    def reveal(self) -> str:
+        """Return the value; call only where it is written to a protected file or an API."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.name}=****)"
+
+    __str__ = __repr__
+
+
+class SecretError(PgvaultError):
+    """A secret is missing, or its file is readable by others."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message, fix, ExitCode.SECRET)
+
+
+def read_secret(cfg: StackConfig, name: str) -> Secret:
+    """Return the secret ``name`` from the environment or the stack's secrets file.
+
+    :param cfg: the stack, for ``secrets.file``
+    :param name: an environment variable name such as ``PGVAULT_REPO_CIPHER_PASS``
+    :raises SecretError: when it is nowhere, or the file's mode is too open
+    """
+    value = os.environ.get(name)
+    if value:
+        return Secret(name, value)
+    path = cfg.secrets.file
+    if path and Path(path).is_file():
+        value = _file_values(Path(path)).get(name)
+        if value:
+            return Secret(name, value)
+    where = f"the environment or {path}" if path else "the environment"
+    raise SecretError(f"secret {name} is not set in {where}", f"export {name} (or add it to pgvault:secrets.file)")
+
+
+def _file_values(path: Path) -> dict[str, str]:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o037:
+        raise SecretError(
+            f"secrets file {path} has mode {mode:04o}, readable or writable by others", f"chmod 0600 {path}"
+        )
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def repository_secrets(cfg: StackConfig) -> dict[str, Secret]:
+    """The secrets pgBackRest needs, keyed by pgBackRest option name.
+
+    :raises SecretError: when one is missing
+    """
+    found = {"repo1-cipher-pass": read_secret(cfg, REPO_CIPHER_PASS)}
+    if cfg.repository.credentials == "keys":
+        found["repo1-s3-key"] = read_secret(cfg, S3_KEY)
+        found["repo1-s3-key-secret"] = read_secret(cfg, S3_KEY_SECRET)
+    return found

@@ -1,0 +1,1 @@
+"""Thin Fabric task modules, one per namespace."""

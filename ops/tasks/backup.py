@@ -1,0 +1,90 @@
+"""``fab backup.*``: take, list, verify and mark physical backups (pgBackRest)."""
+
+from __future__ import annotations
+
+from ops import backups, remote
+from ops.config import load_stack
+from ops.errors import ExitCode, PgvaultError
+from ops.tasks.common import emit_json, pgvault_task, say
+from ops.targets import parse_target
+from ops.units import human_bytes
+
+
+def _backup(c, kind: str, stack, host) -> None:
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        say(f"{kind} backup of {entry.name} (stanza {cfg.pgbackrest.stanza}) to s3://{cfg.repository.bucket}"
+            f"{cfg.repository.path}")
+        done = backups.run_backup(conn, cfg, kind, say)
+        seconds = (done.stop - done.start).total_seconds()
+        say(f"backup {done.label}: {human_bytes(done.size)} database, {human_bytes(done.repo_delta)} stored, "
+            f"{seconds:.0f}s")
+
+
+@pgvault_task()
+def full(c, stack=None, host=None):
+    """Take a full backup now."""
+    _backup(c, "full", stack, host)
+
+
+@pgvault_task()
+def incr(c, stack=None, host=None):
+    """Take an incremental backup (changes since the last backup)."""
+    _backup(c, "incr", stack, host)
+
+
+@pgvault_task()
+def diff(c, stack=None, host=None):
+    """Take a differential backup (changes since the last full)."""
+    _backup(c, "diff", stack, host)
+
+
+@pgvault_task(name="list")
+def list_(c, stack=None, host=None, json_=False):
+    """List backup sets and the recoverable window."""
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        stanza = backups.info(conn, cfg)
+        win = backups.recoverable_window(stanza, backups.primary_state(conn, cfg))
+        if json_:
+            emit_json({
+                "host": entry.name,
+                "stanza": stanza.name,
+                "backups": [b.as_dict() for b in stanza.backups],
+                "window": {"earliest": win.earliest, "latest": win.latest},
+                "archive": {"min": stanza.archive_min, "max": stanza.archive_max},
+            })
+            continue
+        say(f"stanza {stanza.name} on {entry.name}: {len(stanza.backups)} backup set(s)")
+        say(f"  {'label':24} {'type':5} {'start (UTC)':20} {'secs':>5} {'database':>10} {'stored':>10}  WAL")
+        for b in stanza.backups:
+            flag = " ERROR" if b.error else ""
+            say(f"  {b.label:24} {b.type:5} {b.start:%Y-%m-%d %H:%M:%S} {(b.stop - b.start).total_seconds():5.0f} "
+                f"{human_bytes(b.size):>10} {human_bytes(b.repo_delta):>10}  {b.wal_start}..{b.wal_stop}{flag}")
+        say(f"recoverable window: {win.describe()}")
+
+
+@pgvault_task()
+def verify(c, stack=None, host=None):
+    """Check every backup and WAL file in the repository; exit 7 on damage."""
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
+        clean, problems = backups.verify(conn, cfg)
+        for line in problems:
+            say(f"  problem: {line}")
+        if not clean:
+            raise PgvaultError(f"pgbackrest verify found {len(problems) or 'unreported'} problem(s) in the repository",
+                               "restore from another backup set, take a new full backup (fab backup.full)",
+                               ExitCode.VERIFY)
+        say("verify: every backup and WAL file checked is valid")
+
+
+@pgvault_task(help={"name": "restore point name: letters, digits, '.', '_', ':' and '-'"})
+def mark(c, name, stack=None, host=None):
+    """Create a named restore point to recover to later."""
+    target = parse_target(name=name)
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        point = backups.mark(conn, cfg, target.value)
+        say(f"restore point {point['name']} at {point['time']} (LSN {point['lsn']}) on {entry.name}")

@@ -1,0 +1,68 @@
+"""What every task shares: the error handler, the shared flags, output helpers.
+
+``@pgvault_task`` is ``invoke.task`` plus one top-level handler that turns a
+:class:`~ops.errors.PgvaultError` into a single ``error: ...`` line on stderr
+and the error's typed exit code, so cron and alerting can trust both.
+Shared flags have one spelling and one help text everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+from invoke import Exit, task
+
+from ops.errors import PgvaultError
+
+#: help texts of the flags every task spells the same way
+SHARED_HELP = {
+    "stack": "stack name (default: $PGVAULT_STACK or sandbox)",
+    "dry_run": "show what would change (with diffs), change nothing",
+    "json_": "print JSON instead of text",
+    "force": "allow a destructive step (never the default)",
+    "host": "only this configured host (default: every host of the stack)",
+}
+
+
+def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
+    """Declare a Fabric task with the shared flag help and the error handler."""
+
+    def decorate(fn: Callable) -> Any:
+        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        texts = {k: v for k, v in SHARED_HELP.items() if k in names}
+        texts.update(help or {})
+
+        @functools.wraps(fn)
+        def body(c, *args, **kw):
+            try:
+                return fn(c, *args, **kw)
+            except PgvaultError as exc:
+                sys.stdout.flush()
+                raise Exit(f"error: {exc.one_line()}", code=int(exc.code)) from None
+
+        return task(help=texts, **kwargs)(body)
+
+    return decorate
+
+
+def say(text: str = "") -> None:
+    """Print a line for the operator (stdout, flushed: progress must show live)."""
+    print(text, flush=True)
+
+
+def note(text: str = "") -> None:
+    """Print progress to stderr, keeping stdout for a JSON document."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def reporter(json_: bool):
+    """The progress printer for a task: stderr when stdout carries JSON."""
+    return note if json_ else say
+
+
+def emit_json(document: Any) -> None:
+    """Print a JSON document (sorted keys, so output is stable)."""
+    print(json.dumps(document, indent=2, sort_keys=True, default=str), flush=True)

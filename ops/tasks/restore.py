@@ -1,0 +1,85 @@
+"""``fab restore.*``: bring data back, beside production (default) or in place."""
+
+from __future__ import annotations
+
+from ops import remote, restores
+from ops.config import load_stack
+from ops.errors import ExitCode, PgvaultError
+from ops.targets import Target, parse_target
+from ops.tasks.common import emit_json, pgvault_task, reporter, say
+
+_RESTORE_HELP = {
+    "name": "scratch cluster name (default restore-<UTC time>)",
+    "in_place": "replace the production cluster (after a disaster); needs --force",
+    "force": "confirm --in-place: PostgreSQL is stopped and its data directory rewritten",
+}
+
+
+def _restore(c, target: Target, stack, host, name, in_place, force, json_) -> None:
+    if in_place and not force:
+        raise PgvaultError("--in-place replaces the production data directory",
+                           "add --force if that is what you mean; without --in-place the restore goes beside it",
+                           ExitCode.REFUSED)
+    cfg = load_stack(stack)
+    progress = reporter(json_)
+    for entry, conn in remote.connections(c, cfg, host):
+        progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
+        if in_place:
+            result = restores.in_place(conn, cfg, target, progress)
+        else:
+            result = restores.to_scratch(conn, entry, cfg, target, name, progress)
+        if json_:
+            emit_json(result)
+        else:
+            say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
+            say(f"  cluster: {result['host']} port {result['port']}, data directory {result['data_dir']}")
+            say(f"  recovered to: {result['recovered_to']}")
+            if not in_place:
+                say(f"  remove it with: fab restore.drop --name {result['name']}")
+
+
+@pgvault_task(help=_RESTORE_HELP)
+def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False):
+    """Restore the latest backup and all archived WAL into a new cluster."""
+    _restore(c, parse_target(), stack, host, name, in_place, force, json_)
+
+
+@pgvault_task(help={
+    **_RESTORE_HELP,
+    "target": "recover to this time; must name its zone, e.g. '2026-11-26 14:05:00+00:00'",
+    "target_name": "recover to this restore point (fab backup.mark)",
+    "target_lsn": "recover to this WAL position, e.g. 0/3000060",
+    "target_xid": "recover up to this transaction id",
+})
+def pitr(c, target=None, target_name=None, target_lsn=None, target_xid=None, stack=None, host=None, name=None,
+         in_place=False, force=False, json_=False):
+    """Restore to a point in time, restore point, LSN or xid."""
+    chosen = parse_target(time=target, name=target_name, lsn=target_lsn, xid=target_xid)
+    if chosen.kind == "latest":
+        raise PgvaultError("no target given", "add --target, --target-name, --target-lsn or --target-xid "
+                           "(or use fab restore.full for the latest)", ExitCode.USAGE)
+    _restore(c, chosen, stack, host, name, in_place, force, json_)
+
+
+@pgvault_task(help={"name": "the scratch cluster to stop and delete"})
+def drop(c, name, stack=None, host=None):
+    """Stop and delete a scratch cluster made by a restore."""
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        restores.drop(conn, cfg, name)
+        say(f"scratch cluster {name} on {entry.name} stopped and removed")
+
+
+@pgvault_task(name="list")
+def list_(c, stack=None, host=None, json_=False):
+    """List the scratch clusters restores have made."""
+    cfg = load_stack(stack)
+    for entry, conn in remote.connections(c, cfg, host):
+        found = restores.list_scratch(conn, cfg)
+        if json_:
+            emit_json({"host": entry.name, "scratch": found})
+            continue
+        say(f"{len(found)} scratch cluster(s) on {entry.name}")
+        for item in found:
+            say(f"  {item['name']:28} port {item['port']:<6} {'running' if item['running'] else 'stopped'}  "
+                f"{item['data_dir']}")
