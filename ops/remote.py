@@ -24,13 +24,12 @@ from typing import Iterable, Optional, Sequence
 import paramiko
 from fabric import Connection
 from invoke import Context
-from invoke.exceptions import ThreadException
-from invoke.runners import Result
 
 from ops.errors import ExitCode, PgvaultError
 from ops.plan import DesiredDir, DesiredFile, PathFact
 from ops.postgres import psql_argv
 from ops.schema import HostConfig, StackConfig
+from ops.sshexec import CommandTimeout, Completed, execute
 
 
 class RemoteError(PgvaultError):
@@ -96,27 +95,23 @@ def as_root(conn: Connection) -> list[str]:
 
 
 def run(conn: Connection, argv: Sequence[str], *, user: Optional[str] = None, stdin: Optional[str] = None,
-        stream=None, warn: bool = False, timeout: Optional[int] = None) -> Result:
+        stream=None, warn: bool = False, timeout: Optional[float] = None) -> Completed:
     """Run ``argv`` on the host, as ``user`` if given.
 
     :param stdin: text fed to the command's standard input
     :param stream: a writable object receiving stdout and stderr as they arrive
     :param warn: return a failed result instead of raising :class:`RemoteError`
+    :param timeout: seconds to wait before giving up
     """
     full = (as_user(conn, user) if user else []) + list(argv)
-    kwargs = {
-        "hide": stream is None,
-        "warn": True,
-        "in_stream": io.StringIO(stdin) if stdin is not None else False,
-        "timeout": timeout,
-    }
-    if stream is not None:
-        kwargs.update(out_stream=stream, err_stream=stream)
     try:
-        result = conn.run(shlex.join(full), **kwargs)
-    except ThreadException:
-        # the command exited before reading all of its stdin: it failed early
-        raise RemoteError(f"{argv[0]} on {conn.host} stopped before reading its input") from None
+        result = execute(conn, shlex.join(full), stdin=stdin, sink=stream, timeout=timeout)
+    except CommandTimeout:
+        raise RemoteError(f"{argv[0]} on {conn.host} did not finish within {timeout}s",
+                          "check the host's load and the service it waits for") from None
+    except (OSError, paramiko.SSHException) as exc:
+        raise RemoteError(f"lost the SSH connection to {conn.host}: {exc}", "check the host and the network",
+                          ExitCode.UNREACHABLE) from None
     if not result.ok and not warn:
         output = (result.stdout or "") + (result.stderr or "")
         tail = " ".join(output.strip().splitlines()[-1:])[:300] if output.strip() else "no output"
@@ -136,30 +131,48 @@ def sql_json(conn: Connection, cfg: StackConfig, text: str, **kwargs):
     return json.loads(out) if out else None
 
 
-def path_facts(conn: Connection, targets: Iterable[DesiredFile | DesiredDir]) -> dict[str, PathFact]:
-    """Read owner, mode, digest (and content of non-secret files) of each target.
+_FACTS_SCRIPT = r"""
+for p do
+  if [ -e "$p" ]; then
+    s=$(stat -c '%U|%a|%F' -- "$p")
+    if [ -f "$p" ]; then h=$(sha256sum -- "$p" | cut -d' ' -f1); else h=-; fi
+    printf '%s\t%s\t%s\n' "$p" "$s" "$h"
+  else
+    printf '%s\tMISSING\t-\n' "$p"
+  fi
+done
+"""
 
-    Reads run as root (or as the owner) so that 0600 files can be hashed; the
-    content of a secret file is never read.
+
+def path_facts(conn: Connection, targets: Iterable[DesiredFile | DesiredDir]) -> dict[str, PathFact]:
+    """Read owner, mode and digest of every target in one round trip.
+
+    Runs as root (or as the owner) so that 0600 files can be hashed.  The old
+    content of a non-secret file is fetched only when its digest differs (it
+    is needed for the diff); a secret file's content is never read.
     """
+    targets = list(targets)
+    if not targets:
+        return {}
+    owners = {t.owner for t in targets}
+    prefix = [] if owners == {conn.user} else as_root(conn)
+    out = run(conn, prefix + ["sh", "-c", _FACTS_SCRIPT, "sh", *[t.path for t in targets]]).stdout
+    rows = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
     facts = {}
     for target in targets:
-        prefix = _privileged(conn, target.owner)
-        probe = run(conn, prefix + ["stat", "-c", "%U %a %F", "--", target.path], warn=True)
-        if not probe.ok:
+        stat_text, _, digest = rows.get(target.path, "MISSING\t-").partition("\t")
+        if stat_text == "MISSING":
             facts[target.path] = PathFact(target.path, False)
             continue
-        owner, mode, *kind = probe.stdout.split()
+        owner, mode, kind = stat_text.split("|", 2)
         is_file = isinstance(target, DesiredFile)
-        if is_file != (" ".join(kind).startswith("regular")):
+        if is_file != kind.startswith("regular"):
             facts[target.path] = PathFact(target.path, True, owner, None)
             continue
-        digest = content = None
-        if is_file:
-            digest = run(conn, prefix + ["sha256sum", "--", target.path]).stdout.split()[0]
-            if not target.secret:
-                content = run(conn, prefix + ["cat", "--", target.path]).stdout
-        facts[target.path] = PathFact(target.path, True, owner, int(mode, 8), digest, content)
+        content = None
+        if is_file and not target.secret and digest != target.sha256:
+            content = run(conn, prefix + ["cat", "--", target.path]).stdout
+        facts[target.path] = PathFact(target.path, True, owner, int(mode, 8), digest if is_file else None, content)
     return facts
 
 

@@ -83,8 +83,6 @@ def to_scratch(conn: Connection, entry: HostConfig, cfg: StackConfig, target: Ta
     options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
                *target.pgbackrest_options()]
-    if target.kind == "latest":
-        options.append("--target-action=promote")
     ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
     if not ok:
         raise backups.failure(output, f"the scratch directory {place.root} is left for inspection; "

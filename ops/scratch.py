@@ -81,10 +81,11 @@ def listening_ports(proc_net: str) -> set[int]:
 
 
 def pick_port(busy: set[int], rng: random.Random, low: int = 20000, high: int = 40000) -> int:
-    """A port in ``[low, high)`` not in ``busy``."""
-    for _ in range(1000):
-        port = rng.randrange(low, high)
-        if port not in busy and port + 1 not in busy:
+    """A port in ``[low, high)`` not in ``busy``, scanning from a random start."""
+    start = rng.randrange(low, high)
+    for offset in range(high - low):
+        port = low + (start - low + offset) % (high - low)
+        if port not in busy:
             return port
     raise UsageError("no free port found for the scratch cluster", "free some ports on the host")
 

@@ -133,7 +133,7 @@ def down(cfg: StackConfig) -> list[str]:
                       ("moto", recorded.get("moto", {}).get("pid")),
                       ("s3", recorded.get("s3", {}).get("pid"))):
         if alive(pid):
-            stop(pid)
+            stop(pid, grace=5)
             stopped.append(part)
     shutil.rmtree(folder, ignore_errors=True)
     return stopped

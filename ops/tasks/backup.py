@@ -56,10 +56,10 @@ def list_(c, stack=None, host=None, json_=False):
             })
             continue
         say(f"stanza {stanza.name} on {entry.name}: {len(stanza.backups)} backup set(s)")
-        say(f"  {'label':24} {'type':5} {'start (UTC)':20} {'secs':>5} {'database':>10} {'stored':>10}  WAL")
+        say(f"  {'label':34} {'type':5} {'start (UTC)':20} {'secs':>5} {'database':>10} {'stored':>10}  WAL")
         for b in stanza.backups:
             flag = " ERROR" if b.error else ""
-            say(f"  {b.label:24} {b.type:5} {b.start:%Y-%m-%d %H:%M:%S} {(b.stop - b.start).total_seconds():5.0f} "
+            say(f"  {b.label:34} {b.type:5} {b.start:%Y-%m-%d %H:%M:%S} {(b.stop - b.start).total_seconds():5.0f} "
                 f"{human_bytes(b.size):>10} {human_bytes(b.repo_delta):>10}  {b.wal_start}..{b.wal_stop}{flag}")
         say(f"recoverable window: {win.describe()}")
 

@@ -1,0 +1,108 @@
+"""Session fixtures: one real sandbox per test session, on free loopback ports.
+
+The session writes its own stack (``Pulumi.itest.yaml``) into a fresh folder
+under /var/tmp (the ``postgres`` user must be able to reach it, which rules
+out pytest's private tmp folders), starts every service, and on teardown
+copies the services' logs to ``test-artifacts/`` and stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ops.config import load_stack
+from ops.sandbox import lifecycle
+from ops.schema import StackConfig
+from ops.waiting import free_port
+from tests.builders import sandbox_config, stack_text
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+FAB = str(Path(sys.executable).parent / "fab")
+
+
+@dataclass
+class Sandbox:
+    """The session's sandbox: its stack and helpers to drive it."""
+
+    cfg: StackConfig
+    folder: Path
+
+    @property
+    def dsn(self) -> str:
+        return lifecycle.dsn(self.cfg)
+
+    def fab(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        """Run ``fab <args>`` against this sandbox, as an operator would."""
+        return subprocess.run([FAB, *args], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def ok(self, *args: str) -> str:
+        """Run ``fab`` and insist on success; return stdout."""
+        done = self.fab(*args)
+        assert done.returncode == 0, f"fab {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def sql(self, text: str, dsn: str | None = None):
+        """Run SQL on the sandbox database (or ``dsn``); return all rows."""
+        with psycopg.connect(dsn or self.dsn, autocommit=True) as conn:
+            cur = conn.execute(text)
+            return cur.fetchall() if cur.description else []
+
+    def dsn_for_port(self, port: int) -> str:
+        """The DSN of a restored scratch cluster on ``port``."""
+        return self.dsn.replace(f":{self.cfg.postgres.port}/", f":{port}/")
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """Start a private sandbox for the session and tear it down at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="pgv-", dir="/var/tmp"))
+    os.chmod(folder, 0o755)
+    ports = {name: free_port() for name in ("ssh", "pg", "s3", "moto")}
+    (folder / "Pulumi.itest.yaml").write_text(stack_text(sandbox_config(str(folder), ports)))
+    saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
+    os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK="itest")
+    cfg = load_stack("itest")
+    try:
+        lifecycle.up(cfg)
+        yield Sandbox(cfg, folder)
+    finally:
+        _keep_logs(folder)
+        lifecycle.down(cfg)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _keep_logs(folder: Path) -> None:
+    """Copy every service log of the session to test-artifacts/ (CI uploads it)."""
+    target = ARTIFACTS / "sandbox-logs"
+    shutil.rmtree(target, ignore_errors=True)
+    for log in list(folder.rglob("*.log")):
+        dest = target / log.relative_to(folder)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copy(log, dest)
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def configured(sandbox):
+    """The sandbox with data, ``host.setup`` done and one full backup."""
+    sandbox.ok("sandbox.seed")
+    sandbox.ok("host.setup")
+    sandbox.ok("backup.full")
+    return sandbox

@@ -1,0 +1,59 @@
+"""Whole rendered files, byte for byte (Crunchy PGO's golden tests).
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/golden``
+and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ops import render
+from ops.config import parse_stack
+from ops.secrets import Secret
+from tests.builders import make_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+
+
+def sandbox():
+    return parse_stack((ROOT / "Pulumi.sandbox.yaml").read_text(), "Pulumi.sandbox.yaml", "sandbox",
+                       default_os_user="postgres")
+
+
+def production():
+    return make_stack("prod", repository={"credentials": "instance-role"}, pgbackrest={"process_max": 4})
+
+
+CASES = {
+    "sandbox-pgbackrest.conf": lambda: render.render_pgbackrest_conf(sandbox()),
+    "sandbox-pgvault.conf": lambda: render.render_pg_include(sandbox()),
+    "prod-pgbackrest.conf": lambda: render.render_pgbackrest_conf(production()),
+    "prod-pgvault.conf": lambda: render.render_pg_include(production()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rendered_file_matches_golden(name):
+    text = CASES[name]()
+    path = DATA / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; review and regenerate with UPDATE_GOLDEN=1"
+
+
+def test_every_rendered_file_starts_with_the_banner():
+    for make in CASES.values():
+        assert make().startswith("# Managed by pgvault from Pulumi.")
+
+
+def test_secrets_file_holds_the_values_and_nothing_else_does():
+    secrets = {"repo1-cipher-pass": Secret("P", "s3cr3t-pass"), "repo1-s3-key": Secret("K", "AKIAEXAMPLE")}
+    text = render.render_pgbackrest_secrets(production(), secrets)
+    assert "repo1-cipher-pass=s3cr3t-pass" in text and "repo1-s3-key=AKIAEXAMPLE" in text
+    for make in CASES.values():
+        assert "s3cr3t-pass" not in make()

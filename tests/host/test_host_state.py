@@ -1,0 +1,85 @@
+"""testinfra over SSH: the sandbox DB host after host.setup, as an auditor sees it."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+import time
+
+import pytest
+import testinfra
+from dotenv import dotenv_values
+
+from ops import pgbackrest, postgres
+from tests.fixtures import FAB, ROOT
+
+
+@pytest.fixture(scope="module")
+def host(configured):
+    entry = configured.cfg.hosts[0]
+    return testinfra.get_host(f"paramiko://{getpass.getuser()}@{entry.address}:{entry.ssh_port}",
+                              ssh_identity_file=entry.identity_file)
+
+
+@pytest.fixture(scope="module")
+def secret_values(configured):
+    values = dotenv_values(configured.cfg.secrets.file)
+    return [v for v in values.values() if v and len(v) >= 8]
+
+
+def test_pgbackrest_package_is_installed(host):
+    assert host.package("pgbackrest").is_installed
+    assert host.package("pgbackrest").version.startswith("2.")
+
+
+def test_config_files_have_owner_and_mode(host, configured):
+    owner = configured.cfg.postgres.os_user
+    conf = host.file(pgbackrest.config_file(configured.cfg))
+    assert conf.is_file and conf.user == owner and conf.mode == 0o640
+    secrets = host.file(pgbackrest.secrets_file(configured.cfg))
+    assert secrets.is_file and secrets.user == owner and secrets.mode == 0o600
+    include = host.file(postgres.include_file(configured.cfg))
+    assert include.mode == 0o640 and include.content_string.startswith("# Managed by pgvault")
+
+
+def _psql(host, cfg, sql: str) -> str:
+    prefix = "" if cfg.postgres.os_user == getpass.getuser() else f"sudo -n -u {cfg.postgres.os_user} "
+    return host.check_output(f"{prefix}{cfg.postgres.bin_dir}/psql -XAt -h %s -p %s -d postgres -c %s",
+                             cfg.postgres.socket_dir, str(cfg.postgres.port), sql)
+
+
+def test_archive_settings_are_in_effect(host, configured):
+    cfg = configured.cfg
+    out = _psql(host, cfg, "SELECT name || '=' || setting FROM pg_settings WHERE name IN "
+                           "('archive_mode', 'wal_level', 'archive_timeout', 'archive_command') ORDER BY name")
+    settings = dict(line.split("=", 1) for line in out.splitlines())
+    assert settings["archive_mode"] == "on" and settings["wal_level"] == "replica"
+    assert settings["archive_timeout"] == "10"
+    assert settings["archive_command"] == pgbackrest.archive_command(cfg)
+    assert int(_psql(host, cfg, "SELECT archived_count FROM pg_stat_archiver")) > 0
+
+
+def test_no_secret_in_world_readable_files(host, configured, secret_values):
+    cfg = configured.cfg
+    listing = host.check_output(
+        f"find {cfg.pgbackrest.config_path} {cfg.postgres.include_dir} {cfg.pgbackrest.log_path} -type f -perm -o=r")
+    for path in filter(None, listing.splitlines()):
+        content = host.file(path).content_string
+        assert not any(value in content for value in secret_values), f"secret in world-readable {path}"
+    assert secret_values, "the sandbox must have secrets to look for"
+
+
+def test_no_secret_in_ps_during_a_backup(host, configured, secret_values):
+    backup = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    seen_pgbackrest = False
+    try:
+        while backup.poll() is None:
+            table = host.check_output("ps -eo args")
+            seen_pgbackrest |= "pgbackrest" in table and " backup" in table
+            assert not any(value in table for value in secret_values), "a secret is visible in ps"
+            time.sleep(0.1)
+    finally:
+        output = backup.communicate(timeout=600)[0]
+    assert backup.returncode == 0, output
+    assert seen_pgbackrest, "the backup finished before ps could see it"

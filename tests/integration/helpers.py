@@ -1,0 +1,54 @@
+"""Helpers for integration tests: marker rows, WAL flushes, repository fingerprints."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from fabric import Config
+from invoke import Context
+
+from ops import backups, remote
+
+MARKS_DDL = "CREATE TABLE IF NOT EXISTS pitr_marks (label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+
+
+def mark(sandbox, label: str) -> dict:
+    """Commit a marker row; return its commit time and the WAL insert position after it."""
+    sandbox.sql(MARKS_DDL)
+    sandbox.sql(f"INSERT INTO pitr_marks (label) VALUES ('{label}')")
+    (now, lsn), = sandbox.sql("SELECT clock_timestamp(), pg_current_wal_insert_lsn()::text")
+    time.sleep(0.05)
+    return {"time": now, "lsn": lsn}
+
+
+def labels(sandbox, dsn: str) -> set[str]:
+    """The marker labels present in the database behind ``dsn``."""
+    return {row[0] for row in sandbox.sql("SELECT label FROM pitr_marks", dsn)}
+
+
+def connection(sandbox):
+    """An SSH connection to the sandbox host, as the tasks open it."""
+    (_, conn), = remote.connections(Context(Config(overrides={"load_ssh_configs": False})), sandbox.cfg)
+    return conn
+
+
+def flush_wal(sandbox) -> None:
+    """Make sure everything committed so far is archived in the bucket."""
+    backups.flush_wal(connection(sandbox), sandbox.cfg)
+
+
+def restore_json(sandbox, *args: str) -> dict:
+    """Run a restore task with --json and return its document."""
+    return json.loads(sandbox.ok(*args, "--json"))
+
+
+def fingerprint(sandbox) -> tuple:
+    """What a refused command must leave unchanged: scratch clusters, backup sets, config files."""
+    scratch = Path(sandbox.cfg.postgres.scratch_dir)
+    listing = tuple(sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))) if scratch.exists() else ()
+    info = json.loads(sandbox.ok("backup.list", "--json"))
+    conf = Path(sandbox.cfg.pgbackrest.config_path)
+    files = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in conf.rglob("*") if p.is_file()))
+    return listing, tuple(b["label"] for b in info["backups"]), files

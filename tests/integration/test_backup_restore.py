@@ -1,0 +1,90 @@
+"""Backups, the backup list and its window, verify, and every restore path, for real."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from tests.integration.helpers import flush_wal, labels, mark, restore_json
+
+
+def test_full_incremental_and_differential_backups_are_listed_with_the_window(configured):
+    assert "incr backup" in configured.ok("backup.incr")
+    configured.ok("backup.diff")
+    doc = json.loads(configured.ok("backup.list", "--json"))
+    kinds = [b["type"] for b in doc["backups"]]
+    assert kinds[0] == "full" and {"incr", "diff"} <= set(kinds)
+    stops = [datetime.fromisoformat(b["stop"]) for b in doc["backups"]]
+    assert datetime.fromisoformat(doc["window"]["earliest"]) == min(stops)
+    assert datetime.fromisoformat(doc["window"]["latest"]) >= max(stops)
+    for b in doc["backups"]:
+        assert b["database_bytes"] > 0 and b["repository_bytes"] > 0 and b["wal_start"] and b["lsn_stop"]
+    text = configured.ok("backup.list")
+    assert "recoverable window:" in text and doc["backups"][-1]["label"] in text
+
+
+def test_verify_reports_a_clean_repository(configured):
+    assert "every backup and WAL file checked is valid" in configured.ok("backup.verify")
+
+
+def _restored_labels(sandbox, doc):
+    try:
+        return labels(sandbox, sandbox.dsn_for_port(doc["port"]))
+    finally:
+        sandbox.ok("restore.drop", "--name", doc["name"])
+
+
+@pytest.mark.slow
+def test_pitr_by_time_keeps_rows_before_and_drops_rows_after(configured):
+    mark(configured, "time-before")
+    (target,), = configured.sql("SELECT clock_timestamp()")
+    mark(configured, "time-after")
+    flush_wal(configured)
+    doc = restore_json(configured, "restore.pitr", "--target", target.isoformat())
+    assert doc["host"] and doc["port"] and doc["data_dir"].startswith(configured.cfg.postgres.scratch_dir)
+    assert doc["backup_set"] and doc["target"].startswith("time ")
+    found = _restored_labels(configured, doc)
+    assert "time-before" in found and "time-after" not in found
+
+
+@pytest.mark.slow
+def test_pitr_by_restore_point_name(configured):
+    mark(configured, "name-before")
+    assert "restore point before-change" in configured.ok("backup.mark", "--name", "before-change")
+    mark(configured, "name-after")
+    flush_wal(configured)
+    doc = restore_json(configured, "restore.pitr", "--target-name", "before-change")
+    found = _restored_labels(configured, doc)
+    assert "name-before" in found and "name-after" not in found
+
+
+@pytest.mark.slow
+def test_pitr_by_lsn(configured):
+    point = mark(configured, "lsn-before")
+    mark(configured, "lsn-after")
+    flush_wal(configured)
+    doc = restore_json(configured, "restore.pitr", "--target-lsn", point["lsn"])
+    found = _restored_labels(configured, doc)
+    assert "lsn-before" in found and "lsn-after" not in found
+
+
+@pytest.mark.slow
+def test_restore_latest_brings_back_everything_archived(configured):
+    mark(configured, "latest-1")
+    flush_wal(configured)
+    doc = restore_json(configured, "restore.full", "--name", "latest-check")
+    assert doc["name"] == "latest-check" and doc["in_recovery"] is False
+    assert "latest-1" in _restored_labels(configured, doc)
+
+
+@pytest.mark.slow
+def test_restored_cluster_never_archives(configured):
+    doc = restore_json(configured, "restore.full")
+    try:
+        rows = configured.sql("SELECT current_setting('archive_mode'), current_setting('archive_command')",
+                              configured.dsn_for_port(doc["port"]))
+        assert rows[0][0] == "off" and rows[0][1] in ("", "(disabled)")
+    finally:
+        configured.ok("restore.drop", "--name", doc["name"])
