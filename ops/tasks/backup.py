@@ -29,13 +29,13 @@ def full(c, stack=None, host=None):
 
 @pgvault_task()
 def incr(c, stack=None, host=None):
-    """Take an incremental backup (changes since the last backup)."""
+    """Take an incremental backup now."""
     _backup(c, "incr", stack, host)
 
 
 @pgvault_task()
 def diff(c, stack=None, host=None):
-    """Take a differential backup (changes since the last full)."""
+    """Take a differential backup now."""
     _backup(c, "diff", stack, host)
 
 
@@ -66,7 +66,7 @@ def list_(c, stack=None, host=None, json_=False):
 
 @pgvault_task()
 def verify(c, stack=None, host=None):
-    """Check every backup and WAL file in the repository; exit 7 on damage."""
+    """Verify every backup and WAL file in the repository."""
     cfg = load_stack(stack)
     for entry, conn in remote.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")

@@ -17,7 +17,7 @@ ARCHIVER_SQL = (
 
 @pgvault_task()
 def setup(c, stack=None, host=None, dry_run=False):
-    """Install and configure pgBackRest and WAL archiving on the DB host."""
+    """Configure pgBackRest and WAL archiving on the DB host."""
     cfg = load_stack(stack)
     secrets = repository_secrets(cfg)
     for entry, conn in remote.connections(c, cfg, host):
@@ -41,7 +41,7 @@ def setup(c, stack=None, host=None, dry_run=False):
 
 @pgvault_task()
 def check(c, stack=None, host=None, json_=False):
-    """Compare the DB host with the stack; exit 4 listing each drift."""
+    """List how the DB host differs from the stack."""
     cfg = load_stack(stack)
     secrets = repository_secrets(cfg)
     report = {}

@@ -40,7 +40,7 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_) -> No
 
 @pgvault_task(help=_RESTORE_HELP)
 def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False):
-    """Restore the latest backup and all archived WAL into a new cluster."""
+    """Restore the latest backup into a new scratch cluster."""
     _restore(c, parse_target(), stack, host, name, in_place, force, json_)
 
 

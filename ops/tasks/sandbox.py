@@ -29,7 +29,7 @@ def up(c, stack=None):
 
 @pgvault_task()
 def down(c, stack=None):
-    """Stop everything the sandbox started and delete its folder."""
+    """Stop every sandbox part and delete its folder."""
     cfg = _sandbox(stack)
     stopped = lifecycle.down(cfg)
     say(f"sandbox down: stopped {', '.join(stopped) if stopped else 'nothing (nothing was running)'}; "
@@ -38,7 +38,7 @@ def down(c, stack=None):
 
 @pgvault_task()
 def status(c, stack=None, json_=False):
-    """Show each sandbox part and the database DSN; exit 1 if one is down."""
+    """Show each sandbox part and the database DSN."""
     cfg = _sandbox(stack)
     report = lifecycle.status(cfg)
     if json_:
@@ -68,7 +68,7 @@ def seed(c, stack=None, scale=1):
 
 @pgvault_task(help={"scale": "dataset size for the demo (default 1, about 20 MB)"})
 def demo(c, stack=None, scale=1):
-    """Run backup and point-in-time restore end to end in the sandbox."""
+    """Run the backup and point-in-time restore demo end to end."""
     cfg = _sandbox(stack)
     summary = run_demo(c, cfg, int(scale), say)
     say("")
