@@ -135,5 +135,6 @@ def down(cfg: StackConfig) -> list[str]:
         if alive(pid):
             stop(pid, grace=5)
             stopped.append(part)
+    seaweed.remove_sockets(cfg.repository.endpoint_port, recorded.get("s3", {}).get("ports", {}))
     shutil.rmtree(folder, ignore_errors=True)
     return stopped

@@ -8,6 +8,7 @@ pgBackRest needs ``repo1-s3-uri-style=path`` against it.
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def argv(folder: Path, tls: TlsFiles, s3_port: int, ports: dict[str, int]) -> li
         f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer_grpc']}",
         "-s3", f"-s3.port={s3_port}", f"-s3.port.grpc={ports['s3_grpc']}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",
+        f"-s3.localSocket={folder / 's3.sock'}", f"-filer.localSocket={folder / 'filer.sock'}",
         f"-s3.cert.file={tls.cert}", f"-s3.key.file={tls.key}", f"-s3.config={folder / 'config.json'}",
     ]
 
@@ -85,3 +87,11 @@ def ensure_bucket(client, bucket: str) -> bool:
     if outcome is None:
         raise PgvaultError(f"could not create bucket {bucket} in the sandbox S3", "read the sandbox's s3/weed.log")
     return outcome == "created"
+
+
+def remove_sockets(s3_port: int, ports: dict[str, int]) -> None:
+    """Remove the gRPC sockets SeaweedFS leaves in /tmp (it has no flag to move them)."""
+    names = {f"s3-{s3_port}"} | {f"{name.replace('_', '-')}-{port}" for name, port in ports.items()}
+    for path in Path("/tmp").glob("seaweedfs-*.sock"):
+        if path.name.removeprefix("seaweedfs-").removesuffix(".sock") in names and path.owner() == getpass.getuser():
+            path.unlink(missing_ok=True)
