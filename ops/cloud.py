@@ -38,3 +38,16 @@ def s3_client(cfg: StackConfig):
         "s3", region_name=repo.region, endpoint_url=repo.endpoint_url if repo.endpoint else None,
         verify=verify, config=config, **kwargs,
     )
+
+
+def aws_client(cfg: StackConfig, service: str):
+    """A client for an AWS control-plane service (CloudWatch, SNS, SQS, SSM) of the stack's region.
+
+    In a sandbox it talks to moto_server on loopback with moto's dummy
+    credentials; elsewhere boto3's default credential chain applies.
+    """
+    if cfg.sandbox is not None:
+        return boto3.client(service, region_name=cfg.repository.region,
+                            endpoint_url=f"http://127.0.0.1:{cfg.sandbox.moto_port}",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(service, region_name=cfg.repository.region)

@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from ops.errors import ConfigError, UsageError
+from ops.policy import check_lifecycle, lifecycle_rules
 from ops.schema import StackConfig
 
 DEFAULT_STACK = "sandbox"
@@ -129,9 +130,11 @@ def parse_stack(text: str, filename: str, name: str, default_os_user: str = "pos
         postgres.setdefault("os_user", default_os_user)
         sections["postgres"] = postgres
     try:
-        return StackConfig(name=name, file=filename, **sections)
+        cfg = StackConfig(name=name, file=filename, **sections)
     except ValidationError as exc:
         raise ConfigError(*_describe(filename, exc.errors()[0])) from None
+    check_lifecycle(cfg, lifecycle_rules(cfg))
+    return cfg
 
 
 def _freeze(value: Any) -> Any:

@@ -229,6 +229,7 @@ class ScheduleConfig(_Model):
     drill: str = Field("0 4 * * 0", description="restore drill")
     report: str = Field("0 7 * * *", description="daily status email")
     canary: str = Field("* * * * *", description="canary row for drills and RPO checks")
+    monitor: str = Field("*/5 * * * *", description="metrics and status publication (`monitor.publish`)")
 
     _valid = field_validator("*")(_cron)
 
@@ -258,11 +259,84 @@ class TargetsConfig(_Model):
     rto_seconds: int = Field(3600, ge=60, le=7 * 86400, description="longest time to a usable restored database")
 
 
+class StorageConfig(_Model):
+    """The bucket's protection and lifecycle (the Pulumi program applies it)."""
+
+    protection_days: int = Field(
+        30, ge=1, le=3650,
+        description="noncurrent object versions and delete markers are kept this long (the undo window)",
+    )
+    standard_ia_days: Optional[int] = Field(
+        30, ge=30, le=3650, description="move objects to STANDARD_IA after this many days (unset: never)"
+    )
+    glacier_ir_days: Optional[int] = Field(
+        90, ge=60, le=3650, description="move objects to GLACIER_IR after this many days (unset: never)"
+    )
+    backstop_days: Optional[int] = Field(
+        None, ge=1, le=36500,
+        description="expire current objects under the pgBackRest prefix after this many days; only as a backstop "
+        "longer than the longest retention (unset: never)",
+    )
+    object_lock: bool = Field(False, description="S3 Object Lock with a default GOVERNANCE retention")
+    object_lock_days: int = Field(7, ge=1, le=3650, description="default GOVERNANCE retention when object_lock is on")
+    force_destroy: bool = Field(False, description="let `pulumi destroy` delete a non-empty bucket (sandbox only)")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.object_lock and self.object_lock_days >= self.protection_days:
+            raise ValueError(
+                f"object_lock_days {self.object_lock_days} is not shorter than protection_days {self.protection_days}, "
+                "so locked versions outlive their expiry; lower object_lock_days or raise protection_days"
+            )
+        if self.standard_ia_days and self.glacier_ir_days and self.glacier_ir_days < self.standard_ia_days + 30:
+            raise ValueError(
+                "glacier_ir_days must be at least 30 days after standard_ia_days (S3 bills 30 days of IA); raise it"
+            )
+        return self
+
+
+class AccessConfig(_Model):
+    """Who may touch the bucket (the Pulumi program creates these principals)."""
+
+    iam_user: bool = Field(
+        False, description="also create an IAM user with an access key for a DB host outside AWS"
+    )
+    break_glass_principals: tuple[str, ...] = Field(
+        (), description="IAM ARNs that may assume the break-glass role (default: the account, with MFA)"
+    )
+
+    @field_validator("break_glass_principals")
+    @classmethod
+    def _arns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in v:
+            if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:(root|user/[\w+=,.@/-]+|role/[\w+=,.@/-]+)", arn):
+                raise ValueError(f"{arn!r} is not an IAM user, role or account root ARN; write arn:aws:iam::<id>:role/<name>")
+        return v
+
+
+class AlertsConfig(_Model):
+    """Where alerts go."""
+
+    emails: tuple[str, ...] = Field((), description="e-mail addresses subscribed to the alert topic")
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for address in v:
+            if not re.fullmatch(r"[^@\s;,'\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", address):
+                raise ValueError(f"{address!r} is not an e-mail address; write name@example.com")
+        return v
+
+
 class SecretsConfig(_Model):
     """Where pgvault finds secrets when they are not in the environment."""
 
     file: Optional[AbsPath] = Field(
         None, description="a KEY=value file, mode 0600 or 0640, read when a secret is not in the environment"
+    )
+    ssm_passphrase: bool = Field(
+        False, description="read the repository passphrase from the SSM parameter the Pulumi program creates "
+        "(`/pgvault/<stack>/<stanza>/repo-cipher-pass`) when it is not in the environment or the file",
     )
 
 
@@ -285,6 +359,9 @@ class StackConfig(_Model):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     sandbox: Optional[SandboxConfig] = None
 
@@ -296,6 +373,10 @@ class StackConfig(_Model):
         places = [(h.address, h.ssh_port) for h in self.hosts]
         if len(set(places)) != len(places):
             raise ValueError("two hosts share an address and port; list each host once")
+        if self.sandbox is None and self.storage.force_destroy:
+            raise ValueError(
+                "storage.force_destroy is true outside a sandbox, letting pulumi destroy delete every backup; remove it"
+            )
         if self.sandbox is None and not self.repository.verify_tls:
             raise ValueError(
                 "repository.verify_tls is false outside a sandbox; keep it true and set repository.ca_file instead"

@@ -7,7 +7,9 @@ only callers are the renderer of the 0600 pgBackRest secrets file and the
 boto3 client factory.
 
 Sources, in order: the environment (``PGVAULT_*``), then the stack's
-``secrets.file`` (a ``KEY=value`` file that must be mode 0640 or stricter).
+``secrets.file`` (a ``KEY=value`` file that must be mode 0640 or stricter),
+then, for the repository passphrase only, the SSM parameter the Pulumi
+program creates (``secrets.ssm_passphrase``).
 With ``repository.credentials: instance-role`` no S3 keys are needed at all.
 """
 
@@ -68,8 +70,26 @@ def read_secret(cfg: StackConfig, name: str) -> Secret:
         value = _file_values(Path(path)).get(name)
         if value:
             return Secret(name, value)
+    if name == REPO_CIPHER_PASS and cfg.secrets.ssm_passphrase:
+        return Secret(name, _ssm_value(cfg))
     where = f"the environment or {path}" if path else "the environment"
     raise SecretError(f"secret {name} is not set in {where}", f"export {name} (or add it to pgvault:secrets.file)")
+
+
+def _ssm_value(cfg: StackConfig) -> str:
+    """The passphrase from SSM Parameter Store (decrypted by the caller's AWS credentials)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ops.cloud import aws_client
+    from ops.policy import passphrase_parameter
+
+    parameter = passphrase_parameter(cfg)
+    try:
+        answer = aws_client(cfg, "ssm").get_parameter(Name=parameter, WithDecryption=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise SecretError(f"cannot read SSM parameter {parameter}: {exc}",
+                          "check your AWS credentials, or export PGVAULT_REPO_CIPHER_PASS") from None
+    return answer["Parameter"]["Value"]
 
 
 def _file_values(path: Path) -> dict[str, str]:

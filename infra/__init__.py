@@ -1,0 +1,1 @@
+"""pgvault's Pulumi program: the off-site bucket, keys, access, alerts and dashboard."""

@@ -1,0 +1,1 @@
+"""ComponentResources, one job each: storage, access, alerting, dashboard."""

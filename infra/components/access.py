@@ -1,0 +1,91 @@
+"""BackupAccess: least-privilege roles, the passphrase in SSM, and the bucket policy."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from infra import documents
+from ops.policy import passphrase_parameter
+from ops.schema import StackConfig
+
+
+@dataclass(frozen=True)
+class BackupAccessArgs:
+    """What the access component needs: the bucket and key outputs plus the stack's prefixes and switches."""
+
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    prefix: str
+    repo_prefix: str
+    logical_prefix: str
+    drills_prefix: str
+    parameter_name: str
+    iam_user: bool
+    break_glass_principals: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id) -> "BackupAccessArgs":
+        """Build the args from the stack and the bucket's outputs."""
+        return cls(bucket_name=bucket_name, bucket_arn=bucket_arn, key_arn=key_arn, account_id=account_id,
+                   prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", repo_prefix=cfg.repository.repo_prefix,
+                   logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
+                   parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
+                   break_glass_principals=cfg.access.break_glass_principals)
+
+
+class BackupAccess(pulumi.ComponentResource):
+    """Roles for backup (also an instance profile), restore (read only) and break-glass; an optional IAM
+    user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy."""
+
+    def __init__(self, name: str, args: BackupAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("pgvault:access:BackupAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        passphrase = random.RandomPassword(f"{name}-passphrase", length=64, special=False, opts=child)
+        self.parameter = aws.ssm.Parameter(
+            f"{name}-passphrase", name=args.parameter_name, type="SecureString", value=passphrase.result,
+            key_id=args.key_arn, description="pgBackRest repository passphrase (repo1-cipher-pass)", opts=child)
+        both = pulumi.Output.all(args.bucket_arn, args.key_arn, self.parameter.arn)
+        backup_doc = both.apply(lambda v: json.dumps(documents.backup_policy(
+            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix, args.drills_prefix)))
+        restore_doc = both.apply(lambda v: json.dumps(documents.restore_policy(
+            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
+
+        self.backup_role = aws.iam.Role(f"{name}-backup", name=f"{args.prefix}-backup",
+                                        assume_role_policy=json.dumps(documents.ec2_trust()), opts=child)
+        aws.iam.RolePolicy(f"{name}-backup-policy", role=self.backup_role.id, policy=backup_doc, opts=child)
+        self.instance_profile = aws.iam.InstanceProfile(f"{name}-backup-profile", name=f"{args.prefix}-backup",
+                                                        role=self.backup_role.name, opts=child)
+
+        self.restore_role = aws.iam.Role(f"{name}-restore", name=f"{args.prefix}-restore",
+                                         assume_role_policy=json.dumps(documents.ec2_trust()), opts=child)
+        aws.iam.RolePolicy(f"{name}-restore-policy", role=self.restore_role.id, policy=restore_doc, opts=child)
+
+        principals = list(args.break_glass_principals) or None
+        trust = (pulumi.Output.from_input(json.dumps(documents.break_glass_trust(principals))) if principals else
+                 pulumi.Output.from_input(args.account_id).apply(
+                     lambda account: json.dumps(documents.break_glass_trust([f"arn:aws:iam::{account}:root"]))))
+        self.break_glass_role = aws.iam.Role(f"{name}-break-glass", name=f"{args.prefix}-break-glass",
+                                             assume_role_policy=trust, max_session_duration=3600, opts=child)
+        aws.iam.RolePolicy(f"{name}-break-glass-policy", role=self.break_glass_role.id,
+                           policy=pulumi.Output.all(args.bucket_arn, args.key_arn).apply(
+                               lambda v: json.dumps(documents.break_glass_policy(v[0], v[1]))), opts=child)
+
+        aws.s3.BucketPolicy(f"{name}-bucket-policy", bucket=args.bucket_name,
+                            policy=pulumi.Output.all(args.bucket_arn, args.key_arn, self.break_glass_role.arn).apply(
+                                lambda v: json.dumps(documents.bucket_policy(v[0], v[1], v[2]))), opts=child)
+
+        self.access_key = None
+        if args.iam_user:
+            user = aws.iam.User(f"{name}-backup-user", name=f"{args.prefix}-backup", opts=child)
+            aws.iam.UserPolicy(f"{name}-backup-user-policy", user=user.name, policy=backup_doc, opts=child)
+            self.access_key = aws.iam.AccessKey(f"{name}-backup-user-key", user=user.name, opts=child)
+        self.register_outputs({"backup_role_arn": self.backup_role.arn, "restore_role_arn": self.restore_role.arn,
+                               "break_glass_role_arn": self.break_glass_role.arn,
+                               "parameter_name": self.parameter.name})

@@ -1,0 +1,70 @@
+"""BackupAlerts: an encrypted SNS topic, its e-mail subscriptions, and the CloudWatch alarms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import documents
+from ops import metrics
+from ops.policy import AlarmSpec, alarm_specs
+from ops.schema import StackConfig
+
+
+@dataclass(frozen=True)
+class BackupAlertsArgs:
+    """The alarm specs derived from the stack, where to send them, and the metric dimensions."""
+
+    prefix: str
+    stack: str
+    stanza: str
+    emails: tuple[str, ...]
+    alarms: tuple[AlarmSpec, ...]
+    account_id: pulumi.Input[str]
+
+    @classmethod
+    def from_config(cls, cfg: StackConfig, account_id) -> "BackupAlertsArgs":
+        """Build the args from the stack."""
+        return cls(prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", stack=cfg.name, stanza=cfg.pgbackrest.stanza,
+                   emails=cfg.alerts.emails, alarms=tuple(alarm_specs(cfg)), account_id=account_id)
+
+
+class BackupAlerts(pulumi.ComponentResource):
+    """Alarm and OK actions go to one KMS-encrypted topic; "too old" alarms treat missing data as breaching."""
+
+    def __init__(self, name: str, args: BackupAlertsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("pgvault:monitoring:BackupAlerts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(f"{name}-key", description="pgvault alert topic key", enable_key_rotation=True,
+                          policy=pulumi.Output.from_input(args.account_id).apply(
+                              lambda account: json.dumps(documents.alerts_key_policy(account))), opts=child)
+        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{args.prefix}-alerts", kms_master_key_id=key.arn,
+                                   opts=child)
+        for index, address in enumerate(args.emails):
+            aws.sns.TopicSubscription(f"{name}-email-{index}", topic=self.topic.arn, protocol="email",
+                                      endpoint=address, opts=child)
+        dims = {d["Name"]: d["Value"] for d in metrics.dimensions(args.stack, args.stanza)}
+        self.alarms = [self._alarm(name, args, spec, dims, child) for spec in args.alarms]
+        self.register_outputs({"topic_arn": self.topic.arn, "alarm_arns": [a.arn for a in self.alarms]})
+
+    def _alarm(self, name: str, args: BackupAlertsArgs, spec: AlarmSpec, dims: dict, opts) -> aws.cloudwatch.MetricAlarm:
+        common = dict(
+            name=f"{args.prefix}-{spec.key}", alarm_description=spec.description, comparison_operator=spec.comparison,
+            evaluation_periods=spec.evaluation_periods, datapoints_to_alarm=spec.evaluation_periods,
+            treat_missing_data=spec.missing, alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn], opts=opts,
+        )
+        if spec.anomaly:
+            return aws.cloudwatch.MetricAlarm(
+                f"{name}-{spec.key}", threshold_metric_id="band", metric_queries=[
+                    {"id": "m1", "return_data": True, "metric": {
+                        "namespace": metrics.NAMESPACE, "metric_name": spec.metric.name, "dimensions": dims,
+                        "period": spec.period, "stat": spec.statistic}},
+                    {"id": "band", "expression": f"ANOMALY_DETECTION_BAND(m1, {spec.threshold:g})",
+                     "label": "expected band", "return_data": True},
+                ], **common)
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{spec.key}", namespace=metrics.NAMESPACE, metric_name=spec.metric.name, dimensions=dims,
+            statistic=spec.statistic, period=spec.period, threshold=spec.threshold, unit=spec.metric.unit, **common)

@@ -1,0 +1,197 @@
+"""Every JSON document the Pulumi program writes, as pure functions of plain values.
+
+Bucket policy, IAM trust and permission policies, the alerts key's policy,
+lifecycle rules and the dashboard body are built here from strings (ARNs,
+prefixes) and the stack's derived specs, unit-tested without Pulumi, and fed
+to moto's S3/IAM/CloudWatch in tests so a malformed document fails.  The
+components only join them with Pulumi outputs (``Output.all(...).apply``).
+
+The backup role follows pgBackRest's sample S3 policy (user guide, "S3-Compatible
+Object Store Support"): list the bucket only at and below the repository
+prefix, and Get/Put/Delete objects only below it.
+"""
+
+from __future__ import annotations
+
+from ops import metrics
+from ops.policy import AlarmSpec
+
+VERSION = "2012-10-17"
+
+#: object actions pgBackRest needs under its prefix (pgBackRest's sample policy)
+BACKUP_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectTagging",
+                         "s3:DeleteObject"]
+#: read-only object actions for restores and drills
+RESTORE_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+#: what the break-glass role may do on the bucket (explicit, no wildcards)
+BREAK_GLASS_ACTIONS = ["s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
+                       "s3:GetObjectRetention", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
+                       "s3:PutObject", "s3:PutObjectRetention", "s3:RestoreObject", "s3:GetBucketVersioning",
+                       "s3:GetBucketObjectLockConfiguration"]
+
+
+def _list_statements(bucket_arn: str, prefixes: list[str]) -> list[dict]:
+    """ListBucket at the root (delimiter '/') and below each prefix, nowhere else."""
+    tops = [p.rstrip("/") for p in prefixes]
+    return [
+        {"Sid": "ListRoots", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringEquals": {"s3:prefix": ["", *tops], "s3:delimiter": ["/"]}}},
+        {"Sid": "ListPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{t}/*" for t in tops]}}},
+    ]
+
+
+def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str,
+                  drills_prefix: str) -> dict:
+    """The DB host's permissions: its prefixes read-write, the data key, the passphrase."""
+    prefixes = [repo_prefix, f"{logical_prefix}/", f"{drills_prefix}/"]
+    return {"Version": VERSION, "Statement": [
+        *_list_statements(bucket_arn, prefixes),
+        {"Sid": "Objects", "Effect": "Allow", "Action": BACKUP_OBJECT_ACTIONS,
+         "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
+        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+        {"Sid": "Passphrase", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameter_arn},
+    ]}
+
+
+def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str) -> dict:
+    """Restores and drills: read only (no Put, no Delete), so a mistake cannot touch the repository."""
+    prefixes = [repo_prefix, f"{logical_prefix}/"]
+    return {"Version": VERSION, "Statement": [
+        *_list_statements(bucket_arn, prefixes),
+        {"Sid": "ReadObjects", "Effect": "Allow", "Action": RESTORE_OBJECT_ACTIONS,
+         "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
+        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn},
+        {"Sid": "Passphrase", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameter_arn},
+    ]}
+
+
+def break_glass_policy(bucket_arn: str, key_arn: str) -> dict:
+    """The only principal that may bypass GOVERNANCE retention (ransomware recovery)."""
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "Bucket", "Effect": "Allow", "Action": BREAK_GLASS_ACTIONS, "Resource": [bucket_arn, f"{bucket_arn}/*"]},
+        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
+    ]}
+
+
+def ec2_trust() -> dict:
+    """Trust policy of a role used as an EC2 instance profile."""
+    return {"Version": VERSION, "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def break_glass_trust(principals: list[str]) -> dict:
+    """Trust policy of the break-glass role: the given principals, with MFA only."""
+    return {"Version": VERSION, "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole",
+         "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+
+
+def bucket_policy(bucket_arn: str, key_arn: str, break_glass_arn: str) -> dict:
+    """Deny plain HTTP, TLS below 1.2, puts with another encryption or key, and retention bypass by anyone but break-glass.
+
+    A put without encryption headers is allowed: the bucket's default
+    encryption applies the stack's key to it (pgBackRest sends none).
+    """
+    everything = [bucket_arn, f"{bucket_arn}/*"]
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
+         "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+        {"Sid": "DenyOtherEncryption", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"{bucket_arn}/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                       "Null": {"s3:x-amz-server-side-encryption": "false"}}},
+        {"Sid": "DenyOtherKey", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": f"{bucket_arn}/*",
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+                       "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}}},
+        {"Sid": "OnlyBreakGlassBypassesRetention", "Effect": "Deny", "Principal": "*",
+         "Action": "s3:BypassGovernanceRetention", "Resource": f"{bucket_arn}/*",
+         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": break_glass_arn}}},
+    ]}
+
+
+def alerts_key_policy(account_id: str) -> dict:
+    """Key policy of the alert topic's key: the account administers it; CloudWatch may encrypt alarms to it."""
+    root = f"arn:aws:iam::{account_id}:root"
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+    ]}
+
+
+def lifecycle_args(rules: list[dict]) -> list[dict]:
+    """Lifecycle rules from the S3 API shape (``ops.policy``) into pulumi-aws argument dicts."""
+    out = []
+    for rule in rules:
+        flt = rule["Filter"]
+        if "And" in flt:
+            args_filter = {"and_": {"prefix": flt["And"]["Prefix"],
+                                    "tags": {t["Key"]: t["Value"] for t in flt["And"]["Tags"]}}}
+        else:
+            args_filter = {"prefix": flt["Prefix"]}
+        item: dict = {"id": rule["ID"], "status": rule["Status"], "filter": args_filter}
+        if "Expiration" in rule:
+            exp = rule["Expiration"]
+            item["expiration"] = ({"days": exp["Days"]} if "Days" in exp
+                                  else {"expired_object_delete_marker": exp["ExpiredObjectDeleteMarker"]})
+        if "NoncurrentVersionExpiration" in rule:
+            item["noncurrent_version_expiration"] = {
+                "noncurrent_days": rule["NoncurrentVersionExpiration"]["NoncurrentDays"]}
+        if "AbortIncompleteMultipartUpload" in rule:
+            item["abort_incomplete_multipart_upload"] = {
+                "days_after_initiation": rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]}
+        if "Transitions" in rule:
+            item["transitions"] = [{"days": t["Days"], "storage_class": t["StorageClass"]} for t in rule["Transitions"]]
+        out.append(item)
+    return out
+
+
+def _metric_line(spec_metric: metrics.Metric, stack: str, stanza: str, label: str | None = None) -> list:
+    line = [metrics.NAMESPACE, spec_metric.name, "Stack", stack, "Stanza", stanza]
+    return line + ([{"label": label}] if label else [])
+
+
+def dashboard_body(stack: str, stanza: str, region: str, bucket: str, alarms: list[AlarmSpec],
+                   alarm_arns: list[str], rpo_seconds: int) -> dict:
+    """The CloudWatch dashboard: backup ages, sizes, WAL lag, drills, storage by class, alarm states."""
+    def graph(title, lines, x, y, unit_label, annotations=None, stat="Maximum", width=12):
+        props = {"title": title, "region": region, "view": "timeSeries", "stat": stat, "period": 300,
+                 "metrics": lines, "yAxis": {"left": {"label": unit_label, "showUnits": False}}}
+        if annotations:
+            props["annotations"] = {"horizontal": annotations}
+        return {"type": "metric", "x": x, "y": y, "width": width, "height": 6, "properties": props}
+
+    limits = {a.key: a.threshold for a in alarms}
+    hours = [{"label": "full backup overdue", "value": limits["full-backup-age"] / 3600}]
+    storage = [["AWS/S3", "BucketSizeBytes", "BucketName", bucket, "StorageType", kind, {"label": label}]
+               for kind, label in (("StandardStorage", "STANDARD"), ("StandardIAStorage", "STANDARD_IA"),
+                                   ("GlacierInstantRetrievalStorage", "GLACIER_IR"))]
+    widgets = [
+        {"type": "text", "x": 0, "y": 0, "width": 24, "height": 2, "properties": {
+            "markdown": f"# pgvault: {stack} (stanza {stanza})\nBackups of s3://{bucket}. "
+                        "Alarms and what to do about each: see the alarms runbook."}},
+        graph("Backup age (hours)", [
+            [{"expression": "m1/3600", "label": "last full", "id": "e1"}],
+            [{"expression": "m2/3600", "label": "last backup (any)", "id": "e2"}],
+            _metric_line(metrics.LAST_FULL_BACKUP_AGE, stack, stanza) + [{"id": "m1", "visible": False}],
+            _metric_line(metrics.LAST_BACKUP_AGE, stack, stanza) + [{"id": "m2", "visible": False}],
+        ], 0, 2, "hours", hours),
+        graph("WAL archive lag (seconds)", [_metric_line(metrics.WAL_ARCHIVE_LAG, stack, stanza, "lag")], 12, 2,
+              "seconds", [{"label": "RPO target", "value": rpo_seconds}]),
+        graph("Backup and repository size (bytes)", [
+            _metric_line(metrics.BACKUP_SIZE, stack, stanza, "database in last backup"),
+            _metric_line(metrics.REPOSITORY_SIZE, stack, stanza, "repository"),
+        ], 0, 8, "bytes"),
+        graph("Restore drills (seconds)", [
+            _metric_line(metrics.DRILL_RTO, stack, stanza, "measured RTO"),
+            _metric_line(metrics.DRILL_RECOVERY_LAG, stack, stanza, "recovery point lag"),
+        ], 12, 8, "seconds"),
+        graph("Bucket storage by class (bytes)", storage, 0, 14, "bytes", stat="Average"),
+        {"type": "alarm", "x": 12, "y": 14, "width": 12, "height": 6,
+         "properties": {"title": "Alarms", "alarms": alarm_arns}},
+    ]
+    return {"start": "-P7D", "widgets": widgets}
