@@ -1,8 +1,8 @@
-"""Entry point for a bare ``fab``: the task collection is ``ops.ns``.
+"""Entry point for a bare ``fab``: the task collection is ``ops.tasks.ns``.
 
 Fabric looks for a collection named ``fabfile`` before it reads the project's
 ``fabric.yaml`` (so ``tasks.collection_name`` there cannot redirect it); this
 shim is the whole of the fabfile.
 """
 
-from ops import ns  # noqa: F401
+from ops.tasks import ns  # noqa: F401

@@ -1,12 +1,6 @@
-"""pgvault's Fabric task collection: ``fab <namespace>.<task>``.
+"""pgvault: keep a PostgreSQL database safe and prove it.
 
-Nothing but the namespace lives here (STYLE.md); each namespace is a thin
-module under ``ops.tasks`` over the pure core and the edges.
+The Fabric task collection lives in ``ops.tasks`` (``fab`` finds it through
+``fabfile.py``), not here: ``pgvault-job`` on a DB host imports this package
+with only the core dependencies installed, without Fabric or Invoke.
 """
-
-from invoke import Collection
-
-from ops.tasks import backup, host, restore, sandbox
-
-ns = Collection(sandbox, host, backup, restore)
-ns.configure({"run": {"echo": False}})

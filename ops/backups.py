@@ -12,9 +12,9 @@ import re
 from datetime import datetime
 from typing import Callable, Optional
 
-from fabric import Connection
 
 from ops import catalog, pgbackrest, remote
+from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError
 from ops.pgbackrest import BackupSet, StanzaInfo
 from ops.progress import LineSink, Progress
@@ -32,7 +32,7 @@ def failure(output: str, fix: str) -> PgvaultError:
     return PgvaultError(line, fix, ExitCode.LOCKED if code == 50 else ExitCode.FAILED)
 
 
-def stream_pgbackrest(conn: Connection, cfg: StackConfig, argv: list[str], label: str,
+def stream_pgbackrest(conn: Conn, cfg: StackConfig, argv: list[str], label: str,
                       say: Callable[[str], None]) -> tuple[bool, str]:
     """Run a pgBackRest command with detail logging, printing progress; return (ok, output)."""
     progress = Progress(label)
@@ -47,7 +47,7 @@ def stream_pgbackrest(conn: Connection, cfg: StackConfig, argv: list[str], label
     return result.ok, sink.text
 
 
-def run_backup(conn: Connection, cfg: StackConfig, kind: str, say: Callable[[str], None],
+def run_backup(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], None],
                annotations: Optional[dict[str, str]] = None) -> BackupSet:
     """Take a backup of ``kind`` (full, diff, incr) and return the new set.
 
@@ -64,7 +64,7 @@ def run_backup(conn: Connection, cfg: StackConfig, kind: str, say: Callable[[str
     return next(b for b in found.backups if b.label == label)
 
 
-def info(conn: Connection, cfg: StackConfig) -> StanzaInfo:
+def info(conn: Conn, cfg: StackConfig) -> StanzaInfo:
     """``pgbackrest info`` of the stack's stanza.
 
     :raises PgvaultError: when pgBackRest cannot read the repository
@@ -82,7 +82,7 @@ def info(conn: Connection, cfg: StackConfig) -> StanzaInfo:
     return parsed
 
 
-def primary_state(conn: Connection, cfg: StackConfig) -> Optional[dict]:
+def primary_state(conn: Conn, cfg: StackConfig) -> Optional[dict]:
     """The primary's clock, WAL position and archiver state; ``None`` when it is down."""
     try:
         return remote.sql_json(conn, cfg, catalog.PRIMARY_STATE_SQL)
@@ -90,7 +90,7 @@ def primary_state(conn: Connection, cfg: StackConfig) -> Optional[dict]:
         return None
 
 
-def host_now(conn: Connection) -> datetime:
+def host_now(conn: Conn) -> datetime:
     """The DB host's clock in UTC (targets are checked against the host, not this machine)."""
     text = remote.run(conn, ["date", "-u", "+%Y-%m-%dT%H:%M:%S.%N+00:00"]).stdout.strip()
     return datetime.fromisoformat(text[:26] + "+00:00")
@@ -102,7 +102,7 @@ def recoverable_window(stanza: StanzaInfo, state: Optional[dict]) -> Window:
     return window(stanza.backups, datetime.fromisoformat(last) if last else None)
 
 
-def verify(conn: Connection, cfg: StackConfig) -> tuple[bool, list[str]]:
+def verify(conn: Conn, cfg: StackConfig) -> tuple[bool, list[str]]:
     """Run ``pgbackrest verify``; return (clean, problem lines)."""
     result = remote.run(conn, pgbackrest.command(cfg, "verify", "--log-level-console=detail"),
                         user=cfg.postgres.os_user, warn=True)
@@ -111,7 +111,7 @@ def verify(conn: Connection, cfg: StackConfig) -> tuple[bool, list[str]]:
     return result.ok and not problems, problems
 
 
-def mark(conn: Connection, cfg: StackConfig, name: str) -> dict:
+def mark(conn: Conn, cfg: StackConfig, name: str) -> dict:
     """Create restore point ``name`` and record it in pgvault's registry."""
     remote.sql(conn, cfg, catalog.ENSURE_SQL)
     existing = remote.sql_json(conn, cfg, catalog.restore_point_sql(name))
@@ -121,7 +121,7 @@ def mark(conn: Connection, cfg: StackConfig, name: str) -> dict:
     return remote.sql_json(conn, cfg, catalog.create_restore_point_sql(name))
 
 
-def flush_wal(conn: Connection, cfg: StackConfig, seconds: float = 120) -> str:
+def flush_wal(conn: Conn, cfg: StackConfig, seconds: float = 120) -> str:
     """Switch to a new WAL segment and wait until the finished one is archived.
 
     :returns: the name of the segment that was archived

@@ -55,6 +55,11 @@ def stack_name(explicit: Optional[str] = None) -> str:
     return name
 
 
+def stack_path(name: str) -> Path:
+    """Where the stack file of ``name`` is (``name`` already validated)."""
+    return stack_dir() / f"Pulumi.{name}.yaml"
+
+
 def load_stack(name: Optional[str] = None) -> StackConfig:
     """Read and validate the selected stack file.
 
@@ -62,7 +67,7 @@ def load_stack(name: Optional[str] = None) -> StackConfig:
     :raises ConfigError: when the file is missing or invalid
     """
     name = stack_name(name)
-    path = stack_dir() / f"Pulumi.{name}.yaml"
+    path = stack_path(name)
     if not path.is_file():
         raise ConfigError(
             f"no stack file {path}", f"create it (copy Pulumi.sandbox.yaml) or select another stack with --stack"

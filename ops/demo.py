@@ -15,12 +15,11 @@ from typing import Callable
 
 import psycopg
 
-from ops import backups, hostsetup, remote, restores
+from ops import backups, hostsetup, restores, ssh
 from ops.errors import ExitCode, PgvaultError
 from ops.sandbox import lifecycle
 from ops.sandbox.seed import checksum_sql, row_counts, seed_sql
 from ops.schema import StackConfig
-from ops.secrets import repository_secrets
 from ops.targets import parse_target
 from ops.units import human_bytes
 
@@ -67,13 +66,11 @@ def run(c, cfg: StackConfig, scale: int, say: Callable[[str], None]) -> dict:
     dsn = lifecycle.dsn(cfg)
     say(f"2/8 seeding the CRM dataset at scale {scale} ({sum(row_counts(scale).values()):,} rows)")
     step("seed", lambda: _execute(dsn, [seed_sql(scale)]))
-    (entry, conn), = remote.connections(c, cfg)
+    (entry, conn), = ssh.connections(c, cfg)
     say("3/8 host.setup")
-    secrets = repository_secrets(cfg)
 
     def setup():
-        targets = hostsetup.desired_paths(cfg, secrets)
-        host_plan = hostsetup.plan(cfg, targets, hostsetup.gather(conn, cfg, targets))
+        _, _, host_plan = hostsetup.survey(conn, cfg)
         if not host_plan.empty:
             hostsetup.apply(conn, cfg, host_plan, say)
         say(f"    {'no changes' if host_plan.empty else 'configured: ' + '; '.join(host_plan.steps())}")

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from fabric import Connection
 
-from ops import catalog, pgbackrest, postgres, remote, render, service
+from ops import catalog, cron, jobinstall, pgbackrest, postgres, remote, render, secrets, service
+from ops.build import build_id
+from ops.config import stack_path
+from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError
 from ops.plan import Change, DesiredDir, DesiredFile, PathFact, describe, plan_paths
 from ops.postgres import LiveSetting
@@ -23,10 +25,14 @@ from ops.schema import StackConfig
 from ops.secrets import Secret
 
 
-def desired_paths(cfg: StackConfig, secrets: dict[str, Secret]) -> list[DesiredDir | DesiredFile]:
-    """Directories and files pgvault owns on a DB host, parents first."""
+def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text: str) -> list[DesiredDir | DesiredFile]:
+    """Directories and files pgvault owns on a DB host, parents first.
+
+    :param stack_text: the stack file, copied to the host for ``pgvault-job``
+    """
     owner = cfg.postgres.os_user
-    pgb = cfg.pgbackrest
+    pgb, jobs = cfg.pgbackrest, cfg.jobs
+    cron_path = cron.cron_file(cfg)
     dirs = [
         DesiredDir(pgb.config_path, owner, 0o750),
         DesiredDir(f"{pgb.config_path}/conf.d", owner, 0o750),
@@ -34,12 +40,20 @@ def desired_paths(cfg: StackConfig, secrets: dict[str, Secret]) -> list[DesiredD
         DesiredDir(pgb.spool_path, owner, 0o750),
         DesiredDir(pgb.lock_path, owner, 0o750),
         DesiredDir(cfg.postgres.scratch_dir, owner, 0o750),
+        DesiredDir(jobs.install_dir, owner, 0o755),
+        DesiredDir(jobs.config_dir, owner, 0o750),
+        DesiredDir(jobs.state_dir, owner, 0o750),
+        DesiredDir(jobs.log_dir, owner, 0o750),
     ]
+    if cfg.is_sandbox:  # on a real host /etc/cron.d belongs to the cron package
+        dirs.append(DesiredDir(cron_path.rsplit("/", 1)[0], owner, 0o755))
     files = [
         DesiredFile(pgbackrest.config_file(cfg), render.render_pgbackrest_conf(cfg), owner, 0o640),
-        DesiredFile(pgbackrest.secrets_file(cfg), render.render_pgbackrest_secrets(cfg, secrets), owner, 0o600,
+        DesiredFile(secrets.secrets_file(cfg), render.render_pgbackrest_secrets(cfg, repo_secrets), owner, 0o600,
                     secret=True),
         DesiredFile(postgres.include_file(cfg), render.render_pg_include(cfg), owner, 0o640),
+        DesiredFile(f"{jobs.config_dir}/Pulumi.{cfg.name}.yaml", stack_text, owner, 0o640),
+        DesiredFile(cron_path, render.render_cron(cfg), cron.cron_owner(cfg), 0o644),
     ]
     return [*dirs, *files]
 
@@ -53,6 +67,8 @@ class HostFacts:
     settings: dict[str, LiveSetting]
     stanza_ok: bool = False
     catalog_ok: bool = False
+    job_build: Optional[str] = None
+    utc_offset: str = "+0000"
 
 
 @dataclass
@@ -60,6 +76,7 @@ class HostPlan:
     """Everything ``host.setup`` would do on one host."""
 
     install: bool = False
+    job_install: Optional[str] = None
     changes: list[Change] = field(default_factory=list)
     server_action: Optional[str] = None
     stanza: bool = False
@@ -68,6 +85,8 @@ class HostPlan:
     def steps(self) -> list[str]:
         """Non-file steps, in the order :func:`apply` runs them."""
         out = ["install pgbackrest"] if self.install else []
+        if self.job_install:
+            out.append(f"install pgvault-job {self.job_install}")
         if self.server_action:
             out.append(f"{self.server_action} PostgreSQL")
         if self.stanza:
@@ -79,16 +98,17 @@ class HostPlan:
     @property
     def empty(self) -> bool:
         """True when the host already matches the stack."""
-        return not (self.install or self.changes or self.server_action or self.stanza or self.catalog)
+        return not (self.install or self.job_install or self.changes or self.server_action or self.stanza
+                    or self.catalog)
 
 
-def gather(conn: Connection, cfg: StackConfig, targets: list) -> HostFacts:
+def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
     """Read the facts (read-only commands only)."""
     version = None
     if remote.command_exists(conn, "pgbackrest"):
         version = remote.run(conn, ["pgbackrest", "version"]).stdout.strip().removeprefix("pgBackRest ")
     include_dir = cfg.postgres.include_dir
-    probe = remote.run(conn, remote.as_root(conn) + ["test", "-d", include_dir], warn=True)
+    probe = remote.run(conn, ["test", "-d", include_dir], warn=True)
     if not probe.ok:
         raise PgvaultError(
             f"PostgreSQL include directory {include_dir} does not exist on {conn.host}",
@@ -101,10 +121,11 @@ def gather(conn: Connection, cfg: StackConfig, targets: list) -> HostFacts:
     if version and all(p.path in paths and paths[p.path].exists for p in targets):
         stanza_ok = stanza_status(conn, cfg)[0] in (0, 2)
     catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t"
-    return HostFacts(version, paths, settings, stanza_ok, catalog_ok)
+    offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
+    return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset)
 
 
-def live_settings(conn: Connection, cfg: StackConfig) -> dict[str, LiveSetting]:
+def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
     """``pg_settings`` rows of the settings pgvault owns."""
     names = [s.name for s in postgres.owned_settings(cfg)]
     try:
@@ -118,7 +139,7 @@ def live_settings(conn: Connection, cfg: StackConfig) -> dict[str, LiveSetting]:
     return {r["name"]: LiveSetting(r["name"], r["setting"], r["context"], r["pending_restart"]) for r in rows}
 
 
-def stanza_status(conn: Connection, cfg: StackConfig) -> tuple[int, str]:
+def stanza_status(conn: Conn, cfg: StackConfig) -> tuple[int, str]:
     """``(code, message)`` of the stanza in ``pgbackrest info`` (99 when unreadable)."""
     result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
     if not result.ok:
@@ -139,6 +160,7 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts) -> HostPlan:
         action = "reload"
     return HostPlan(
         install=facts.pgbackrest_version is None,
+        job_install=build_id() if facts.job_build != build_id() else None,
         changes=changes,
         server_action=action,
         stanza=bool(changes) or not facts.stanza_ok,
@@ -146,18 +168,20 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts) -> HostPlan:
     )
 
 
-def apply(conn: Connection, cfg: StackConfig, host_plan: HostPlan, say) -> None:
+def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     """Carry out ``host_plan``: install, write, restart or reload, stanza-create, check."""
     if host_plan.install:
         say(f"  installing pgbackrest on {conn.host}")
         remote.run(conn, remote.as_root(conn) + ["env", "DEBIAN_FRONTEND=noninteractive",
                                                   "apt-get", "install", "-y", "-q", "pgbackrest"])
     for change in host_plan.changes:
-        target = change.target
-        if isinstance(target, DesiredDir):
-            remote.ensure_dir(conn, target)
-        else:
-            remote.put_file(conn, target)
+        if isinstance(change.target, DesiredDir):
+            remote.ensure_dir(conn, change.target)
+    if host_plan.job_install:
+        jobinstall.install(conn, cfg, say)
+    for change in host_plan.changes:
+        if isinstance(change.target, DesiredFile):
+            remote.put_file(conn, change.target)
     if host_plan.server_action == "restart":
         say("  restarting PostgreSQL (a postmaster setting changed)")
         service.control(conn, cfg, "restart")
@@ -175,6 +199,13 @@ def apply(conn: Connection, cfg: StackConfig, host_plan: HostPlan, say) -> None:
                                    "fix the cause and run fab host.setup again", ExitCode.FAILED)
 
 
+def survey(conn: Conn, cfg: StackConfig) -> tuple[list, HostFacts, HostPlan]:
+    """Desired state, facts and plan for one host: the first half of setup, all of check."""
+    targets = desired_paths(cfg, secrets.repository_secrets(cfg), stack_path(cfg.name).read_text())
+    facts = gather(conn, cfg, targets)
+    return targets, facts, plan(cfg, targets, facts)
+
+
 def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: dict) -> list[str]:
     """Every way the host differs from the stack, one line each (``host.check``)."""
     out = []
@@ -189,6 +220,11 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
             out.append(f"setting {want.name} is {live.setting!r}, stack wants {want.value!r}")
         elif live.pending_restart:
             out.append(f"setting {want.name} waits for a restart")
+    if host_plan.job_install:
+        out.append(f"pgvault-job on the host is {facts.job_build or 'not installed'}, this checkout is {build_id()}")
+    if facts.utc_offset != "+0000":
+        out.append(f"the host's clock is in zone {facts.utc_offset}, not UTC: cron would run the UTC schedule at "
+                   "other hours")
     if not facts.stanza_ok and not host_plan.changes:
         out.append(f"stanza {cfg.pgbackrest.stanza} is missing or invalid in the repository")
     failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")

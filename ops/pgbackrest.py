@@ -63,7 +63,8 @@ _DOC_ANCHORS = {
 }
 
 #: the largest full-backup count pgBackRest accepts: retention is decided by
-#: pgvault's selector (``backup.expire``), never by pgBackRest's count.
+#: pgvault's selector (``backup.expire``), never by pgBackRest's count, and
+#: ``expire-auto=n`` keeps pgBackRest from expiring anything after a backup.
 RETENTION_FULL_MAX = 9999999
 
 
@@ -109,6 +110,7 @@ def conf_sections(cfg: StackConfig) -> list[tuple[str, list[Option]]]:
         "compress-level": str(pgb.compress_level),
         "process-max": str(pgb.process_max),
         "start-fast": "y",
+        "expire-auto": "n",
         "archive-async": _yn(pgb.archive_async),
         "spool-path": pgb.spool_path,
         "log-path": pgb.log_path,
@@ -137,11 +139,6 @@ def secret_sections(secrets: dict[str, Secret]) -> list[tuple[str, list[tuple[st
 def config_file(cfg: StackConfig) -> str:
     """Path of the main ``pgbackrest.conf`` on the host."""
     return f"{cfg.pgbackrest.config_path}/pgbackrest.conf"
-
-
-def secrets_file(cfg: StackConfig) -> str:
-    """Path of the 0600 file holding the repository secrets on the host."""
-    return f"{cfg.pgbackrest.config_path}/conf.d/pgvault-secrets.conf"
 
 
 def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] = ()) -> list[str]:

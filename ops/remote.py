@@ -1,7 +1,8 @@
-"""EDGE: everything that talks to a DB host over SSH (Fabric).
+"""EDGE: everything that runs on a DB host, over SSH (``fab``) or locally (``pgvault-job``).
 
 The rest of pgvault builds argv lists and desired files; this module runs
-them.  Rules it keeps:
+them through a connection (``ops.ssh.connections`` or ``ops.execute.LocalHost``).
+Rules it keeps:
 
 * commands are argv lists joined with ``shlex.join``: nothing a user typed
   reaches a shell unquoted;
@@ -18,18 +19,13 @@ from __future__ import annotations
 import io
 import json
 import shlex
-import socket
-from typing import Iterable, Optional, Sequence
-
-import paramiko
-from fabric import Connection
-from invoke import Context
+from typing import IO, Iterable, Optional, Sequence
 
 from ops.errors import ExitCode, PgvaultError
+from ops.execute import CommandTimeout, Completed, ConnectionLost, execute
 from ops.plan import DesiredDir, DesiredFile, PathFact
 from ops.postgres import psql_argv
-from ops.schema import HostConfig, StackConfig
-from ops.sshexec import CommandTimeout, Completed, execute
+from ops.schema import StackConfig
 
 
 class RemoteError(PgvaultError):
@@ -40,61 +36,19 @@ class RemoteError(PgvaultError):
         self.output = output
 
 
-def connections(c: Context, cfg: StackConfig, host: Optional[str] = None) -> list[tuple[HostConfig, Connection]]:
-    """Open an SSH connection to each DB host of the stack (or to ``fab -H``).
-
-    :param c: the task's context; a Fabric ``Connection`` when ``-H`` was given
-    :param host: only the configured host of this name
-    :raises PgvaultError: for an unknown host name or an unreachable host
-    """
-    if isinstance(c, Connection):
-        match = next((h for h in cfg.hosts if h.address == c.host), None)
-        entry = match or HostConfig(name=c.host.replace(".", "-")[:63] or "host", address=c.host, ssh_port=c.port)
-        _open(entry, c)
-        return [(entry, c)]
-    hosts = cfg.hosts
-    if host is not None:
-        hosts = tuple(h for h in cfg.hosts if h.name == host)
-        if not hosts:
-            known = ", ".join(h.name for h in cfg.hosts)
-            raise PgvaultError(f"unknown host {host!r}", f"use one of: {known}", ExitCode.USAGE)
-    opened = []
-    for entry in hosts:
-        kwargs = {"key_filename": [entry.identity_file]} if entry.identity_file else {}
-        conn = Connection(
-            entry.address, user=entry.ssh_user, port=entry.ssh_port, config=c.config,
-            connect_timeout=15, connect_kwargs=kwargs,
-        )
-        _open(entry, conn)
-        opened.append((entry, conn))
-    return opened
-
-
-def _open(entry: HostConfig, conn: Connection) -> None:
-    try:
-        conn.open()
-    except (OSError, socket.timeout, paramiko.SSHException) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise PgvaultError(
-            f"cannot reach host {entry.name} ({entry.address}:{entry.ssh_port}) over SSH: {reason}",
-            "check that the host is up, and its address, ssh_port and key in the stack file",
-            ExitCode.UNREACHABLE,
-        ) from None
-
-
-def as_user(conn: Connection, user: str) -> list[str]:
+def as_user(conn, user: str) -> list[str]:
     """argv prefix that runs a command as ``user`` from ``/``."""
     if user == conn.user:
         return ["env", "-C", "/"]
     return ["sudo", "-n", "-u", user, "--", "env", "-C", "/"]
 
 
-def as_root(conn: Connection) -> list[str]:
+def as_root(conn) -> list[str]:
     """argv prefix that runs a command as root (``sudo -n`` unless already root)."""
     return [] if conn.user == "root" else ["sudo", "-n", "--"]
 
 
-def run(conn: Connection, argv: Sequence[str], *, user: Optional[str] = None, stdin: Optional[str] = None,
+def run(conn, argv: Sequence[str], *, user: Optional[str] = None, stdin: Optional[str] = None,
         stream=None, warn: bool = False, timeout: Optional[float] = None) -> Completed:
     """Run ``argv`` on the host, as ``user`` if given.
 
@@ -109,7 +63,7 @@ def run(conn: Connection, argv: Sequence[str], *, user: Optional[str] = None, st
     except CommandTimeout:
         raise RemoteError(f"{argv[0]} on {conn.host} did not finish within {timeout}s",
                           "check the host's load and the service it waits for") from None
-    except (OSError, paramiko.SSHException) as exc:
+    except ConnectionLost as exc:
         raise RemoteError(f"lost the SSH connection to {conn.host}: {exc}", "check the host and the network",
                           ExitCode.UNREACHABLE) from None
     if not result.ok and not warn:
@@ -119,13 +73,13 @@ def run(conn: Connection, argv: Sequence[str], *, user: Optional[str] = None, st
     return result
 
 
-def sql(conn: Connection, cfg: StackConfig, text: str, *, database: str = "postgres",
+def sql(conn, cfg: StackConfig, text: str, *, database: str = "postgres",
         port: Optional[int] = None, socket_dir: Optional[str] = None) -> str:
     """Run SQL through ``psql`` on the host as the PostgreSQL OS user; return stdout."""
     return run(conn, psql_argv(cfg, database, port, socket_dir), user=cfg.postgres.os_user, stdin=text).stdout
 
 
-def sql_json(conn: Connection, cfg: StackConfig, text: str, **kwargs):
+def sql_json(conn, cfg: StackConfig, text: str, **kwargs):
     """Run SQL that returns a single JSON value and decode it."""
     out = sql(conn, cfg, text, **kwargs).strip()
     return json.loads(out) if out else None
@@ -144,7 +98,7 @@ done
 """
 
 
-def path_facts(conn: Connection, targets: Iterable[DesiredFile | DesiredDir]) -> dict[str, PathFact]:
+def path_facts(conn, targets: Iterable[DesiredFile | DesiredDir]) -> dict[str, PathFact]:
     """Read owner, mode and digest of every target in one round trip.
 
     Runs as root (or as the owner) so that 0600 files can be hashed.  The old
@@ -176,7 +130,7 @@ def path_facts(conn: Connection, targets: Iterable[DesiredFile | DesiredDir]) ->
     return facts
 
 
-def ensure_dir(conn: Connection, target: DesiredDir) -> None:
+def ensure_dir(conn, target: DesiredDir) -> None:
     """Create a directory (and parents) with owner and mode."""
     argv = ["install", "-d", "-m", f"{target.mode:04o}"]
     if conn.user != target.owner:
@@ -184,28 +138,33 @@ def ensure_dir(conn: Connection, target: DesiredDir) -> None:
     run(conn, _privileged(conn, target.owner) + argv + ["--", target.path])
 
 
-def put_file(conn: Connection, target: DesiredFile) -> None:
+def put_file(conn, target: DesiredFile) -> None:
     """Upload ``target`` and move it into place atomically with owner and mode."""
+    install_stream(conn, io.BytesIO(target.content.encode()), target.path, target.owner, target.mode)
+
+
+def install_stream(conn, source: IO[bytes], path: str, owner: str, mode: int) -> None:
+    """Upload ``source`` into a private temporary folder, then install it at ``path`` atomically."""
     tmpdir = run(conn, ["mktemp", "-d", "/tmp/pgvault.XXXXXXXX"]).stdout.strip()
     try:
         staged = f"{tmpdir}/content"
-        conn.put(io.BytesIO(target.content.encode()), staged)
-        new = f"{target.path}.pgvault-new"
-        install = ["install", "-m", f"{target.mode:04o}"]
-        if conn.user != target.owner:
-            install += ["-o", target.owner, "-g", target.owner]
-        prefix = _privileged(conn, target.owner)
+        conn.put(source, staged)
+        new = f"{path}.pgvault-new"
+        install = ["install", "-m", f"{mode:04o}"]
+        if conn.user != owner:
+            install += ["-o", owner, "-g", owner]
+        prefix = _privileged(conn, owner)
         run(conn, prefix + install + ["--", staged, new])
-        run(conn, prefix + ["mv", "-f", "--", new, target.path])
+        run(conn, prefix + ["mv", "-f", "--", new, path])
     finally:
         run(conn, ["rm", "-rf", "--", tmpdir], warn=True)
 
 
-def _privileged(conn: Connection, owner: str) -> list[str]:
+def _privileged(conn, owner: str) -> list[str]:
     """Prefix for writing something owned by ``owner``: none when we are that user."""
     return [] if conn.user == owner else as_root(conn)
 
 
-def command_exists(conn: Connection, name: str) -> bool:
+def command_exists(conn, name: str) -> bool:
     """True when ``name`` is on the host's PATH."""
     return run(conn, ["sh", "-c", 'command -v "$1" >/dev/null', "sh", name], warn=True).ok

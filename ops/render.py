@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from ops import pgbackrest, postgres
+from ops import cron, pgbackrest, postgres
 from ops.schema import StackConfig
 from ops.secrets import Secret
 
@@ -62,3 +62,12 @@ def render_pg_include(cfg: StackConfig) -> str:
     return environment().get_template("pgvault.conf.j2").render(
         banner=banner(cfg), settings=postgres.owned_settings(cfg), rpo_seconds=cfg.targets.rpo_seconds
     )
+
+
+def render_cron(cfg: StackConfig) -> str:
+    """Render the host's pgvault cron file."""
+    rows = [{"description": e.description, "schedule": e.schedule, "command": cron.job_command(cfg, e.job)}
+            for e in cron.entries(cfg)]
+    return environment().get_template("pgvault.cron.j2").render(
+        banner=banner(cfg), stanza=cfg.pgbackrest.stanza, state_dir=cfg.jobs.state_dir, log_dir=cfg.jobs.log_dir,
+        path=cron.CRON_PATH, config_dir=cfg.jobs.config_dir, user=cfg.postgres.os_user, entries=rows)

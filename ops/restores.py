@@ -15,9 +15,9 @@ import shlex
 import time
 from typing import Callable, Optional
 
-from fabric import Connection
 
 from ops import backups, catalog, pgbackrest, remote, render, scratch, service
+from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError, UsageError
 from ops.plan import DesiredDir, DesiredFile
 from ops.schema import HostConfig, StackConfig
@@ -25,7 +25,7 @@ from ops.targets import Target, choose_set, parse_lsn, validate
 from ops.waiting import within
 
 
-def prepare(conn: Connection, cfg: StackConfig, target: Target, say: Callable[[str], None]):
+def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]):
     """Validate ``target`` against the repository and the primary; return the backup set to use.
 
     :raises UsageError: for a target outside the window, naming the window
@@ -53,19 +53,19 @@ def prepare(conn: Connection, cfg: StackConfig, target: Target, say: Callable[[s
     return chosen, win
 
 
-def _free_port(conn: Connection) -> int:
+def _free_port(conn: Conn) -> int:
     text = remote.run(conn, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], warn=True).stdout
     return scratch.pick_port(scratch.listening_ports(text), random.Random())
 
 
-def _require_empty(conn: Connection, cfg: StackConfig, path: str, name: str) -> None:
+def _require_empty(conn: Conn, cfg: StackConfig, path: str, name: str) -> None:
     empty = ["sh", "-c", 'test ! -e "$1" || test -z "$(ls -A "$1")"', "sh", path]
     if not remote.run(conn, empty, user=cfg.postgres.os_user, warn=True).ok:
         raise UsageError(f"scratch directory {path} exists and is not empty",
                          f"choose another --name, or remove it with fab restore.drop --name {name}")
 
 
-def to_scratch(conn: Connection, entry: HostConfig, cfg: StackConfig, target: Target, name: Optional[str],
+def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: Optional[str],
                say: Callable[[str], None]) -> dict:
     """Restore ``target`` into a new scratch cluster, start it, and describe it."""
     chosen, _ = prepare(conn, cfg, target, say)
@@ -119,7 +119,7 @@ RECOVERED_SQL = (
 )
 
 
-def _promoted(conn: Connection, cfg: StackConfig, **where) -> Optional[dict]:
+def _promoted(conn: Conn, cfg: StackConfig, **where) -> Optional[dict]:
     """The recovered state once the cluster is out of recovery, else ``None``."""
     try:
         state = remote.sql_json(conn, cfg, RECOVERED_SQL, **where)
@@ -128,7 +128,7 @@ def _promoted(conn: Connection, cfg: StackConfig, **where) -> Optional[dict]:
     return state if state and not state["in_recovery"] else None
 
 
-def _start_scratch(conn: Connection, cfg: StackConfig, place: scratch.Scratch) -> None:
+def _start_scratch(conn: Conn, cfg: StackConfig, place: scratch.Scratch) -> None:
     pg = cfg.postgres
     argv = [f"{pg.bin_dir}/pg_ctl", "-D", place.data_dir, "-l", place.log, "-w", "-t", str(cfg.targets.rto_seconds),
             "-o", shlex.join(scratch.server_options(place)), "start"]
@@ -142,7 +142,7 @@ def _start_scratch(conn: Connection, cfg: StackConfig, place: scratch.Scratch) -
                        f"read {place.log}; fab restore.drop --name {place.name} removes it", ExitCode.FAILED)
 
 
-def drop(conn: Connection, cfg: StackConfig, name: str) -> None:
+def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
     """Stop and delete the scratch cluster ``name`` (only pgvault scratch directories)."""
     place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)), 0)
     owner = cfg.postgres.os_user
@@ -154,7 +154,7 @@ def drop(conn: Connection, cfg: StackConfig, name: str) -> None:
     remote.run(conn, remote.as_user(conn, owner) + ["rm", "-rf", "--", place.root])
 
 
-def list_scratch(conn: Connection, cfg: StackConfig) -> list[dict]:
+def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
     """The scratch clusters on the host: name, port (from their config) and whether they run."""
     owner = cfg.postgres.os_user
     found = remote.run(conn, remote.as_user(conn, owner) + ["find", cfg.postgres.scratch_dir, "-mindepth", "2",
@@ -169,7 +169,7 @@ def list_scratch(conn: Connection, cfg: StackConfig) -> list[dict]:
     return out
 
 
-def in_place(conn: Connection, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
+def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
     """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
     chosen, _ = prepare(conn, cfg, target, say)
     if service.is_running(conn, cfg):

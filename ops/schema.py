@@ -234,6 +234,21 @@ class ScheduleConfig(_Model):
     _valid = field_validator("*")(_cron)
 
 
+class JobsConfig(_Model):
+    """``pgvault-job`` on the DB host: where ``host.setup`` installs it and where it keeps state."""
+
+    install_dir: AbsPath = Field("/opt/pgvault", description="virtualenv holding pgvault on the host")
+    python: AbsPath = Field("/usr/bin/python3", description="the host's Python that creates that virtualenv")
+    config_dir: AbsPath = Field("/etc/pgvault", description="where the host keeps its copy of the stack file")
+    state_dir: AbsPath = Field("/var/lib/pgvault", description="job records (`jobs.json`) and job locks")
+    log_dir: AbsPath = Field("/var/log/pgvault", description="`pgvault-job.log`, rotated at 5 MB, 5 kept")
+    cron_file: Optional[AbsPath] = Field(
+        None, description="the cron file pgvault owns (default /etc/cron.d/pgvault-<stanza>)"
+    )
+
+    _paths = field_validator("install_dir", "python", "config_dir", "state_dir", "log_dir", "cron_file")(_no_dotdot)
+
+
 class RetentionConfig(_Model):
     """How long backups are kept (pgBackRest expire for physical, S3 lifecycle for logical)."""
 
@@ -241,6 +256,9 @@ class RetentionConfig(_Model):
     weekly_days: int = Field(90, ge=1, le=3650, description="one backup per week kept this long")
     monthly_days: int = Field(365, ge=1, le=3650, description="one backup per month kept this long")
     incremental_days: int = Field(7, ge=1, le=3650, description="incremental backups kept this long")
+    weekly_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = Field(
+        "sunday", description="the day whose logical dump is tagged weekly"
+    )
 
     @model_validator(mode="after")
     def _tiers_grow(self):
@@ -357,6 +375,7 @@ class StackConfig(_Model):
     pgbackrest: PgBackRestConfig = Field(default_factory=PgBackRestConfig)
     repository: RepositoryConfig
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)

@@ -8,13 +8,16 @@ boto3 client factory.
 
 Sources, in order: the environment (``PGVAULT_*``), then the stack's
 ``secrets.file`` (a ``KEY=value`` file that must be mode 0640 or stricter),
-then, for the repository passphrase only, the SSM parameter the Pulumi
-program creates (``secrets.ssm_passphrase``).
+then the host's own pgBackRest secrets file when it is readable (that is how
+``pgvault-job`` on the DB host finds the S3 keys for logical dumps), then, for
+the repository passphrase only, the SSM parameter the Pulumi program creates
+(``secrets.ssm_passphrase``).
 With ``repository.credentials: instance-role`` no S3 keys are needed at all.
 """
 
 from __future__ import annotations
 
+import configparser
 import os
 import stat
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from ops.schema import StackConfig
 REPO_CIPHER_PASS = "PGVAULT_REPO_CIPHER_PASS"
 S3_KEY = "PGVAULT_S3_KEY"
 S3_KEY_SECRET = "PGVAULT_S3_KEY_SECRET"
+#: secret -> its option name in pgBackRest's configuration
+_PGBACKREST_KEYS = {REPO_CIPHER_PASS: "repo1-cipher-pass", S3_KEY: "repo1-s3-key", S3_KEY_SECRET: "repo1-s3-key-secret"}
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,13 @@ def read_secret(cfg: StackConfig, name: str) -> Secret:
     if value:
         return Secret(name, value)
     path = cfg.secrets.file
-    if path and Path(path).is_file():
+    if path and os.access(path, os.R_OK):
         value = _file_values(Path(path)).get(name)
         if value:
             return Secret(name, value)
+    value = _pgbackrest_values(cfg).get(name)
+    if value:
+        return Secret(name, value)
     if name == REPO_CIPHER_PASS and cfg.secrets.ssm_passphrase:
         return Secret(name, _ssm_value(cfg))
     where = f"the environment or {path}" if path else "the environment"
@@ -92,6 +100,22 @@ def _ssm_value(cfg: StackConfig) -> str:
     return answer["Parameter"]["Value"]
 
 
+def secrets_file(cfg: StackConfig) -> str:
+    """Path on the DB host of the 0600 pgBackRest file that holds the repository secrets."""
+    return f"{cfg.pgbackrest.config_path}/conf.d/pgvault-secrets.conf"
+
+
+def _pgbackrest_values(cfg: StackConfig) -> dict[str, str]:
+    """Secrets from the host's pgBackRest secrets file, when readable (``pgvault-job`` on the host)."""
+    path = Path(secrets_file(cfg))
+    if not os.access(path, os.R_OK):
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(path.read_text())
+    section = parser["global"] if parser.has_section("global") else {}
+    return {env: section[key] for env, key in _PGBACKREST_KEYS.items() if key in section}
+
+
 def _file_values(path: Path) -> dict[str, str]:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o037:
@@ -106,8 +130,5 @@ def repository_secrets(cfg: StackConfig) -> dict[str, Secret]:
 
     :raises SecretError: when one is missing
     """
-    found = {"repo1-cipher-pass": read_secret(cfg, REPO_CIPHER_PASS)}
-    if cfg.repository.credentials == "keys":
-        found["repo1-s3-key"] = read_secret(cfg, S3_KEY)
-        found["repo1-s3-key-secret"] = read_secret(cfg, S3_KEY_SECRET)
-    return found
+    names = [REPO_CIPHER_PASS] + ([S3_KEY, S3_KEY_SECRET] if cfg.repository.credentials == "keys" else [])
+    return {_PGBACKREST_KEYS[name]: read_secret(cfg, name) for name in names}

@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-from fabric import Connection
 
 from ops import remote
+from ops.execute import Conn
 from ops.schema import StackConfig
 
 
-def control(conn: Connection, cfg: StackConfig, action: str) -> None:
+def control(conn: Conn, cfg: StackConfig, action: str) -> None:
     """Run ``action`` (start, stop, restart) on the stack's cluster, waiting for it."""
     pg = cfg.postgres
     if pg.control == "pg_ctl":
@@ -29,7 +29,7 @@ def control(conn: Connection, cfg: StackConfig, action: str) -> None:
         remote.run(conn, remote.as_root(conn) + ["systemctl", action, f"postgresql@{pg.version}-{pg.cluster}"])
 
 
-def is_running(conn: Connection, cfg: StackConfig) -> bool:
+def is_running(conn: Conn, cfg: StackConfig) -> bool:
     """True when the cluster accepts connections on its socket."""
     pg = cfg.postgres
     argv = [f"{pg.bin_dir}/pg_isready", "-q", "-h", pg.socket_dir, "-p", str(pg.port)]

@@ -35,6 +35,11 @@ def sandbox_config(folder: str, ports: dict[str, int]) -> dict[str, Any]:
             "stanza": "crm", "config_path": f"{folder}/host/etc/pgbackrest", "log_path": f"{folder}/host/log/pgbackrest",
             "spool_path": f"{folder}/host/spool/pgbackrest", "lock_path": f"{folder}/host/lock/pgbackrest",
         },
+        "pgvault:jobs": {
+            "install_dir": f"{folder}/host/opt/pgvault", "config_dir": f"{folder}/host/etc/pgvault",
+            "state_dir": f"{folder}/host/var/lib/pgvault", "log_dir": f"{folder}/host/log/pgvault",
+            "cron_file": f"{folder}/host/etc/cron.d/pgvault-crm",
+        },
         "pgvault:repository": {"bucket": "pgvault-itest", "region": "us-east-1", "endpoint": f"localhost:{ports['s3']}",
                                "uri_style": "path", "ca_file": f"{folder}/tls/ca.pem"},
         "pgvault:targets": {"rpo_seconds": 20},

@@ -1,1 +1,8 @@
-"""Thin Fabric task modules, one per namespace."""
+"""pgvault's Fabric task collection: ``fab <namespace>.<task>``, one thin module per namespace."""
+
+from invoke import Collection
+
+from ops.tasks import backup, host, restore, sandbox, schedule
+
+ns = Collection(sandbox, host, backup, restore, schedule)
+ns.configure({"run": {"echo": False}})

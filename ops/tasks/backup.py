@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ops import backups, remote
+from ops import backups, dumps, expiry, ssh
 from ops.config import load_stack
+from ops.execute import LocalHost
 from ops.errors import ExitCode, PgvaultError
 from ops.tasks.common import emit_json, pgvault_task, say
 from ops.targets import parse_target
@@ -12,7 +13,7 @@ from ops.units import human_bytes
 
 def _backup(c, kind: str, stack, host) -> None:
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         say(f"{kind} backup of {entry.name} (stanza {cfg.pgbackrest.stanza}) to s3://{cfg.repository.bucket}"
             f"{cfg.repository.path}")
         done = backups.run_backup(conn, cfg, kind, say)
@@ -43,7 +44,7 @@ def diff(c, stack=None, host=None):
 def list_(c, stack=None, host=None, json_=False):
     """List backup sets and the recoverable window."""
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         stanza = backups.info(conn, cfg)
         win = backups.recoverable_window(stanza, backups.primary_state(conn, cfg))
         if json_:
@@ -68,7 +69,7 @@ def list_(c, stack=None, host=None, json_=False):
 def verify(c, stack=None, host=None):
     """Verify every backup and WAL file in the repository."""
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
         clean, problems = backups.verify(conn, cfg)
         for line in problems:
@@ -85,6 +86,44 @@ def mark(c, name, stack=None, host=None):
     """Create a named restore point to recover to later."""
     target = parse_target(name=name)
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         point = backups.mark(conn, cfg, target.value)
         say(f"restore point {point['name']} at {point['time']} (LSN {point['lsn']}) on {entry.name}")
+
+
+@pgvault_task()
+def expire(c, stack=None, host=None, dry_run=False):
+    """Expire backup sets beyond the daily/weekly/monthly tiers."""
+    cfg = load_stack(stack)
+    for entry, conn in ssh.connections(c, cfg, host):
+        say(f"retention on {entry.name}: {cfg.retention.daily_days} d daily (PITR), {cfg.retention.weekly_days} d "
+            f"weekly, {cfg.retention.monthly_days} d monthly, incrementals {cfg.retention.incremental_days} d")
+        expiry.expire(conn, cfg, say, dry_run)
+
+
+@pgvault_task(help={"from_dsn": f"dump from ${dumps.DSN_VARIABLE} (a libpq URI) on this machine, without host access"})
+def logical(c, stack=None, host=None, from_dsn=False):
+    """Dump each configured database to S3 (pg_dump -Fc)."""
+    cfg = load_stack(stack)
+    if from_dsn:
+        env = dumps.dsn_environment()
+        if env is None:
+            raise PgvaultError(f"--from-dsn needs ${dumps.DSN_VARIABLE}", f"export {dumps.DSN_VARIABLE}=postgresql://...",
+                               ExitCode.USAGE)
+        written = dumps.dump_all(LocalHost(), cfg, say, env)
+    else:
+        written = [d for _, conn in ssh.connections(c, cfg, host) for d in dumps.dump_all(conn, cfg, say)]
+    say(f"logical: {len(written)} dump(s), {human_bytes(sum(d['bytes'] for d in written))}")
+
+
+@pgvault_task(help={"database": "only dumps of this database"})
+def logical_list(c, stack=None, database=None, json_=False):
+    """List the logical dumps in the bucket."""
+    cfg = load_stack(stack)
+    found = [m for m in dumps.list_dumps(cfg) if database in (None, m["database"])]
+    if json_:
+        emit_json({"dumps": found})
+        return
+    say(f"{len(found)} logical dump(s) in s3://{cfg.repository.bucket}/{cfg.repository.logical_prefix}/")
+    for m in found:
+        say(f"  {m['started'][:19]}  {m['database']:12} {m['tier']:8} {human_bytes(m['bytes']):>10}  {m['key']}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from ops import hostsetup, remote
+from ops import hostsetup, remote, ssh
 from ops.config import load_stack
 from ops.errors import ExitCode, PgvaultError
 from ops.plan import describe, diff, summary
-from ops.secrets import repository_secrets
 from ops.tasks.common import emit_json, pgvault_task, say
 
 ARCHIVER_SQL = (
@@ -19,11 +18,8 @@ ARCHIVER_SQL = (
 def setup(c, stack=None, host=None, dry_run=False):
     """Configure pgBackRest and WAL archiving on the DB host."""
     cfg = load_stack(stack)
-    secrets = repository_secrets(cfg)
-    for entry, conn in remote.connections(c, cfg, host):
-        targets = hostsetup.desired_paths(cfg, secrets)
-        facts = hostsetup.gather(conn, cfg, targets)
-        host_plan = hostsetup.plan(cfg, targets, facts)
+    for entry, conn in ssh.connections(c, cfg, host):
+        targets, _, host_plan = hostsetup.survey(conn, cfg)
         for change in host_plan.changes:
             say(f"  {describe(change)}")
             if dry_run and diff(change):
@@ -33,7 +29,7 @@ def setup(c, stack=None, host=None, dry_run=False):
         if not host_plan.empty and not dry_run:
             hostsetup.apply(conn, cfg, host_plan, say)
             again = hostsetup.plan(cfg, targets, hostsetup.gather(conn, cfg, targets))
-            if again.changes or again.server_action:
+            if again.changes or again.server_action or again.job_install:
                 raise PgvaultError(f"host {entry.name} still differs after setup",
                                    "run fab host.check to see how", ExitCode.DRIFT)
         say(summary(f"host.setup {entry.name}", host_plan.changes, host_plan.steps(), dry_run))
@@ -43,13 +39,11 @@ def setup(c, stack=None, host=None, dry_run=False):
 def check(c, stack=None, host=None, json_=False):
     """List how the DB host differs from the stack."""
     cfg = load_stack(stack)
-    secrets = repository_secrets(cfg)
     report = {}
-    for entry, conn in remote.connections(c, cfg, host):
-        targets = hostsetup.desired_paths(cfg, secrets)
-        facts = hostsetup.gather(conn, cfg, targets)
+    for entry, conn in ssh.connections(c, cfg, host):
+        _, facts, host_plan = hostsetup.survey(conn, cfg)
         archiver = remote.sql_json(conn, cfg, ARCHIVER_SQL) or {}
-        report[entry.name] = hostsetup.drifts(cfg, hostsetup.plan(cfg, targets, facts), facts, archiver)
+        report[entry.name] = hostsetup.drifts(cfg, host_plan, facts, archiver)
     if json_:
         emit_json({"drifts": report, "ok": not any(report.values())})
     else:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ops import remote, restores
+from ops import dumps, restores, ssh
 from ops.config import load_stack
 from ops.errors import ExitCode, PgvaultError
+from ops.logical import check_database_name, check_table
 from ops.targets import Target, parse_target
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
 
@@ -22,7 +23,7 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_) -> No
                            ExitCode.REFUSED)
     cfg = load_stack(stack)
     progress = reporter(json_)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
         if in_place:
             result = restores.in_place(conn, cfg, target, progress)
@@ -65,7 +66,7 @@ def pitr(c, target=None, target_name=None, target_lsn=None, target_xid=None, sta
 def drop(c, name, stack=None, host=None):
     """Stop and delete a scratch cluster made by a restore."""
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         restores.drop(conn, cfg, name)
         say(f"scratch cluster {name} on {entry.name} stopped and removed")
 
@@ -74,7 +75,7 @@ def drop(c, name, stack=None, host=None):
 def list_(c, stack=None, host=None, json_=False):
     """List the scratch clusters restores have made."""
     cfg = load_stack(stack)
-    for entry, conn in remote.connections(c, cfg, host):
+    for entry, conn in ssh.connections(c, cfg, host):
         found = restores.list_scratch(conn, cfg)
         if json_:
             emit_json({"host": entry.name, "scratch": found})
@@ -83,3 +84,27 @@ def list_(c, stack=None, host=None, json_=False):
         for item in found:
             say(f"  {item['name']:28} port {item['port']:<6} {'running' if item['running'] else 'stopped'}  "
                 f"{item['data_dir']}")
+
+
+@pgvault_task(help={
+    "dump": "a dump key (fab backup.logical-list) or a date YYYY-MM-DD (the newest dump that day)",
+    "into": "the database to restore into (created if missing)",
+    "table": "restore only this table (name or schema.name)",
+    "database": "source database of the dump when --dump is a date (default: any)",
+    "force": "restore into an existing, non-empty database (objects are dropped first)",
+})
+def logical(c, dump, into, table=None, database=None, stack=None, host=None, force=False, json_=False):
+    """Restore a logical dump (or one table) into a database."""
+    target_db = check_database_name(into)
+    chosen_table = check_table(table) if table else None
+    cfg = load_stack(stack)
+    progress = reporter(json_)
+    for entry, conn in ssh.connections(c, cfg, host):
+        progress(f"restoring logical dump {dump} into {target_db} on {entry.name}")
+        result = dumps.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
+        if json_:
+            emit_json(result)
+        else:
+            say(f"restored {result['dump']} into {target_db}" + (f" (table {chosen_table})" if chosen_table else ""))
+            for name, rows in sorted(result["rows"].items()):
+                say(f"  {name:30} {rows:>10,} rows")

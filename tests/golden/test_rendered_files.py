@@ -34,6 +34,7 @@ CASES = {
     "sandbox-pgvault.conf": lambda: render.render_pg_include(sandbox()),
     "prod-pgbackrest.conf": lambda: render.render_pgbackrest_conf(production()),
     "prod-pgvault.conf": lambda: render.render_pg_include(production()),
+    "sandbox-pgvault-crm.cron": lambda: render.render_cron(sandbox()),
 }
 
 

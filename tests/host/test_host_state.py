@@ -10,7 +10,7 @@ import pytest
 import testinfra
 from dotenv import dotenv_values
 
-from ops import pgbackrest, postgres
+from ops import pgbackrest, postgres, secrets
 from tests.fixtures import FAB, ROOT
 
 
@@ -36,8 +36,8 @@ def test_config_files_have_owner_and_mode(host, configured):
     owner = configured.cfg.postgres.os_user
     conf = host.file(pgbackrest.config_file(configured.cfg))
     assert conf.is_file and conf.user == owner and conf.mode == 0o640
-    secrets = host.file(pgbackrest.secrets_file(configured.cfg))
-    assert secrets.is_file and secrets.user == owner and secrets.mode == 0o600
+    secret = host.file(secrets.secrets_file(configured.cfg))
+    assert secret.is_file and secret.user == owner and secret.mode == 0o600
     include = host.file(postgres.include_file(configured.cfg))
     assert include.mode == 0o640 and include.content_string.startswith("# Managed by pgvault")
 

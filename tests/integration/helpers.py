@@ -9,7 +9,7 @@ from pathlib import Path
 from fabric import Config
 from invoke import Context
 
-from ops import backups, remote
+from ops import backups, ssh
 
 MARKS_DDL = "CREATE TABLE IF NOT EXISTS pitr_marks (label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
 
@@ -30,7 +30,7 @@ def labels(sandbox, dsn: str) -> set[str]:
 
 def connection(sandbox):
     """An SSH connection to the sandbox host, as the tasks open it."""
-    (_, conn), = remote.connections(Context(Config(overrides={"load_ssh_configs": False})), sandbox.cfg)
+    (_, conn), = ssh.connections(Context(Config(overrides={"load_ssh_configs": False})), sandbox.cfg)
     return conn
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops import pgbackrest
+from ops import pgbackrest, secrets
 
 
 def test_second_setup_changes_nothing(configured):
@@ -49,15 +49,15 @@ def test_mode_drift_is_repaired(configured):
 
 
 def test_dry_run_on_a_fresh_host_shows_every_file_and_masks_secrets(configured):
-    secrets = Path(pgbackrest.secrets_file(configured.cfg))
-    content = secrets.read_bytes()
-    secrets.unlink()
+    path = Path(secrets.secrets_file(configured.cfg))
+    content = path.read_bytes()
+    path.unlink()
     try:
         dry = configured.ok("host.setup", "--dry-run")
-        assert f"file {secrets}: create" in dry and "(secret file: content not shown)" in dry
-        assert not secrets.exists()
+        assert f"file {path}: create" in dry and "(secret file: content not shown)" in dry
+        assert not path.exists()
         passphrase = [line for line in content.decode().splitlines() if line.startswith("repo1-cipher-pass=")][0]
         assert passphrase.split("=", 1)[1] not in dry
     finally:
         configured.ok("host.setup")
-    assert secrets.read_bytes() == content
+    assert path.read_bytes() == content

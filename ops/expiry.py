@@ -1,0 +1,71 @@
+"""EDGE glue for ``backup.expire``: read the sets, decide (``ops.retention``), expire with pgBackRest.
+
+Removal goes through pgBackRest only (``expire --set``, which takes a set's
+dependents with it), then ``expire`` with ``repo1-retention-archive`` computed
+so that WAL is kept from the anchor full on: the whole recovery window stays
+recoverable and older sets stay consistent snapshots.  Nothing else ever
+deletes under the repository prefix.
+
+In a sandbox stack only, a backup annotated ``pgvault-clock=<ISO time>``
+counts as taken at that time: the integration tests age real backup sets that
+way instead of waiting months.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from ops import backups, pgbackrest, remote, retention
+from ops.errors import ExitCode, PgvaultError
+from ops.execute import Conn
+from ops.pgbackrest import BackupSet
+from ops.schema import StackConfig
+
+CLOCK_ANNOTATION = "pgvault-clock"
+
+
+def clock_for(cfg: StackConfig) -> retention.Clock:
+    """The clock the selector uses: the stop time, or the sandbox's ``pgvault-clock`` annotation."""
+    if not cfg.is_sandbox:
+        return retention.stop_time
+
+    def clock(backup: BackupSet) -> datetime:
+        stamp = dict(backup.annotations).get(CLOCK_ANNOTATION)
+        return datetime.fromisoformat(stamp) if stamp else backup.stop
+
+    return clock
+
+
+def plan(conn: Conn, cfg: StackConfig) -> tuple[list[BackupSet], list[retention.Decision], int]:
+    """The sets, the decision for each, and the archive retention (fulls) to apply."""
+    stanza = backups.info(conn, cfg)
+    now = backups.host_now(conn)
+    policy = retention.Policy.from_config(cfg.retention)
+    clock = clock_for(cfg)
+    decisions = retention.decide(stanza.backups, policy, now, clock)
+    return list(stanza.backups), decisions, retention.archive_fulls(stanza.backups, policy, now, clock)
+
+
+def expire(conn: Conn, cfg: StackConfig, say: Callable[[str], None], dry_run: bool) -> list[str]:
+    """Show every decision; unless ``dry_run``, expire the sets beyond the tiers. Returns their labels."""
+    sets, decisions, keep_fulls = plan(conn, cfg)
+    for d in decisions:
+        say(f"  {'keep  ' if d.keep else 'EXPIRE'} {d.label:34} {'; '.join(d.reasons)}")
+    doomed = retention.expiring(decisions)
+    say(f"{len(doomed)} of {len(sets)} backup set(s) {'would ' if dry_run else ''}expire; WAL kept from the "
+        f"{keep_fulls} newest full backup(s) on")
+    if dry_run or not sets:
+        return doomed
+    for label in retention.removal_roots(sets, doomed):
+        _pgbackrest_expire(conn, cfg, [f"--set={label}"])
+    _pgbackrest_expire(conn, cfg, ["--repo1-retention-archive-type=full", f"--repo1-retention-archive={keep_fulls}"])
+    return doomed
+
+
+def _pgbackrest_expire(conn: Conn, cfg: StackConfig, options: list[str]) -> None:
+    result = remote.run(conn, pgbackrest.command(cfg, "expire", *options), user=cfg.postgres.os_user, warn=True)
+    if not result.ok:
+        code, line = pgbackrest.summarise_error(result.stdout + result.stderr)
+        raise PgvaultError(line, "nothing else was removed; run fab backup.expire --dry-run to see the plan",
+                           ExitCode.LOCKED if code == 50 else ExitCode.FAILED)

@@ -1,0 +1,59 @@
+"""EDGE: open SSH connections (Fabric) to the stack's DB hosts, or to ``fab -H``.
+
+Only ``fab`` tasks import this module; ``pgvault-job`` on the host uses
+``ops.execute.LocalHost`` and needs neither Fabric nor paramiko.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Optional
+
+import paramiko
+from fabric import Connection
+from invoke import Context
+
+from ops.errors import ExitCode, PgvaultError
+from ops.schema import HostConfig, StackConfig
+
+
+def connections(c: Context, cfg: StackConfig, host: Optional[str] = None) -> list[tuple[HostConfig, Connection]]:
+    """Open an SSH connection to each DB host of the stack (or to ``fab -H``).
+
+    :param c: the task's context; a Fabric ``Connection`` when ``-H`` was given
+    :param host: only the configured host of this name
+    :raises PgvaultError: for an unknown host name or an unreachable host
+    """
+    if isinstance(c, Connection):
+        match = next((h for h in cfg.hosts if h.address == c.host), None)
+        entry = match or HostConfig(name=c.host.replace(".", "-")[:63] or "host", address=c.host, ssh_port=c.port)
+        _open(entry, c)
+        return [(entry, c)]
+    hosts = cfg.hosts
+    if host is not None:
+        hosts = tuple(h for h in cfg.hosts if h.name == host)
+        if not hosts:
+            known = ", ".join(h.name for h in cfg.hosts)
+            raise PgvaultError(f"unknown host {host!r}", f"use one of: {known}", ExitCode.USAGE)
+    opened = []
+    for entry in hosts:
+        kwargs = {"key_filename": [entry.identity_file]} if entry.identity_file else {}
+        conn = Connection(
+            entry.address, user=entry.ssh_user, port=entry.ssh_port, config=c.config,
+            connect_timeout=15, connect_kwargs=kwargs,
+        )
+        _open(entry, conn)
+        opened.append((entry, conn))
+    return opened
+
+
+def _open(entry: HostConfig, conn: Connection) -> None:
+    try:
+        conn.open()
+    except (OSError, socket.timeout, paramiko.SSHException) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PgvaultError(
+            f"cannot reach host {entry.name} ({entry.address}:{entry.ssh_port}) over SSH: {reason}",
+            "check that the host is up, and its address, ssh_port and key in the stack file",
+            ExitCode.UNREACHABLE,
+        ) from None

@@ -1,0 +1,38 @@
+"""``fab schedule.*``: the schedule installed on the DB host, in words."""
+
+from __future__ import annotations
+
+from cron_descriptor import Options, get_description
+
+from ops import backups, cron, remote, ssh
+from ops.config import load_stack
+from ops.errors import ExitCode, PgvaultError
+from ops.tasks.common import emit_json, pgvault_task, say
+
+
+def _words(schedule: str) -> str:
+    options = Options()
+    options.use_24hour_time_format = True
+    return get_description(schedule, options) + " UTC"
+
+
+@pgvault_task()
+def show(c, stack=None, host=None, json_=False):
+    """Show the installed schedule in words, with next run times."""
+    cfg = load_stack(stack)
+    for entry, conn in ssh.connections(c, cfg, host):
+        path = cron.cron_file(cfg)
+        found = remote.run(conn, ["cat", "--", path], warn=True)
+        if not found.ok:
+            raise PgvaultError(f"no pgvault cron file {path} on {entry.name}", "run fab host.setup", ExitCode.DRIFT)
+        _, lines = cron.parse(found.stdout)
+        now = backups.host_now(conn)
+        rows = [{"job": line.job, "schedule": line.schedule, "words": _words(line.schedule), "user": line.user,
+                 "next_run": cron.next_run(line.schedule, now).isoformat(), "command": line.command} for line in lines]
+        if json_:
+            emit_json({"host": entry.name, "cron_file": path, "jobs": rows})
+            continue
+        say(f"schedule on {entry.name} ({path}), host time {now:%Y-%m-%d %H:%M} UTC")
+        for row in rows:
+            say(f"  {row['job']:8} {row['words']:38} next {row['next_run'][:16].replace('T', ' ')}  "
+                f"as {row['user']}")

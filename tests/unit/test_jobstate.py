@@ -1,0 +1,62 @@
+"""Job locks and records, and the wrapper's outcome for ok, failed and refused runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops import job, jobstate
+from ops.errors import ExitCode, PgvaultError
+from tests.builders import make_stack
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return make_stack(jobs={"state_dir": str(tmp_path / "state"), "log_dir": str(tmp_path / "log")})
+
+
+def test_backups_share_one_lock(cfg):
+    with jobstate.job_lock(cfg.jobs.state_dir, "full") as first:
+        assert first is None
+        with jobstate.job_lock(cfg.jobs.state_dir, "incr") as second:
+            assert second == "full (pid %d)" % __import__("os").getpid()
+        with jobstate.job_lock(cfg.jobs.state_dir, "logical") as other:
+            assert other is None
+
+
+def test_records_keep_the_last_of_each_job_and_a_bounded_history(cfg):
+    for n in range(jobstate.HISTORY + 5):
+        jobstate.record(cfg.jobs.state_dir, jobstate.JobRecord("full", "db1", "s", "e", 1.0, 0, "ok", str(n)))
+    data = jobstate.read(cfg.jobs.state_dir)
+    assert data["last"]["full"]["message"] == str(jobstate.HISTORY + 4)
+    assert len(data["history"]) == jobstate.HISTORY
+
+
+def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
+    job.setup_logging(cfg)
+    monkeypatch.setitem(job.JOBS, "full", lambda c: {"stored_bytes": 42})
+    assert job.run_job(cfg, "full") == 0
+
+    def broken(c):
+        raise PgvaultError("pgBackRest error [082]: WAL not archived", "check archiving", ExitCode.FAILED)
+
+    monkeypatch.setitem(job.JOBS, "incr", broken)
+    assert job.run_job(cfg, "incr") == ExitCode.FAILED
+    with jobstate.job_lock(cfg.jobs.state_dir, "full"):
+        assert job.run_job(cfg, "incr") == ExitCode.LOCKED
+    last = jobstate.read(cfg.jobs.state_dir)["last"]
+    assert last["full"]["outcome"] == "ok" and last["full"]["sizes"] == {"stored_bytes": 42}
+    assert [h["outcome"] for h in jobstate.read(cfg.jobs.state_dir)["history"]] == ["ok", "failed", "skipped"]
+    log = (cfg.jobs.log_dir + "/pgvault-job.log")
+    assert "incr failed" in open(log).read()
+
+
+def test_cron_environment_is_completed(cfg, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.delenv("LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    job.prepare_environment(cfg)
+    import os
+
+    assert os.environ["PATH"].startswith(cfg.postgres.bin_dir) and os.environ["HOME"]
+    assert os.environ["LC_ALL"] == "C.UTF-8"
