@@ -46,6 +46,7 @@ def restore_point_sql(name: str) -> str:
 #: the primary's clock, WAL position and last archived segment, as one JSON object
 PRIMARY_STATE_SQL = (
     "SELECT json_build_object('now', now(), 'lsn', pg_current_wal_lsn()::text, "
+    "'current_wal', pg_walfile_name(pg_current_wal_lsn()), "
     "'in_recovery', pg_is_in_recovery(), 'last_archived_time', a.last_archived_time, "
     "'last_archived_wal', a.last_archived_wal, 'last_failed_time', a.last_failed_time, "
     "'last_failed_wal', a.last_failed_wal, 'archived_count', a.archived_count, 'failed_count', a.failed_count, "

@@ -16,17 +16,12 @@ from ops.schema import StackConfig
 from ops.secrets import S3_KEY, S3_KEY_SECRET, read_secret
 
 
-def s3_client(cfg: StackConfig):
-    """An S3 client for the stack's bucket."""
+def s3_client(cfg: StackConfig, config: Config | None = None):
+    """An S3 client for the stack's bucket (``config`` merges over the defaults, e.g. shorter timeouts)."""
     repo = cfg.repository
-    kwargs = {}
-    if repo.credentials == "keys":
-        kwargs = {
-            "aws_access_key_id": read_secret(cfg, S3_KEY).reveal(),
-            "aws_secret_access_key": read_secret(cfg, S3_KEY_SECRET).reveal(),
-        }
+    kwargs = _keys(cfg)
     verify = repo.ca_file if (repo.verify_tls and repo.ca_file) else repo.verify_tls
-    config = Config(
+    base = Config(
         s3={"addressing_style": "path" if repo.uri_style == "path" else "virtual"},
         retries={"max_attempts": 3, "mode": "standard"},
         connect_timeout=10,
@@ -36,7 +31,7 @@ def s3_client(cfg: StackConfig):
     )
     return boto3.client(
         "s3", region_name=repo.region, endpoint_url=repo.endpoint_url if repo.endpoint else None,
-        verify=verify, config=config, **kwargs,
+        verify=verify, config=base.merge(config) if config else base, **kwargs,
     )
 
 
@@ -44,10 +39,20 @@ def aws_client(cfg: StackConfig, service: str):
     """A client for an AWS control-plane service (CloudWatch, SNS, SQS, SSM) of the stack's region.
 
     In a sandbox it talks to moto_server on loopback with moto's dummy
-    credentials; elsewhere boto3's default credential chain applies.
+    credentials; elsewhere it uses the stack's access keys, or boto3's
+    default chain (an instance role) with ``credentials: instance-role``.
     """
+    quick = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
     if cfg.sandbox is not None:
-        return boto3.client(service, region_name=cfg.repository.region,
+        return boto3.client(service, region_name=cfg.repository.region, config=quick,
                             endpoint_url=f"http://127.0.0.1:{cfg.sandbox.moto_port}",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
-    return boto3.client(service, region_name=cfg.repository.region)
+    return boto3.client(service, region_name=cfg.repository.region, config=quick, **_keys(cfg))
+
+
+def _keys(cfg: StackConfig) -> dict:
+    """The stack's access keys (the backup IAM user may publish metrics and alerts), or boto3's chain."""
+    if cfg.repository.credentials != "keys":
+        return {}
+    return {"aws_access_key_id": read_secret(cfg, S3_KEY).reveal(),
+            "aws_secret_access_key": read_secret(cfg, S3_KEY_SECRET).reveal()}

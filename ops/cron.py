@@ -24,6 +24,8 @@ JOBS = {
     "incr": ("incremental", "incremental backup"),
     "logical": ("logical", "logical dumps to S3"),
     "expire": ("expire", "retention: expire backup sets beyond the tiers"),
+    "monitor": ("monitor", "monitoring: status, CloudWatch metrics, textfile, dashboard"),
+    "report": ("report", "daily status e-mail"),
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
-from ops import catalog, cron, jobinstall, pgbackrest, postgres, remote, render, secrets, service
+from ops import catalog, cron, jobinstall, monitoring, pgbackrest, postgres, remote, render, secrets, service
 from ops.build import build_id
 from ops.config import stack_path
 from ops.execute import Conn
@@ -44,6 +44,7 @@ def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text:
         DesiredDir(jobs.config_dir, owner, 0o750),
         DesiredDir(jobs.state_dir, owner, 0o750),
         DesiredDir(jobs.log_dir, owner, 0o750),
+        DesiredDir(monitoring.textfile_path(cfg).rsplit("/", 1)[0], owner, 0o755),
     ]
     if cfg.is_sandbox:  # on a real host /etc/cron.d belongs to the cron package
         dirs.append(DesiredDir(cron_path.rsplit("/", 1)[0], owner, 0o755))
@@ -163,9 +164,14 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts) -> HostPlan:
         job_install=build_id() if facts.job_build != build_id() else None,
         changes=changes,
         server_action=action,
-        stanza=bool(changes) or not facts.stanza_ok,
+        stanza=any(c.path in _pgbackrest_files(cfg) for c in changes) or not facts.stanza_ok,
         catalog=not facts.catalog_ok,
     )
+
+
+def _pgbackrest_files(cfg: StackConfig) -> set[str]:
+    """Files whose change means pgBackRest must re-check the stanza."""
+    return {pgbackrest.config_file(cfg), secrets.secrets_file(cfg), postgres.include_file(cfg)}
 
 
 def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:

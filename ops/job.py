@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from ops import backups, jobstate
+from ops import backups, collect, dumps, expiry, jobstate, messages, metrics, monitoring, notify
 from ops.build import build_id
 from ops.config import load_stack
 from ops.errors import ExitCode, PgvaultError
@@ -40,15 +40,28 @@ def _backup(kind: str) -> Callable[[StackConfig], dict]:
 
 
 def _logical(cfg: StackConfig) -> dict:
-    from ops import dumps
-
     written = dumps.dump_all(LocalHost(), cfg, log.info)
     return {"dumps": len(written), "bytes": sum(d["bytes"] for d in written)}
 
 
-def _expire(cfg: StackConfig) -> dict:
-    from ops import expiry
+def _monitor(cfg: StackConfig) -> dict:
+    doc = collect.document(LocalHost(), socket.gethostname(), cfg)
+    problems = monitoring.publish(LocalHost(), cfg, doc)
+    if problems:
+        raise PgvaultError(f"publishing failed: {'; '.join(problems)}", "check the AWS endpoint and credentials",
+                           ExitCode.UNREACHABLE)
+    return {"state": doc["state"]}
 
+
+def _report(cfg: StackConfig) -> dict:
+    subject, problems = monitoring.report(LocalHost(), cfg, collect.document(LocalHost(), socket.gethostname(), cfg))
+    if problems:
+        raise PgvaultError(f"the report was not delivered: {'; '.join(problems)}", "check SNS and SMTP",
+                           ExitCode.UNREACHABLE)
+    return {"subject": subject}
+
+
+def _expire(cfg: StackConfig) -> dict:
     removed = expiry.expire(LocalHost(), cfg, log.info, dry_run=False)
     return {"expired_sets": len(removed)}
 
@@ -60,6 +73,8 @@ JOBS: dict[str, Callable[[StackConfig], dict]] = {
     "diff": _backup("diff"),
     "logical": _logical,
     "expire": _expire,
+    "monitor": _monitor,
+    "report": _report,
 }
 
 
@@ -111,10 +126,23 @@ def run_job(cfg: StackConfig, job: str) -> int:
             code, message = int(ExitCode.FAILED), f"{type(exc).__name__}: {exc}"
         seconds = round(time.monotonic() - clock, 1)
         outcome = "ok" if code == 0 else "failed"
-        jobstate.record(cfg.jobs.state_dir, jobstate.JobRecord(
-            job, host, started, _now(), seconds, code, outcome, message, sizes))
+        entry = jobstate.JobRecord(job, host, started, _now(), seconds, code, outcome, message, sizes)
+        jobstate.record(cfg.jobs.state_dir, entry)
         (log.info if code == 0 else log.error)("%s %s in %.1fs %s", job, outcome, seconds, message or sizes)
+        _report_outcome(cfg, entry)
         return code
+
+
+def _report_outcome(cfg: StackConfig, entry: jobstate.JobRecord) -> None:
+    """Publish the job's failure count, and alert at once when it failed (problems are only logged)."""
+    try:
+        problems = [notify.put_metrics(cfg, {metrics.JOB_FAILURES.name: float(entry.outcome == "failed")})]
+        if entry.outcome == "failed":
+            problems += notify.send(cfg, *messages.failure_alert(cfg, entry))
+    except PgvaultError as exc:  # e.g. no credentials for AWS on this host
+        problems = [exc.one_line()]
+    for problem in filter(None, problems):
+        log.warning("could not deliver: %s", problem)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

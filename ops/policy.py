@@ -13,6 +13,7 @@ Pulumi program runs.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,22 +48,35 @@ def archive_timeout_seconds(targets: TargetsConfig) -> int:
     return max(MIN_ARCHIVE_TIMEOUT, targets.rpo_seconds // 2)
 
 
-def cron_interval_seconds(expression: str, start: datetime | None = None) -> int:
-    """The longest gap between two runs of a cron schedule over a year."""
-    it = croniter(expression, start or datetime(2026, 1, 1, tzinfo=timezone.utc))
+@functools.lru_cache(maxsize=256)
+def cron_interval_seconds(expression: str) -> int:
+    """The longest gap between two runs of a cron schedule, over a year or 2000 runs (at least a week)."""
+    it = croniter(expression, datetime(2026, 1, 1, tzinfo=timezone.utc))
     previous = it.get_next(datetime)
     longest = 0
     end = previous.replace(year=previous.year + 1)
-    while previous < end:
+    for _ in range(2000):
         following = it.get_next(datetime)
         longest = max(longest, int((following - previous).total_seconds()))
         previous = following
+        if previous >= end:
+            break
     return longest
 
 
 def overdue_after(interval_seconds: int) -> int:
     """When a job that runs every ``interval_seconds`` counts as late: a quarter more, at least 15 min."""
     return interval_seconds + max(interval_seconds // 4, 900)
+
+
+def topic_name(cfg: StackConfig) -> str:
+    """Name of the stack's SNS alert topic (created by ``infra``, published to by ``ops``)."""
+    return f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}-alerts"
+
+
+def runbook_link(cfg: StackConfig, runbook: str, section: str) -> str:
+    """Where on-call reads what to do: the rendered runbook of this stack and its section."""
+    return f"runbooks/{cfg.name}/{runbook}.md#{section}"
 
 
 def passphrase_parameter(cfg: StackConfig) -> str:

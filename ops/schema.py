@@ -277,6 +277,25 @@ class TargetsConfig(_Model):
     rto_seconds: int = Field(3600, ge=60, le=7 * 86400, description="longest time to a usable restored database")
 
 
+def _email(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+    for address in v:
+        if not re.fullmatch(r"[^@\s;,'\"<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", address):
+            raise ValueError(f"{address!r} is not an e-mail address; write name@example.com")
+    return v
+
+
+class MonitoringConfig(_Model):
+    """Where the monitoring writes its figures on the DB host."""
+
+    textfile: Optional[AbsPath] = Field(
+        None, description="Prometheus textfile-collector file written by `monitor.publish` "
+        "(default <jobs.state_dir>/textfile/pgvault.prom)",
+    )
+    cloudwatch: bool = Field(True, description="send the metrics to CloudWatch")
+
+    _paths = field_validator("textfile")(_no_dotdot)
+
+
 class StorageConfig(_Model):
     """The bucket's protection and lifecycle (the Pulumi program applies it)."""
 
@@ -332,18 +351,34 @@ class AccessConfig(_Model):
         return v
 
 
+class SmtpConfig(_Model):
+    """An SMTP relay for failure alerts and the daily report (password: ``$PGVAULT_SMTP_PASSWORD``)."""
+
+    host: HostName = Field(description="SMTP server")
+    port: Port = Field(587, description="SMTP port")
+    tls: Literal["starttls", "implicit", "none"] = Field(
+        "starttls", description="`starttls` (587), `implicit` (465); `none` only in a sandbox"
+    )
+    sender: str = Field(description="From: address")
+    recipients: tuple[str, ...] = Field(min_length=1, description="To: addresses")
+    username: Optional[str] = Field(None, description="login user, when the relay needs one")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        return _email(cls, (v,))[0]
+
+    _recipients = field_validator("recipients")(_email)
+
+
 class AlertsConfig(_Model):
     """Where alerts go."""
 
     emails: tuple[str, ...] = Field((), description="e-mail addresses subscribed to the alert topic")
+    sns: bool = Field(True, description="publish failure alerts and the daily report to the stack's SNS topic")
+    smtp: Optional[SmtpConfig] = Field(None, description="also send them by SMTP")
 
-    @field_validator("emails")
-    @classmethod
-    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for address in v:
-            if not re.fullmatch(r"[^@\s;,'\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", address):
-                raise ValueError(f"{address!r} is not an e-mail address; write name@example.com")
-        return v
+    _emails = field_validator("emails")(_email)
 
 
 class SecretsConfig(_Model):
@@ -381,6 +416,7 @@ class StackConfig(_Model):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     sandbox: Optional[SandboxConfig] = None
 
@@ -396,6 +432,8 @@ class StackConfig(_Model):
             raise ValueError(
                 "storage.force_destroy is true outside a sandbox, letting pulumi destroy delete every backup; remove it"
             )
+        if self.sandbox is None and self.alerts.smtp is not None and self.alerts.smtp.tls == "none":
+            raise ValueError("alerts.smtp.tls is none outside a sandbox; use starttls or implicit")
         if self.sandbox is None and not self.repository.verify_tls:
             raise ValueError(
                 "repository.verify_tls is false outside a sandbox; keep it true and set repository.ca_file instead"

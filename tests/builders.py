@@ -43,6 +43,8 @@ def sandbox_config(folder: str, ports: dict[str, int]) -> dict[str, Any]:
         "pgvault:repository": {"bucket": "pgvault-itest", "region": "us-east-1", "endpoint": f"localhost:{ports['s3']}",
                                "uri_style": "path", "ca_file": f"{folder}/tls/ca.pem"},
         "pgvault:targets": {"rpo_seconds": 20},
+        "pgvault:alerts": {"smtp": {"host": "127.0.0.1", "port": ports["smtp"], "tls": "none",
+                                    "sender": "pgvault@itest.invalid", "recipients": ["oncall@itest.invalid"]}},
         "pgvault:secrets": {"file": f"{folder}/secrets.env"},
     }
 

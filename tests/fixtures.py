@@ -68,7 +68,7 @@ def sandbox():
     """Start a private sandbox for the session and tear it down at the end."""
     folder = Path(tempfile.mkdtemp(prefix="pgv-", dir="/var/tmp"))
     os.chmod(folder, 0o755)
-    ports = {name: free_port() for name in ("ssh", "pg", "s3", "moto")}
+    ports = {name: free_port() for name in ("ssh", "pg", "s3", "moto", "smtp")}
     (folder / "Pulumi.itest.yaml").write_text(stack_text(sandbox_config(str(folder), ports)))
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
     os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK="itest")

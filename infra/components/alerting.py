@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from infra import documents
 from ops import metrics
-from ops.policy import AlarmSpec, alarm_specs
+from ops.policy import AlarmSpec, alarm_specs, topic_name
 from ops.schema import StackConfig
 
 
@@ -19,6 +19,7 @@ class BackupAlertsArgs:
     """The alarm specs derived from the stack, where to send them, and the metric dimensions."""
 
     prefix: str
+    topic_name: str
     stack: str
     stanza: str
     emails: tuple[str, ...]
@@ -28,7 +29,8 @@ class BackupAlertsArgs:
     @classmethod
     def from_config(cls, cfg: StackConfig, account_id) -> "BackupAlertsArgs":
         """Build the args from the stack."""
-        return cls(prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", stack=cfg.name, stanza=cfg.pgbackrest.stanza,
+        return cls(prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", topic_name=topic_name(cfg), stack=cfg.name,
+                   stanza=cfg.pgbackrest.stanza,
                    emails=cfg.alerts.emails, alarms=tuple(alarm_specs(cfg)), account_id=account_id)
 
 
@@ -41,8 +43,7 @@ class BackupAlerts(pulumi.ComponentResource):
         key = aws.kms.Key(f"{name}-key", description="pgvault alert topic key", enable_key_rotation=True,
                           policy=pulumi.Output.from_input(args.account_id).apply(
                               lambda account: json.dumps(documents.alerts_key_policy(account))), opts=child)
-        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{args.prefix}-alerts", kms_master_key_id=key.arn,
-                                   opts=child)
+        self.topic = aws.sns.Topic(f"{name}-topic", name=args.topic_name, kms_master_key_id=key.arn, opts=child)
         for index, address in enumerate(args.emails):
             aws.sns.TopicSubscription(f"{name}-email-{index}", topic=self.topic.arn, protocol="email",
                                       endpoint=address, opts=child)

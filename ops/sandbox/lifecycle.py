@@ -15,7 +15,8 @@ from pathlib import Path
 from ops.cloud import s3_client
 from ops.errors import ExitCode, PgvaultError
 from ops.postgres import libpq_uri
-from ops.sandbox import cluster, moto, seaweed, sshd
+from ops.policy import topic_name
+from ops.sandbox import cluster, moto, seaweed, smtp, sshd
 from ops.sandbox.credentials import APP_PASSWORD, ensure_secrets, write_private
 from ops.sandbox.processes import State, alive, read_pidfile, stop
 from ops.sandbox.tls import TlsFiles, ensure_tls
@@ -65,6 +66,15 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     else:
         state.update("moto", moto.start(folder / "moto", cfg.sandbox.moto_port))
         report.append(("moto", f"started on http://127.0.0.1:{cfg.sandbox.moto_port}"))
+    moto.ensure_alert_topic(cfg)
+    report.append(("alerts", f"SNS topic {topic_name(cfg)} -> SQS queue {moto.inbox_name(cfg)}"))
+
+    smtp_port = _smtp_port(cfg)
+    if smtp_port and alive(recorded.get("smtp", {}).get("pid")) and port_open(smtp_port):
+        report.append(("smtp", f"already running on 127.0.0.1:{smtp_port}"))
+    elif smtp_port:
+        state.update("smtp", smtp.start(folder / "mail", smtp_port))
+        report.append(("smtp", f"started on 127.0.0.1:{smtp_port}, mail in {smtp.maildir(folder / 'mail')}"))
 
     identity = Path(cfg.hosts[0].identity_file or folder / "ssh" / "id_ed25519")
     if alive(read_pidfile(folder / "ssh" / "sshd.pid")) and port_open(_ssh_port(cfg)):
@@ -80,6 +90,17 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     what = "created and started" if created else ("started" if started else "already running")
     report.append(("postgres", f"{what} on 127.0.0.1:{cfg.postgres.port}"))
     return report
+
+
+def _smtp_port(cfg: StackConfig) -> int | None:
+    """The SMTP catcher's port when the stack sends mail to loopback."""
+    relay = cfg.alerts.smtp
+    return relay.port if relay is not None and relay.host in ("127.0.0.1", "localhost") else None
+
+
+def mailbox(cfg: StackConfig) -> Path:
+    """The Maildir where the sandbox's SMTP catcher keeps what it received."""
+    return smtp.maildir(require_sandbox(cfg) / "mail")
 
 
 def _pgpass(folder: Path) -> Path:
@@ -106,6 +127,9 @@ def status(cfg: StackConfig) -> dict:
         "postgres": {"running": cluster.running(cfg), "address": f"127.0.0.1:{cfg.postgres.port}",
                      "data_dir": cfg.postgres.data_dir},
     }
+    if _smtp_port(cfg):
+        parts["smtp"] = {"running": alive(recorded.get("smtp", {}).get("pid")) and port_open(_smtp_port(cfg)),
+                         "address": f"127.0.0.1:{_smtp_port(cfg)}"}
     return {
         "stack": cfg.name,
         "dir": str(folder),
@@ -130,6 +154,7 @@ def down(cfg: StackConfig) -> list[str]:
         stopped.append("postgres")
     recorded = State(folder).load()
     for part, pid in (("sshd", read_pidfile(folder / "ssh" / "sshd.pid")),
+                      ("smtp", recorded.get("smtp", {}).get("pid")),
                       ("moto", recorded.get("moto", {}).get("pid")),
                       ("s3", recorded.get("s3", {}).get("pid"))):
         if alive(pid):

@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from ops.tasks import backup, host, restore, sandbox, schedule
+from ops.tasks import backup, host, monitor, restore, sandbox, schedule
 
-ns = Collection(sandbox, host, backup, restore, schedule)
+ns = Collection(sandbox, host, backup, restore, schedule, monitor)
 ns.configure({"run": {"echo": False}})

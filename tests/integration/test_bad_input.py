@@ -64,7 +64,8 @@ def test_a_non_empty_scratch_directory_is_refused(configured):
 
 def _other_stack(sandbox, name: str, **overrides) -> str:
     ports = {"moto": sandbox.cfg.sandbox.moto_port, "ssh": sandbox.cfg.hosts[0].ssh_port,
-             "pg": sandbox.cfg.postgres.port, "s3": sandbox.cfg.repository.endpoint_port}
+             "pg": sandbox.cfg.postgres.port, "s3": sandbox.cfg.repository.endpoint_port,
+             "smtp": sandbox.cfg.alerts.smtp.port}
     config = merge(sandbox_config(str(sandbox.folder), ports), overrides)
     (sandbox.folder / f"Pulumi.{name}.yaml").write_text(stack_text(config))
     return name

@@ -12,7 +12,7 @@ from tests.builders import merge, sandbox_config, stack_text
 
 
 def _stack(sandbox, ssm: bool):
-    ports = {"moto": sandbox.cfg.sandbox.moto_port, "ssh": 1, "pg": 2, "s3": 3}
+    ports = {"moto": sandbox.cfg.sandbox.moto_port, "ssh": 1, "pg": 2, "s3": 3, "smtp": 4}
     config = merge(sandbox_config(str(sandbox.folder / "elsewhere"), ports), {"pgvault:secrets": {"ssm_passphrase": ssm}})
     return parse_stack(stack_text(config), "Pulumi.ssm.yaml", "ssm")
 

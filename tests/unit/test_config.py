@@ -120,6 +120,6 @@ def test_missing_stack_file_names_the_fix(tmp_path, monkeypatch):
 def test_sandbox_stack_defaults_os_user_to_the_local_database_user():
     from tests.builders import sandbox_config
 
-    text = stack_text(sandbox_config("/var/tmp/x", {"moto": 1, "ssh": 2, "pg": 3, "s3": 4}))
+    text = stack_text(sandbox_config("/var/tmp/x", {"moto": 1, "ssh": 2, "pg": 3, "s3": 4, "smtp": 5}))
     assert parse_stack(text, "Pulumi.s.yaml", "s", default_os_user="alice").postgres.os_user == "alice"
     assert make_stack().postgres.os_user == "postgres"

@@ -33,6 +33,8 @@ def test_records_keep_the_last_of_each_job_and_a_bounded_history(cfg):
 
 def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
     job.setup_logging(cfg)
+    reported = []
+    monkeypatch.setattr(job, "_report_outcome", lambda c, entry: reported.append(entry.outcome))
     monkeypatch.setitem(job.JOBS, "full", lambda c: {"stored_bytes": 42})
     assert job.run_job(cfg, "full") == 0
 
@@ -46,6 +48,7 @@ def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
     last = jobstate.read(cfg.jobs.state_dir)["last"]
     assert last["full"]["outcome"] == "ok" and last["full"]["sizes"] == {"stored_bytes": 42}
     assert [h["outcome"] for h in jobstate.read(cfg.jobs.state_dir)["history"]] == ["ok", "failed", "skipped"]
+    assert reported == ["ok", "failed"], "a refused run is neither a success nor a failure to report"
     log = (cfg.jobs.log_dir + "/pgvault-job.log")
     assert "incr failed" in open(log).read()
 

@@ -1,0 +1,93 @@
+"""``fab monitor.*``: collect the status, publish it, report it, show it."""
+
+from __future__ import annotations
+
+import http.server
+from pathlib import Path
+
+from ops import collect, dashboard, monitoring, ssh
+from ops.config import load_stack
+from ops.errors import ExitCode, PgvaultError
+from ops.status import summary_line
+from ops.tasks.common import emit_json, pgvault_task, say
+
+
+def _documents(c, stack, host):
+    cfg = load_stack(stack)
+    return cfg, [(entry, conn, collect.document(conn, entry.name, cfg)) for entry, conn in ssh.connections(c, cfg, host)]
+
+
+@pgvault_task(name="collect")
+def collect_(c, stack=None, host=None, json_=False):
+    """Gather the status of backups, WAL, jobs and storage."""
+    _, found = _documents(c, stack, host)
+    if json_:
+        emit_json(found[0][2] if len(found) == 1 else {e.name: d for e, _, d in found})
+        return
+    for entry, _, doc in found:
+        say(f"{entry.name}: {doc['state'].upper()}  {summary_line(doc)}")
+        for check in doc["checks"]:
+            say(f"  [{check['state']:8}] {check['key']:18} {check['message']}")
+
+
+@pgvault_task()
+def publish(c, stack=None, host=None):
+    """Send metrics to CloudWatch; write the textfile and status.json."""
+    cfg, found = _documents(c, stack, host)
+    for entry, conn, doc in found:
+        problems = monitoring.publish(conn, cfg, doc)
+        say(f"{entry.name}: published {doc['state'].upper()} to CloudWatch, {monitoring.textfile_path(cfg)} and "
+            f"{cfg.jobs.state_dir}/status.json")
+        if problems:
+            raise PgvaultError(f"publishing failed: {'; '.join(problems)}", "check the AWS endpoint and credentials",
+                               ExitCode.UNREACHABLE)
+
+
+@pgvault_task()
+def report(c, stack=None, host=None):
+    """Send the daily status e-mail (SNS and SMTP)."""
+    cfg, found = _documents(c, stack, host)
+    for entry, conn, doc in found:
+        subject, problems = monitoring.report(conn, cfg, doc)
+        say(f"{entry.name}: sent \"{subject}\"")
+        if problems:
+            raise PgvaultError(f"the report was not delivered everywhere: {'; '.join(problems)}",
+                               "check the SNS topic and the SMTP settings", ExitCode.UNREACHABLE)
+
+
+@pgvault_task(name="dashboard", help={"output": "where to write the page (default: dashboard-<stack>.html here)"})
+def dashboard_(c, stack=None, host=None, output=None):
+    """Write the backup dashboard as one self-contained HTML page."""
+    cfg, found = _documents(c, stack, host)
+    entry, _, doc = found[0]
+    path = Path(output or f"dashboard-{cfg.name}.html")
+    path.write_text(dashboard.render(doc))
+    say(f"{entry.name}: {doc['state'].upper()}; dashboard written to {path.resolve()}")
+
+
+@pgvault_task(help={"port": "port on 127.0.0.1 (default 8765)"})
+def serve(c, stack=None, host=None, port=8765):
+    """Serve the dashboard on 127.0.0.1, fresh on every load."""
+    cfg = load_stack(stack)
+    (entry, conn), = ssh.connections(c, cfg, host)[:1]
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            body = dashboard.render(collect.document(conn, entry.name, cfg)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Page)
+    say(f"serving the {cfg.name} dashboard on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,176 @@
+"""Monitoring against the real sandbox: collect, publish to moto's CloudWatch, alerts through SNS->SQS and SMTP,
+the WAL lag during an S3 outage, the daily report and the dashboard in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ops import cron, metrics, pgbackrest, remote
+from ops.cloud import aws_client, s3_client
+from ops.sandbox import lifecycle, moto
+from ops.sandbox.processes import State
+from ops.waiting import within
+from tests.fixtures import ARTIFACTS
+from tests.integration.helpers import connection, flush_wal, mark
+from tests.integration.test_schedule import _as_cron
+
+
+def _collect(sandbox) -> dict:
+    return json.loads(sandbox.ok("monitor.collect", "--json"))
+
+
+def test_collect_matches_pgbackrest_info_and_the_bucket(configured):
+    flush_wal(configured)
+    doc = _collect(configured)
+    info = json.loads(configured.ok("backup.list", "--json"))
+    assert [b["label"] for b in doc["backups"]] == [b["label"] for b in info["backups"]]
+    assert doc["last"]["backup"] == info["backups"][-1]["label"]
+    assert doc["sizes"]["repository_bytes"] == sum(b["repository_delta_bytes"] for b in info["backups"])
+    s3 = s3_client(configured.cfg)
+    keys, wal_bytes = [], 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=configured.cfg.repository.bucket,
+                                                            Prefix="pgbackrest/archive/"):
+        for item in page.get("Contents", []):
+            keys.append(item["Key"])
+            wal_bytes += item["Size"]
+    newest = doc["wal"]["newest_in_bucket"]
+    assert any(f"/{newest}-" in k for k in keys) and newest == max(k.rsplit("/", 1)[1][:24] for k in keys
+                                                                   if k.rsplit("/", 1)[1][:24].isalnum() and "-" in k.rsplit("/", 1)[1])
+    assert doc["usage"]["wal"] == wal_bytes
+    for key in ("last_full_seconds", "last_backup_seconds", "wal_lag_seconds"):
+        assert isinstance(doc["ages"][key], int) and doc["ages"][key] >= 0
+    assert doc["window"]["earliest"] and doc["state"] in ("ok", "warning", "critical")
+
+
+def test_publish_puts_the_agreed_metrics_into_cloudwatch(configured):
+    assert "published" in configured.ok("monitor.publish")
+    listed = aws_client(configured.cfg, "cloudwatch").list_metrics(Namespace=metrics.NAMESPACE)["Metrics"]
+    names = {m["MetricName"] for m in listed}
+    assert {metrics.LAST_FULL_BACKUP_AGE.name, metrics.LAST_BACKUP_AGE.name, metrics.WAL_ARCHIVE_LAG.name,
+            metrics.REPOSITORY_SIZE.name} <= names <= {m.name for m in metrics.ALL}
+    for metric in listed:
+        assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {"Stack": "itest", "Stanza": "crm"}
+    state_dir = Path(configured.cfg.jobs.state_dir)
+    assert "pgbackrest_backup_since_last_completion_seconds" in (state_dir / "textfile" / "pgvault.prom").read_text()
+    assert json.loads((state_dir / "status.json").read_text())["stanza"] == "crm"
+
+
+def _drain_queue(cfg) -> list[dict]:
+    sqs = aws_client(cfg, "sqs")
+    url = sqs.get_queue_url(QueueName=moto.inbox_name(cfg))["QueueUrl"]
+    found = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not batch:
+            return found
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _mails(cfg) -> dict:
+    box = mailbox.Maildir(lifecycle.mailbox(cfg), create=False)
+    return {key: box[key] for key in box.keys()}
+
+
+def _new_mails(cfg, before: dict) -> list:
+    return [m for key, m in _mails(cfg).items() if key not in before] or None
+
+
+def _subject(message) -> str:
+    return " ".join(str(message["Subject"]).split())
+
+
+def test_a_failed_job_alerts_at_once_through_sns_and_smtp(configured):
+    cfg = configured.cfg
+    _drain_queue(cfg)
+    before = _mails(cfg)
+    conn = connection(configured)
+    remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
+    try:
+        env, lines = cron.parse(Path(cron.cron_file(cfg)).read_text())
+        line = next(x for x in lines if x.job == "incr")
+        done = _as_cron(line.user, env, line.command)
+        assert done.returncode == 1
+    finally:
+        remote.run(conn, pgbackrest.command(cfg, "start"), user=cfg.postgres.os_user)
+    alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "FAILED incr" in m.get("Subject", "")])
+    assert alerts, "no alert reached the SQS inbox"
+    body = alerts[0]["Message"]
+    for words in ("Job:     incr", "Host:", "pgBackRest error [062]", "Runbook: runbooks/itest/alarms.md#backup-failed"):
+        assert words in body
+    mails = within(20, lambda: _new_mails(cfg, before))
+    message = [m for m in mails if "FAILED incr" in _subject(m)][0]
+    assert "pgBackRest error [062]" in message.get_payload() and message["To"] == "oncall@itest.invalid"
+    failures = aws_client(cfg, "cloudwatch").list_metrics(Namespace=metrics.NAMESPACE,
+                                                         MetricName=metrics.JOB_FAILURES.name)["Metrics"]
+    assert failures
+
+
+def test_the_daily_report_goes_out_by_smtp_and_sns(configured):
+    cfg = configured.cfg
+    _drain_queue(cfg)
+    before = _mails(cfg)
+    out = configured.ok("monitor.report")
+    subject = out.split('sent "', 1)[1].split('"', 1)[0]
+    assert subject.startswith("[pgvault] itest/crm: ")
+    mails = within(20, lambda: _new_mails(cfg, before))
+    body = [m for m in mails if _subject(m) == subject][0].get_payload()
+    for section in ("Checks", "Backups", "WAL lag:", "Sizes", "Retention (sets per tier", "Storage in the bucket",
+                    "Jobs in the last 24 hours", "Last restore drill"):
+        assert section in body, section
+    assert any(m.get("Subject") == subject[:99] for m in within(20, lambda: _drain_queue(cfg)) or [])
+
+
+@pytest.mark.slow
+def test_an_s3_outage_grows_the_wal_lag_and_nothing_is_lost(configured):
+    cfg = configured.cfg
+    weed = State(Path(cfg.sandbox.dir)).load()["s3"]["pid"]
+    ready = Path(cfg.postgres.data_dir, "pg_wal", "archive_status")
+    conn = connection(configured)
+    os.kill(weed, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + cfg.targets.rpo_seconds + 15
+        n = 0
+        while time.monotonic() < deadline:
+            mark(configured, f"outage-{n}")
+            remote.sql(conn, cfg, "SELECT pg_switch_wal();")
+            n += 1
+            time.sleep(2)
+        doc = _collect(configured)
+        assert doc["state"] == "critical"
+        lag = next(c for c in doc["checks"] if c["key"] == "wal-archive-lag")
+        assert lag["state"] == "critical" and lag["value"] > cfg.targets.rpo_seconds
+        assert any("cannot be reached" in c["message"] for c in doc["checks"])
+        assert list(ready.glob("*.ready")), "PostgreSQL must keep the unarchived segments"
+    finally:
+        os.kill(weed, signal.SIGCONT)
+    flush_wal(configured)
+    assert within(120, lambda: not list(ready.glob("*.ready"))), "archiving did not catch up"
+    after = _collect(configured)
+    assert next(c for c in after["checks"] if c["key"] == "wal-archive-lag")["state"] != "critical"
+
+
+def test_the_dashboard_shows_the_collected_figures_in_chromium(configured):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = ARTIFACTS / "dashboard.html"
+    configured.ok("monitor.dashboard", "--output", str(page))
+    doc = _collect(configured)
+    chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={ARTIFACTS / 'chromium-profile'}", "--window-size=1280,1400"]
+    dom = subprocess.run(chromium + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'id="last-backup-label"' in dom and doc["last"]["backup"] in dom
+    assert f'data-bytes="{doc["sizes"]["repository_bytes"]}"' in dom
+    assert "Backup size history" in dom and "<svg" in dom and "MB" in dom
+    subprocess.run(chromium + [f"--screenshot={ARTIFACTS / 'dashboard.png'}", page.as_uri()], capture_output=True,
+                   timeout=120)
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10000

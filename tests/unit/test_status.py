@@ -1,0 +1,100 @@
+"""The status document, its checks, its metrics, the report and the dashboard, from captured facts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from ops import dashboard, messages, metrics, status
+from ops.jobstate import JobRecord
+from ops.pgbackrest import parse_info
+from tests.builders import make_stack
+
+INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_fulls.json").read_text(), "crm")
+LAST = INFO.backups[-1].stop
+
+
+def facts(after: timedelta, wal_after: timedelta | None = timedelta(seconds=30), jobs=None, drills=None):
+    now = LAST + after
+    primary = {"last_archived_time": (now - timedelta(seconds=40)).isoformat(), "last_archived_wal": "0000000100000000000000F",
+               "current_wal": "000000010000000000000011", "failed_count": 0, "last_failed_time": None}
+    wal = ("00000001000000000000000F", now - wal_after) if wal_after is not None else None
+    return status.Facts("db1", now, INFO, primary, jobs or {}, wal, now - timedelta(hours=3),
+                        {"backups": 10, "wal": 5}, drills or [])
+
+
+@pytest.fixture
+def cfg():
+    return make_stack(targets={"rpo_seconds": 300})
+
+
+def test_fresh_backups_are_ok(cfg):
+    doc = status.build(cfg, facts(timedelta(minutes=10)))
+    assert doc["state"] == status.OK, status.summary_line(doc)
+    assert doc["ages"]["last_backup_seconds"] == 600
+    assert doc["wal"]["pending_segments"] == 1
+    assert status.summary_line(doc) == "OK"
+
+
+@pytest.mark.parametrize("after, key, state", [
+    (timedelta(hours=25), "full-backup-age", status.WARNING),
+    (timedelta(hours=31), "full-backup-age", status.CRITICAL),
+    (timedelta(hours=1, minutes=30), "backup-age", status.CRITICAL),
+])
+def test_backup_ages_turn_amber_then_red(cfg, after, key, state):
+    doc = status.build(cfg, facts(after))
+    assert next(c for c in doc["checks"] if c["key"] == key)["state"] == state
+
+
+def test_wal_lag_against_the_rpo(cfg):
+    lag = lambda s: next(c for c in status.build(cfg, facts(timedelta(minutes=5), timedelta(seconds=s)))["checks"]
+                         if c["key"] == "wal-archive-lag")
+    assert lag(60)["state"] == status.OK
+    assert lag(200)["state"] == status.WARNING
+    assert lag(400)["state"] == status.CRITICAL
+    no_wal = status.build(cfg, facts(timedelta(minutes=5), None))
+    assert next(c for c in no_wal["checks"] if c["key"] == "wal-archive-lag")["state"] == status.CRITICAL
+
+
+def test_a_failed_job_and_a_failed_drill_are_critical(cfg):
+    jobs = {"last": {"full": {"outcome": "ok"}, "logical": {"outcome": "failed"}}}
+    drill = {"finished": (LAST + timedelta(minutes=5)).isoformat(), "passed": False, "seconds": {"rto": 30}}
+    doc = status.build(cfg, facts(timedelta(minutes=10), jobs=jobs, drills=[drill]))
+    by_key = {c["key"]: c for c in doc["checks"]}
+    assert by_key["job-failed"]["message"] == "failed: logical"
+    assert by_key["drill"]["state"] == status.CRITICAL
+    assert doc["state"] == status.CRITICAL
+    assert status.summary_line(doc).startswith("CRITICAL")
+
+
+def test_metrics_use_only_the_agreed_names(cfg):
+    values = status.metric_values(status.build(cfg, facts(timedelta(minutes=10))))
+    assert set(values) <= {m.name for m in metrics.ALL}
+    assert values[metrics.LAST_BACKUP_AGE.name] == 600.0
+
+
+def test_prometheus_text_includes_pgbackrest_exporter_names(cfg):
+    text = status.prometheus(status.build(cfg, facts(timedelta(minutes=10))))
+    assert 'pgvault_last_backup_age_seconds{stack="test",stanza="crm"} 600' in text
+    assert 'pgbackrest_backup_since_last_completion_seconds{backup_type="full",block_incr="n",stanza="crm"}' in text
+    assert "pgbackrest_backup_size_bytes{" in text and "e+" not in text
+
+
+def test_failure_alert_names_job_host_error_and_runbook(cfg):
+    entry = JobRecord("full", "db1", "2026-11-27T02:00:00", "2026-11-27T02:01:00", 60.0, 1, "failed",
+                      "pgBackRest error [082]: WAL not archived")
+    subject, body = messages.failure_alert(cfg, entry)
+    assert subject == "[pgvault] FAILED full on db1 (test/crm)"
+    assert "Error:   pgBackRest error [082]" in body and "runbooks/test/alarms.md#backup-failed" in body
+
+
+def test_report_and_dashboard_render(cfg):
+    doc = status.build(cfg, facts(timedelta(minutes=10)))
+    subject, body = messages.report(cfg, doc, {"sizes": {"repository_bytes": 1}})
+    assert subject == "[pgvault] test/crm: OK"
+    assert "since the last report" in body and "Retention (sets per tier" in body
+    page = dashboard.render(doc)
+    assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 3
+    assert "http" not in page.split("<body>")[1].replace("http://www.w3.org", ""), "the page must not fetch anything"
