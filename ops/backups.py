@@ -61,7 +61,17 @@ def run_backup(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], Non
     match = _LABEL.search(output)
     found = info(conn, cfg)
     label = match.group(1) if match else found.backups[-1].label
+    after_backup(conn, cfg, label)
     return next(b for b in found.backups if b.label == label)
+
+
+def after_backup(conn: Conn, cfg: StackConfig, label: str) -> None:
+    """Mark a finished backup in the database: a named restore point and the table counts it holds."""
+    remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    for database in cfg.postgres.databases:
+        counts = remote.sql(conn, cfg, catalog.TABLE_COUNTS_SQL, database=database).strip() or "{}"
+        remote.sql(conn, cfg, catalog.record_stats_sql(label, database, counts))
+    remote.sql_json(conn, cfg, catalog.create_restore_point_sql(f"pgvault-{label}"))
 
 
 def info(conn: Conn, cfg: StackConfig) -> StanzaInfo:

@@ -1,9 +1,15 @@
 """pgvault's own objects in the ``postgres`` database (schema ``pgvault``).
 
-A registry of named restore points, so that a restore to a name can pick the
-backup set that precedes it, instead of replaying from the oldest set.  The
-objects live in the maintenance database, away from the application's.
-All SQL here is text; ``ops.remote.sql`` runs it through psql's stdin.
+* ``restore_points``: named restore points, so a restore to a name picks the
+  backup set that precedes it;
+* ``canary``: one row a minute (sequence, wall-clock time, transaction id,
+  WAL position), so a drill can check exactly what a restore recovered and
+  the WAL lag stays bounded on an idle database;
+* ``table_stats``: live-row estimates of every user table, recorded at each
+  backup, which a drill compares with the restored tables.
+
+They live in the maintenance database, away from the application's.  All SQL
+here is text; ``ops.remote.sql`` runs it through psql's stdin.
 """
 
 from __future__ import annotations
@@ -20,10 +26,71 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.restore_points (
   created_at timestamptz NOT NULL DEFAULT now(),
   lsn pg_lsn NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.canary (
+  seq bigserial PRIMARY KEY,
+  written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  lsn pg_lsn NOT NULL DEFAULT pg_current_wal_insert_lsn()
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.table_stats (
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  backup_label text NOT NULL,
+  database text NOT NULL,
+  counts jsonb NOT NULL,
+  PRIMARY KEY (backup_label, database)
+);
 """
 
 #: SQL answering whether the catalog exists (``t``/``f``)
-EXISTS_SQL = f"SELECT to_regclass('{SCHEMA}.restore_points') IS NOT NULL;"
+EXISTS_SQL = f"SELECT to_regclass('{SCHEMA}.table_stats') IS NOT NULL;"
+
+
+def canary_sql(keep_days: int) -> str:
+    """One canary row, and rows older than ``keep_days`` trimmed; returns the row as JSON."""
+    return (
+        f"DELETE FROM {SCHEMA}.canary WHERE written_at < now() - interval '{int(keep_days)} days';\n"
+        f"INSERT INTO {SCHEMA}.canary DEFAULT VALUES RETURNING json_build_object('seq', seq, "
+        "'written_at', written_at, 'lsn', lsn::text);"
+    )
+
+
+#: the newest canary of a cluster, as JSON (or nothing)
+NEWEST_CANARY_SQL = (
+    f"SELECT json_build_object('seq', seq, 'written_at', written_at, 'lsn', lsn::text) FROM {SCHEMA}.canary "
+    "ORDER BY seq DESC LIMIT 1;"
+)
+
+
+def canaries_sql(since: str, until: str) -> str:
+    """Sequence numbers and times of the canaries written between two ISO times, as a JSON array."""
+    return (
+        "SELECT coalesce(json_agg(json_build_array(seq, written_at) ORDER BY seq), '[]') "
+        f"FROM {SCHEMA}.canary WHERE written_at >= {sql_literal(since)} AND written_at <= {sql_literal(until)};"
+    )
+
+
+#: live-row estimates of the user tables of the current database, as one JSON object
+TABLE_COUNTS_SQL = (
+    "SELECT coalesce(json_object_agg(schemaname || '.' || relname, n_live_tup), '{}') FROM pg_stat_user_tables "
+    f"WHERE schemaname <> '{SCHEMA}';"
+)
+
+
+def record_stats_sql(label: str, database: str, counts_json: str) -> str:
+    """SQL that stores the table counts of ``database`` taken at backup ``label``."""
+    return (
+        f"INSERT INTO {SCHEMA}.table_stats (backup_label, database, counts) VALUES ({sql_literal(label)}, "
+        f"{sql_literal(database)}, {sql_literal(counts_json)}::jsonb) ON CONFLICT DO NOTHING;"
+    )
+
+
+def stats_before_sql(until: str) -> str:
+    """The newest recorded counts per database at or before ``until``, as a JSON object."""
+    return (
+        "SELECT coalesce(json_object_agg(database, counts), '{}') FROM (SELECT DISTINCT ON (database) database, "
+        f"counts FROM {SCHEMA}.table_stats WHERE recorded_at <= {sql_literal(until)} "
+        "ORDER BY database, recorded_at DESC) s;"
+    )
 
 
 def create_restore_point_sql(name: str) -> str:
@@ -51,4 +118,12 @@ PRIMARY_STATE_SQL = (
     "'last_archived_wal', a.last_archived_wal, 'last_failed_time', a.last_failed_time, "
     "'last_failed_wal', a.last_failed_wal, 'archived_count', a.archived_count, 'failed_count', a.failed_count, "
     "'next_xid', pg_snapshot_xmax(pg_current_snapshot())::text) FROM pg_stat_archiver a;"
+)
+
+
+#: exact row count of every user table of the current database, as one JSON object (a count per table)
+EXACT_COUNTS_SQL = (
+    "SELECT coalesce(json_object_agg(schemaname || '.' || tablename, (xpath('/row/c/text()', query_to_xml("
+    "format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), '{}') "
+    f"FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', '{SCHEMA}');"
 )

@@ -26,6 +26,8 @@ JOBS = {
     "expire": ("expire", "retention: expire backup sets beyond the tiers"),
     "monitor": ("monitor", "monitoring: status, CloudWatch metrics, textfile, dashboard"),
     "report": ("report", "daily status e-mail"),
+    "canary": ("canary", "canary row for drills and the WAL lag"),
+    "drill": ("drill", "restore drill to a random point of the recovery window"),
 }
 
 

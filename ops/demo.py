@@ -93,7 +93,7 @@ def run(c, cfg: StackConfig, scale: int, say: Callable[[str], None]) -> dict:
     say(f"7/8 point-in-time restore to {target.value} into a scratch cluster")
     restored = step("restore", lambda: restores.to_scratch(conn, entry, cfg, target, None, say))
     say("8/8 comparing the restored tables with the database at the target time")
-    restored_dsn = dsn.replace(f":{cfg.postgres.port}/", f":{restored['port']}/")
+    restored_dsn = lifecycle.scratch_dsn(cfg, restored["socket_dir"], restored["port"])
     actual = _checksums(restored_dsn)
     differing = sorted(t for t in expected if expected[t] != actual.get(t))
     if differing:
@@ -106,7 +106,7 @@ def run(c, cfg: StackConfig, scale: int, say: Callable[[str], None]) -> dict:
         "full_backup": f"{full.label}: {human_bytes(full.size)} cluster, {human_bytes(full.repo_delta)} stored",
         "incremental_backup": f"{incr.label}: {human_bytes(incr.repo_delta)} stored",
         "tables_matching": f"{len(expected)}/{len(expected)} (rows and content checksums)",
-        "restored_cluster": f"{restored['host']}:{restored['port']} ({restored['data_dir']})",
+        "restored_cluster": f"{restored['socket_dir']} port {restored['port']} ({restored['data_dir']})",
         "restored_dsn": restored_dsn,
         "recovered_to": str(restored["recovered_to"]),
         "target": target.value,

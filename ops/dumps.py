@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops import logical, remote
+from ops import catalog, logical, remote
 from ops.cloud import s3_client
 from ops.errors import ExitCode, PgvaultError, UsageError
 from ops.execute import Conn, LocalHost, StreamFailed, stream_stdout
@@ -184,16 +184,8 @@ def restore(conn: Conn, cfg: StackConfig, selector: str, into: str, table: Optio
             remote.run(conn, ["rm", "-rf", "--", staging], user=cfg.postgres.os_user, warn=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    counts = remote.sql_json(conn, cfg, _ROW_COUNTS_SQL, database=into) or {}
+    counts = remote.sql_json(conn, cfg, catalog.EXACT_COUNTS_SQL, database=into) or {}
     return {"dump": chosen["key"], "database": into, "table": table, "rows": counts}
-
-
-#: exact row count of every user table, as one JSON object (query_to_xml runs a count per table)
-_ROW_COUNTS_SQL = (
-    "SELECT coalesce(json_object_agg(schemaname || '.' || tablename, (xpath('/row/c/text()', query_to_xml("
-    "format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), '{}') "
-    "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema');"
-)
 
 
 def _target_state(conn: Conn, cfg: StackConfig, database: str) -> str:

@@ -25,10 +25,12 @@ from ops.schema import StackConfig
 from ops.secrets import Secret
 
 
-def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text: str) -> list[DesiredDir | DesiredFile]:
+def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text: str,
+                  read_only: Optional[dict[str, Secret]] = None) -> list[DesiredDir | DesiredFile]:
     """Directories and files pgvault owns on a DB host, parents first.
 
     :param stack_text: the stack file, copied to the host for ``pgvault-job``
+    :param read_only: secrets of the read-only configuration restores and drills use, when provided
     """
     owner = cfg.postgres.os_user
     pgb, jobs = cfg.pgbackrest, cfg.jobs
@@ -56,6 +58,12 @@ def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text:
         DesiredFile(f"{jobs.config_dir}/Pulumi.{cfg.name}.yaml", stack_text, owner, 0o640),
         DesiredFile(cron_path, render.render_cron(cfg), cron.cron_owner(cfg), 0o644),
     ]
+    if read_only:
+        restore_path = pgbackrest.restore_config_path(cfg)
+        dirs += [DesiredDir(restore_path, owner, 0o750), DesiredDir(f"{restore_path}/conf.d", owner, 0o750)]
+        files += [DesiredFile(f"{restore_path}/pgbackrest.conf", render.render_pgbackrest_conf(cfg), owner, 0o640),
+                  DesiredFile(secrets.restore_secrets_file(cfg), render.render_pgbackrest_secrets(cfg, read_only),
+                              owner, 0o600, secret=True)]
     return [*dirs, *files]
 
 
@@ -70,6 +78,8 @@ class HostFacts:
     catalog_ok: bool = False
     job_build: Optional[str] = None
     utc_offset: str = "+0000"
+    postgres_up: bool = True
+    include_ok: bool = True
 
 
 @dataclass
@@ -82,6 +92,7 @@ class HostPlan:
     server_action: Optional[str] = None
     stanza: bool = False
     catalog: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def steps(self) -> list[str]:
         """Non-file steps, in the order :func:`apply` runs them."""
@@ -109,21 +120,23 @@ def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
     if remote.command_exists(conn, "pgbackrest"):
         version = remote.run(conn, ["pgbackrest", "version"]).stdout.strip().removeprefix("pgBackRest ")
     include_dir = cfg.postgres.include_dir
-    probe = remote.run(conn, ["test", "-d", include_dir], warn=True)
-    if not probe.ok:
+    include_ok = remote.run(conn, ["test", "-d", include_dir], warn=True).ok
+    up = service.is_running(conn, cfg)
+    if not include_ok and up:
         raise PgvaultError(
             f"PostgreSQL include directory {include_dir} does not exist on {conn.host}",
             "create it and add include_dir = 'conf.d' to postgresql.conf, or set pgvault:postgres.include_dir",
             ExitCode.FAILED,
         )
-    settings = live_settings(conn, cfg)
+    settings = live_settings(conn, cfg) if up else {}
     paths = remote.path_facts(conn, targets)
     stanza_ok = False
-    if version and all(p.path in paths and paths[p.path].exists for p in targets):
+    if up and version and all(p.path in paths and paths[p.path].exists for p in targets):
         stanza_ok = stanza_status(conn, cfg)[0] in (0, 2)
-    catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t"
+    catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t" if up else True
     offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
-    return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset)
+    return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
+                     up, include_ok)
 
 
 def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
@@ -153,8 +166,20 @@ def stanza_status(conn: Conn, cfg: StackConfig) -> tuple[int, str]:
 
 
 def plan(cfg: StackConfig, targets: list, facts: HostFacts) -> HostPlan:
-    """The pure plan for one host from its facts."""
+    """The pure plan for one host from its facts.
+
+    With PostgreSQL down (a replacement host before its restore), the files are
+    still written so that pgBackRest can restore; the settings, the stanza and
+    the catalog wait for a run with the cluster up.
+    """
+    if not facts.include_ok:
+        targets = [t for t in targets if not t.path.startswith(cfg.postgres.include_dir.rstrip("/") + "/")]
     changes = plan_paths(targets, facts.paths)
+    if not facts.postgres_up:
+        return HostPlan(install=facts.pgbackrest_version is None,
+                        job_install=build_id() if facts.job_build != build_id() else None, changes=changes,
+                        notes=[f"PostgreSQL is not running: its settings, the stanza and pgvault's catalog are "
+                               "checked by the next fab host.setup once it runs"])
     include_changes = any(c.path == postgres.include_file(cfg) for c in changes)
     action = postgres.server_action(postgres.owned_settings(cfg), facts.settings)
     if include_changes and action is None:
@@ -207,14 +232,15 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
 
 def survey(conn: Conn, cfg: StackConfig) -> tuple[list, HostFacts, HostPlan]:
     """Desired state, facts and plan for one host: the first half of setup, all of check."""
-    targets = desired_paths(cfg, secrets.repository_secrets(cfg), stack_path(cfg.name).read_text())
+    targets = desired_paths(cfg, secrets.repository_secrets(cfg), stack_path(cfg.name).read_text(),
+                            secrets.restore_secrets(cfg))
     facts = gather(conn, cfg, targets)
     return targets, facts, plan(cfg, targets, facts)
 
 
 def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: dict) -> list[str]:
     """Every way the host differs from the stack, one line each (``host.check``)."""
-    out = []
+    out = [] if facts.postgres_up else [f"PostgreSQL is not running (port {cfg.postgres.port})"]
     if host_plan.install:
         out.append("pgbackrest is not installed")
     out += [describe(c) for c in host_plan.changes]
@@ -231,7 +257,7 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
     if facts.utc_offset != "+0000":
         out.append(f"the host's clock is in zone {facts.utc_offset}, not UTC: cron would run the UTC schedule at "
                    "other hours")
-    if not facts.stanza_ok and not host_plan.changes:
+    if facts.postgres_up and not facts.stanza_ok and not host_plan.changes:
         out.append(f"stanza {cfg.pgbackrest.stanza} is missing or invalid in the repository")
     failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")
     if failed and (not archived or failed > archived):

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from ops import backups, collect, dumps, expiry, jobstate, messages, metrics, monitoring, notify
+from ops import (backups, catalog, collect, drill, dumps, expiry, jobstate, messages, metrics, monitoring, notify,
+                 remote)
 from ops.build import build_id
 from ops.config import load_stack
 from ops.errors import ExitCode, PgvaultError
@@ -61,6 +62,20 @@ def _report(cfg: StackConfig) -> dict:
     return {"subject": subject}
 
 
+def _canary(cfg: StackConfig) -> dict:
+    row = remote.sql_json(LocalHost(), cfg, catalog.canary_sql(cfg.retention.monthly_days + 30))
+    return {"seq": row["seq"]}
+
+
+def _drill(cfg: StackConfig) -> dict:
+    result = drill.run(LocalHost(), cfg.hosts[0], cfg, "random", log.info)
+    if not result["passed"]:
+        failed = [c["name"] for c in result["checks"] if not c["passed"]]
+        raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",
+                           f"see s3://{cfg.repository.bucket}/{result['key']}", ExitCode.VERIFY)
+    return {"rto_seconds": result["seconds"].get("rto"), "key": result["key"]}
+
+
 def _expire(cfg: StackConfig) -> dict:
     removed = expiry.expire(LocalHost(), cfg, log.info, dry_run=False)
     return {"expired_sets": len(removed)}
@@ -75,6 +90,8 @@ JOBS: dict[str, Callable[[StackConfig], dict]] = {
     "expire": _expire,
     "monitor": _monitor,
     "report": _report,
+    "canary": _canary,
+    "drill": _drill,
 }
 
 

@@ -141,17 +141,24 @@ def config_file(cfg: StackConfig) -> str:
     return f"{cfg.pgbackrest.config_path}/pgbackrest.conf"
 
 
-def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] = ()) -> list[str]:
+def restore_config_path(cfg: StackConfig) -> str:
+    """``--config-path`` of the read-only configuration restores and drills use."""
+    return f"{cfg.pgbackrest.config_path}/restore"
+
+
+def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] = (),
+            config_path: str | None = None) -> list[str]:
     """Build the argv of a pgBackRest command for this stack.
 
     :param name: pgBackRest command (``backup``, ``info``, ``restore``, ...)
     :param options: further ``--key=value`` options, in order
     :param params: positional parameters after the command (``%p`` for archive-push)
+    :param config_path: another configuration (the read-only one) instead of the main one
     :returns: argv, to be shell-quoted by the caller (``shlex.join``)
     """
     return [
         "pgbackrest",
-        f"--config-path={cfg.pgbackrest.config_path}",
+        f"--config-path={config_path or cfg.pgbackrest.config_path}",
         f"--stanza={cfg.pgbackrest.stanza}",
         *options,
         name,

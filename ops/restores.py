@@ -10,13 +10,12 @@ directory; an in-place restore needs ``--force``.
 
 from __future__ import annotations
 
-import random
 import shlex
 import time
 from typing import Callable, Optional
 
 
-from ops import backups, catalog, pgbackrest, remote, render, scratch, service
+from ops import backups, catalog, pgbackrest, remote, render, scratch, secrets, service
 from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError, UsageError
 from ops.plan import DesiredDir, DesiredFile
@@ -53,11 +52,6 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
     return chosen, win
 
 
-def _free_port(conn: Conn) -> int:
-    text = remote.run(conn, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], warn=True).stdout
-    return scratch.pick_port(scratch.listening_ports(text), random.Random())
-
-
 def _require_empty(conn: Conn, cfg: StackConfig, path: str, name: str) -> None:
     empty = ["sh", "-c", 'test ! -e "$1" || test -z "$(ls -A "$1")"', "sh", path]
     if not remote.run(conn, empty, user=cfg.postgres.os_user, warn=True).ok:
@@ -65,17 +59,25 @@ def _require_empty(conn: Conn, cfg: StackConfig, path: str, name: str) -> None:
                          f"choose another --name, or remove it with fab restore.drop --name {name}")
 
 
+def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
+    """The pgBackRest configuration restores use: the read-only one when host.setup wrote it."""
+    path = pgbackrest.restore_config_path(cfg)
+    present = remote.run(conn, ["test", "-f", secrets.restore_secrets_file(cfg)], user=cfg.postgres.os_user,
+                         warn=True).ok
+    return (path, True) if present else (cfg.pgbackrest.config_path, False)
+
+
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: Optional[str],
                say: Callable[[str], None]) -> dict:
     """Restore ``target`` into a new scratch cluster, start it, and describe it."""
     chosen, _ = prepare(conn, cfg, target, say)
-    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)), _free_port(conn))
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)))
     _require_empty(conn, cfg, place.root, place.name)
     owner = cfg.postgres.os_user
     for folder in (place.root, place.data_dir, place.tablespaces):
         remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700))
     banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
-    files = {place.config: scratch.config_lines(place, chosen.label, banner), place.hba: scratch.hba_lines(banner),
+    files = {place.config: scratch.config_lines(place, chosen.label, banner), place.hba: scratch.hba_lines(banner, owner),
              f"{place.root}/pg_ident.conf": banner + "\n"}
     for path, text in files.items():
         remote.put_file(conn, DesiredFile(path, text, owner, 0o600))
@@ -83,12 +85,15 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
                *target.pgbackrest_options()]
-    ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
+    config_path, read_only = read_only_config(conn, cfg)
+    ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options,
+                                                                         config_path=config_path), "restore", say)
     if not ok:
         raise backups.failure(output, f"the scratch directory {place.root} is left for inspection; "
                                       f"fab restore.drop --name {place.name} removes it")
     fetched = time.monotonic()
-    say(f"  starting scratch cluster {place.name} on port {place.port} (WAL replay to {target.describe()})")
+    say(f"  starting scratch cluster {place.name} on {place.root} port {place.port} (replaying WAL to "
+        f"{target.describe()})")
     _start_scratch(conn, cfg, place)
     reached = within(cfg.targets.rto_seconds,
                      lambda: _promoted(conn, cfg, port=place.port, socket_dir=place.root), interval=0.5)
@@ -105,6 +110,7 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
         "name": place.name,
         "backup_set": chosen.label,
         "target": target.describe(),
+        "read_only_credentials": read_only,
         "recovered_to": reached.get("last_replay"),
         "in_recovery": reached.get("in_recovery"),
         "seconds": {"fetch": round(fetched - started, 1), "replay_and_start": round(ready - fetched, 1),
@@ -144,7 +150,7 @@ def _start_scratch(conn: Conn, cfg: StackConfig, place: scratch.Scratch) -> None
 
 def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
     """Stop and delete the scratch cluster ``name`` (only pgvault scratch directories)."""
-    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)), 0)
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backups.host_now(conn)))
     owner = cfg.postgres.os_user
     if not remote.run(conn, remote.as_user(conn, owner) + ["test", "-f", place.config], warn=True).ok:
         raise UsageError(f"no pgvault scratch cluster {name!r} in {cfg.postgres.scratch_dir}",
@@ -175,6 +181,7 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
+    remote.ensure_dir(conn, DesiredDir(cfg.postgres.data_dir, cfg.postgres.os_user, 0o700))
     options = ["--delta", f"--set={chosen.label}", "--log-level-console=detail", *target.pgbackrest_options()]
     started = time.monotonic()
     ok, output = backups.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)

@@ -4,15 +4,17 @@ A restore that does not replace production lands in a scratch cluster:
 ``<scratch_dir>/<name>/`` holds the data directory, tablespaces, a socket, a
 log and the configuration below.  The scratch configuration includes the
 restored ``postgresql.conf`` when there is one, then overrides everything
-that could reach production: its own port and socket, loopback only,
-``archive_mode = off`` and an empty ``archive_command`` (never archive into
-the production repository), its own HBA file.  The same overrides are
-passed on the command line, where they beat ``postgresql.auto.conf`` too.
+that could reach production: no TCP at all, only a Unix socket in its own
+folder (so it can keep production's port number: its address is
+``-h <scratch_dir>/<name> -p <port>``, known from its name alone, which
+makes runbook commands pasteable), ``archive_mode = off`` and an empty
+``archive_command`` (never archive into the production repository), its own
+HBA file.  The same overrides are passed on the command line, where they
+beat ``postgresql.auto.conf`` too.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,29 +67,9 @@ def scratch_name(name: str | None, now: datetime) -> str:
     return name
 
 
-def scratch_for(cfg: StackConfig, name: str, port: int) -> Scratch:
-    """The scratch cluster ``name`` of this stack on ``port``."""
-    return Scratch(name, f"{cfg.postgres.scratch_dir}/{name}", port)
-
-
-def listening_ports(proc_net: str) -> set[int]:
-    """TCP ports in LISTEN state from the text of ``/proc/net/tcp`` and ``tcp6``."""
-    ports = set()
-    for line in proc_net.splitlines():
-        fields = line.split()
-        if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:
-            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
-def pick_port(busy: set[int], rng: random.Random, low: int = 20000, high: int = 40000) -> int:
-    """A port in ``[low, high)`` not in ``busy``, scanning from a random start."""
-    start = rng.randrange(low, high)
-    for offset in range(high - low):
-        port = low + (start - low + offset) % (high - low)
-        if port not in busy:
-            return port
-    raise UsageError("no free port found for the scratch cluster", "free some ports on the host")
+def scratch_for(cfg: StackConfig, name: str) -> Scratch:
+    """The scratch cluster ``name`` of this stack (production's port, its own socket folder)."""
+    return Scratch(name, f"{cfg.postgres.scratch_dir}/{name}", cfg.postgres.port)
 
 
 def server_options(scratch: Scratch) -> list[str]:
@@ -95,7 +77,7 @@ def server_options(scratch: Scratch) -> list[str]:
     return [
         "-c", f"config_file={scratch.config}",
         "-p", str(scratch.port),
-        "-c", "listen_addresses=127.0.0.1",
+        "-c", "listen_addresses=",
         "-c", f"unix_socket_directories={scratch.root}",
         "-c", "archive_mode=off",
         "-c", "archive_command=",
@@ -112,7 +94,7 @@ def config_lines(scratch: Scratch, label: str, banner: str) -> str:
         f"hba_file = '{scratch.hba}'",
         f"ident_file = '{scratch.root}/pg_ident.conf'",
         f"port = {scratch.port}",
-        "listen_addresses = '127.0.0.1'",
+        "listen_addresses = ''",
         f"unix_socket_directories = '{scratch.root}'",
         "archive_mode = off",
         "archive_command = ''",
@@ -124,11 +106,11 @@ def config_lines(scratch: Scratch, label: str, banner: str) -> str:
     ])
 
 
-def hba_lines(banner: str) -> str:
-    """Who may connect to a scratch cluster: the OS user locally, passwords on loopback."""
+def hba_lines(banner: str, os_user: str) -> str:
+    """Who may connect to a scratch cluster (socket only): the OS user by peer, others with a password."""
     return "\n".join([
         banner,
-        "local   all  all                peer",
-        "host    all  all  127.0.0.1/32  scram-sha-256",
+        f"local   all  {os_user}  peer",
+        "local   all  all  scram-sha-256",
         "",
     ])

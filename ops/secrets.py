@@ -21,6 +21,7 @@ import configparser
 import os
 import stat
 from dataclasses import dataclass
+from typing import Optional
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -32,6 +33,9 @@ from ops.schema import StackConfig
 REPO_CIPHER_PASS = "PGVAULT_REPO_CIPHER_PASS"
 S3_KEY = "PGVAULT_S3_KEY"
 S3_KEY_SECRET = "PGVAULT_S3_KEY_SECRET"
+#: read-only S3 keys for restores and drills (the restore role's, or a read-only user's)
+RESTORE_S3_KEY = "PGVAULT_RESTORE_S3_KEY"
+RESTORE_S3_KEY_SECRET = "PGVAULT_RESTORE_S3_KEY_SECRET"
 #: secret -> its option name in pgBackRest's configuration
 _PGBACKREST_KEYS = {REPO_CIPHER_PASS: "repo1-cipher-pass", S3_KEY: "repo1-s3-key", S3_KEY_SECRET: "repo1-s3-key-secret"}
 
@@ -132,3 +136,21 @@ def repository_secrets(cfg: StackConfig) -> dict[str, Secret]:
     """
     names = [REPO_CIPHER_PASS] + ([S3_KEY, S3_KEY_SECRET] if cfg.repository.credentials == "keys" else [])
     return {_PGBACKREST_KEYS[name]: read_secret(cfg, name) for name in names}
+
+
+def restore_secrets(cfg: StackConfig) -> Optional[dict[str, Secret]]:
+    """Secrets of the read-only pgBackRest configuration used by restores and drills.
+
+    :returns: ``None`` when no read-only keys are provided (restores then use the backup keys)
+    """
+    try:
+        keys = {"repo1-s3-key": read_secret(cfg, RESTORE_S3_KEY),
+                "repo1-s3-key-secret": read_secret(cfg, RESTORE_S3_KEY_SECRET)}
+    except SecretError:
+        return None
+    return {"repo1-cipher-pass": read_secret(cfg, REPO_CIPHER_PASS), **keys}
+
+
+def restore_secrets_file(cfg: StackConfig) -> str:
+    """Path on the DB host of the read-only configuration's secrets file."""
+    return f"{cfg.pgbackrest.config_path}/restore/conf.d/pgvault-secrets.conf"

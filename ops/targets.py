@@ -35,11 +35,17 @@ class Target:
         """``--type``/``--target`` options for ``pgbackrest restore``."""
         if self.kind == "latest":
             return ["--type=default"]
+        if self.kind == "immediate":
+            return ["--type=immediate", "--target-action=promote"]
         return [f"--type={self.kind}", f"--target={self.value}", "--target-action=promote"]
 
     def describe(self) -> str:
         """Human form, e.g. ``time 2026-11-26 10:00:00+00``."""
-        return "latest (end of archived WAL)" if self.kind == "latest" else f"{self.kind} {self.value}"
+        if self.kind == "latest":
+            return "latest (end of archived WAL)"
+        if self.kind == "immediate":
+            return "the end of the oldest backup (immediate)"
+        return f"{self.kind} {self.value}"
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,8 @@ def choose_set(target: Target, backups: Sequence[BackupSet], point_lsn: Optional
         raise UsageError("there is no backup to restore from", "run fab backup.full first")
     if target.kind == "latest":
         return valid[-1]
+    if target.kind == "immediate":
+        return valid[0]
     if target.time is not None:
         fits = [b for b in valid if b.stop < target.time]
     else:

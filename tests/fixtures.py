@@ -58,9 +58,9 @@ class Sandbox:
             cur = conn.execute(text)
             return cur.fetchall() if cur.description else []
 
-    def dsn_for_port(self, port: int) -> str:
-        """The DSN of a restored scratch cluster on ``port``."""
-        return self.dsn.replace(f":{self.cfg.postgres.port}/", f":{port}/")
+    def dsn_for(self, restored: dict) -> str:
+        """The DSN of a restored scratch cluster (its Unix socket, the app role's password)."""
+        return lifecycle.scratch_dsn(self.cfg, restored["socket_dir"], restored["port"])
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ from ops.sandbox.credentials import APP_PASSWORD, ensure_secrets, write_private
 from ops.sandbox.processes import State, alive, read_pidfile, stop
 from ops.sandbox.tls import TlsFiles, ensure_tls
 from ops.schema import StackConfig
-from ops.secrets import S3_KEY, S3_KEY_SECRET
 from ops.waiting import port_open
 
 
@@ -55,7 +54,7 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     if alive(recorded.get("s3", {}).get("pid")) and port_open(cfg.repository.endpoint_port):
         report.append(("s3", f"already running on {cfg.repository.endpoint}"))
     else:
-        started = seaweed.start(folder / "s3", tls, cfg.repository.endpoint_port, secrets[S3_KEY], secrets[S3_KEY_SECRET])
+        started = seaweed.start(folder / "s3", tls, cfg.repository.endpoint_port, secrets)
         state.update("s3", started)
         report.append(("s3", f"started on https://{cfg.repository.endpoint}"))
     created = seaweed.ensure_bucket(s3_client(cfg), cfg.repository.bucket)
@@ -86,7 +85,7 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     created = cluster.initialise(cfg)
     started = cluster.start(cfg)
     cluster.ensure_app_database(cfg, secrets[APP_PASSWORD])
-    write_private(_pgpass(folder), f"127.0.0.1:*:*:{cluster.APP_ROLE}:{secrets[APP_PASSWORD]}\n")
+    write_private(_pgpass(folder), f"*:*:*:{cluster.APP_ROLE}:{secrets[APP_PASSWORD]}\n")
     what = "created and started" if created else ("started" if started else "already running")
     report.append(("postgres", f"{what} on 127.0.0.1:{cfg.postgres.port}"))
     return report
@@ -111,6 +110,13 @@ def dsn(cfg: StackConfig) -> str:
     """libpq URI of the sandbox database, password kept in the 0600 passfile."""
     folder = require_sandbox(cfg)
     return libpq_uri(cluster.APP_ROLE, "127.0.0.1", cfg.postgres.port, cfg.postgres.databases[0], str(_pgpass(folder)))
+
+
+def scratch_dsn(cfg: StackConfig, socket_dir: str, port: int) -> str:
+    """libpq URI of a restored scratch cluster of the sandbox: its Unix socket, the app role's passfile."""
+    folder = require_sandbox(cfg)
+    return (f"postgresql://{cluster.APP_ROLE}@/{cfg.postgres.databases[0]}?host={socket_dir}&port={port}"
+            f"&passfile={_pgpass(folder)}")
 
 
 def status(cfg: StackConfig) -> dict:

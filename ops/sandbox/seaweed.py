@@ -18,21 +18,22 @@ from ops.errors import PgvaultError
 from ops.sandbox.credentials import write_private
 from ops.sandbox.processes import require_free_port, spawn, venv_binary, wait_started
 from ops.sandbox.tls import TlsFiles
+from ops.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, S3_KEY, S3_KEY_SECRET
 from ops.waiting import free_port, port_open, within
 
 #: SeaweedFS's internal ports, picked free at start and kept in state.json
 INTERNAL_PORTS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3_grpc")
 
 
-def identities(access_key: str, secret_key: str) -> dict:
-    """The ``-s3.config`` document granting one identity full access."""
+def identities(keys: dict[str, str]) -> dict:
+    """The ``-s3.config`` document: the backup identity with full access, the restore identity read-only."""
     return {
         "identities": [
-            {
-                "name": "pgvault",
-                "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
+            {"name": "pgvault", "credentials": [{"accessKey": keys[S3_KEY], "secretKey": keys[S3_KEY_SECRET]}],
+             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            {"name": "pgvault-restore",
+             "credentials": [{"accessKey": keys[RESTORE_S3_KEY], "secretKey": keys[RESTORE_S3_KEY_SECRET]}],
+             "actions": ["Read", "List"]},
         ]
     }
 
@@ -53,11 +54,11 @@ def argv(folder: Path, tls: TlsFiles, s3_port: int, ports: dict[str, int]) -> li
     ]
 
 
-def start(folder: Path, tls: TlsFiles, s3_port: int, access_key: str, secret_key: str) -> dict:
+def start(folder: Path, tls: TlsFiles, s3_port: int, keys: dict[str, str]) -> dict:
     """Start SeaweedFS and wait for its S3 port; return ``{"pid", "ports"}``."""
     require_free_port(s3_port, "the sandbox S3 endpoint", "pgvault:repository.endpoint")
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    write_private(folder / "config.json", json.dumps(identities(access_key, secret_key)))
+    write_private(folder / "config.json", json.dumps(identities(keys)))
     ports = {name: free_port() for name in INTERNAL_PORTS}
     log = folder / "weed.log"
     pid = spawn(argv(folder, tls, s3_port, ports), log)

@@ -26,6 +26,8 @@ def setup(c, stack=None, host=None, dry_run=False):
                 say(diff(change).rstrip("\n"))
         for step in host_plan.steps():
             say(f"  {'would ' if dry_run else ''}{step}")
+        for note in host_plan.notes:
+            say(f"  note: {note}")
         if not host_plan.empty and not dry_run:
             hostsetup.apply(conn, cfg, host_plan, say)
             again = hostsetup.plan(cfg, targets, hostsetup.gather(conn, cfg, targets))
@@ -42,7 +44,7 @@ def check(c, stack=None, host=None, json_=False):
     report = {}
     for entry, conn in ssh.connections(c, cfg, host):
         _, facts, host_plan = hostsetup.survey(conn, cfg)
-        archiver = remote.sql_json(conn, cfg, ARCHIVER_SQL) or {}
+        archiver = (remote.sql_json(conn, cfg, ARCHIVER_SQL) or {}) if facts.postgres_up else {}
         report[entry.name] = hostsetup.drifts(cfg, host_plan, facts, archiver)
     if json_:
         emit_json({"drifts": report, "ok": not any(report.values())})

@@ -31,7 +31,7 @@ def test_verify_reports_a_clean_repository(configured):
 
 def _restored_labels(sandbox, doc):
     try:
-        return labels(sandbox, sandbox.dsn_for_port(doc["port"]))
+        return labels(sandbox, sandbox.dsn_for(doc))
     finally:
         sandbox.ok("restore.drop", "--name", doc["name"])
 
@@ -84,7 +84,7 @@ def test_restored_cluster_never_archives(configured):
     doc = restore_json(configured, "restore.full")
     try:
         rows = configured.sql("SELECT current_setting('archive_mode'), current_setting('archive_command')",
-                              configured.dsn_for_port(doc["port"]))
+                              configured.dsn_for(doc))
         assert rows[0][0] == "off" and rows[0][1] in ("", "(disabled)")
     finally:
         configured.ok("restore.drop", "--name", doc["name"])

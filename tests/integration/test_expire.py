@@ -76,7 +76,7 @@ def test_expire_keeps_exactly_the_tiers_and_pitr_still_works(configured):
     flush_wal(configured)
     doc = restore_json(configured, "restore.pitr", "--target", target.isoformat())
     try:
-        found = labels(configured, configured.dsn_for_port(doc["port"]))
+        found = labels(configured, configured.dsn_for(doc))
         assert "after-expire-before" in found and "after-expire-after" not in found
     finally:
         configured.ok("restore.drop", "--name", doc["name"])

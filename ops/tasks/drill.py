@@ -1,0 +1,51 @@
+"""``fab drill.*``: prove the backups restore, and measure the real data-loss window."""
+
+from __future__ import annotations
+
+from ops import drill, ssh
+from ops.config import load_stack
+from ops.errors import ExitCode, PgvaultError
+from ops.tasks.common import emit_json, pgvault_task, reporter, say
+
+
+@pgvault_task(help={
+    "target": "latest, random (in the PITR window), oldest, or a timestamp with zone (default random)",
+    "keep": "keep the scratch cluster afterwards for inspection",
+})
+def run(c, target="random", stack=None, host=None, keep=False, json_=False):
+    """Restore into a scratch cluster and check it."""
+    cfg = load_stack(stack)
+    progress = reporter(json_)
+    for entry, conn in ssh.connections(c, cfg, host):
+        result = drill.run(conn, entry, cfg, target, progress, keep)
+        if json_:
+            emit_json(result)
+        else:
+            say(f"drill {result['name']} {'PASSED' if result['passed'] else 'FAILED'}: target "
+                f"{result['target']['kind']} {result['target']['value']}, backup set {result.get('backup_set')}")
+            for check in result["checks"]:
+                say(f"  [{'ok' if check['passed'] else 'FAIL'}] {check['name']}: {check['detail']}")
+            seconds = result["seconds"]
+            if "rto" in seconds:
+                say(f"  RTO {seconds['rto']} s (fetch {seconds['fetch']} s, replay {seconds['replay']} s), checks "
+                    f"{seconds.get('checks', 0)} s; recovered to {result.get('recovered_to')}")
+            say(f"  result stored at s3://{cfg.repository.bucket}/{result['key']}")
+        if not result["passed"]:
+            failed = [ch["name"] for ch in result["checks"] if not ch["passed"]]
+            raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",
+                               "open the drill runbook; the result is stored beside the backups", ExitCode.VERIFY)
+
+
+@pgvault_task()
+def rpo(c, stack=None, host=None, json_=False):
+    """Kill the sandbox primary; measure the data lost."""
+    cfg = load_stack(stack)
+    progress = reporter(json_)
+    for entry, conn in ssh.connections(c, cfg, host):
+        result = drill.measure_rpo(conn, entry, cfg, progress)
+        if json_:
+            emit_json(result)
+        else:
+            say(f"data lost: {result['lost_seconds']} s (archive_timeout {result['archive_timeout_seconds']} s, "
+                f"RPO target {result['rpo_target_seconds']} s): {'within' if result['within_rpo'] else 'OVER'} "
+                "the target")
