@@ -25,7 +25,7 @@ from ops.errors import ExitCode, PgvaultError, UsageError
 from ops.policy import archive_timeout_seconds
 from ops.execute import Conn
 from ops.schema import HostConfig, StackConfig
-from ops.targets import Target, lsn_text
+from ops.targets import Target, Window, lsn_text
 
 Say = Callable[[str], None]
 
@@ -42,24 +42,36 @@ def _canaries_with_lsn(conn: Conn, cfg: StackConfig, since: datetime, until: dat
     return [(s, datetime.fromisoformat(t), lsn) for s, t, lsn in remote.sql_json(conn, cfg, sql) or []]
 
 
-def choose(conn: Conn, cfg: StackConfig, kind: str, seed: Optional[int] = None) -> Target:
-    """The drill target for ``--target kind``, placed between canaries when random."""
+def choose(conn: Conn, cfg: StackConfig, kind: str, archived_wal: Optional[str], seed: Optional[int] = None) -> Target:
+    """The drill target for ``--target kind``, placed between two archived canaries when random.
+
+    A time target needs a commit after it in the archived WAL (else PostgreSQL
+    stops: "recovery ended before configured recovery target was reached"),
+    so only canaries in WAL already archived count.
+    """
     fixed = drillcheck.fixed_target(kind)
     if fixed is not None:
         return fixed
     stanza = backups.info(conn, cfg)
     win = backups.recoverable_window(stanza, backups.primary_state(conn, cfg))
+    end = lsn_text(drillcheck.segment_end_lsn(archived_wal)) if archived_wal else "0/0"
+    newest = remote.sql_json(conn, cfg, f"SELECT to_json(max(written_at)) FROM pgvault.canary WHERE lsn < '{end}';")
+    if newest:
+        win = Window(win.earliest, min(win.latest, datetime.fromisoformat(newest))) if win.latest else win
     moment = drillcheck.random_moment(win, backups.host_now(conn), cfg.retention.daily_days, random.Random(seed))
-    return drillcheck.fixed_target(drillcheck.snap_between_canaries(moment, _bracket(conn, cfg, moment)).isoformat())
+    return drillcheck.fixed_target(drillcheck.snap_between_canaries(moment, _bracket(conn, cfg, moment, end))
+                                   .isoformat())
 
 
-def _bracket(conn: Conn, cfg: StackConfig, moment: datetime) -> list[datetime]:
-    """Times of the canaries just before and just after ``moment`` (or the two nearest on one side)."""
+def _bracket(conn: Conn, cfg: StackConfig, moment: datetime, end: str) -> list[datetime]:
+    """Times of the archived canaries just before and just after ``moment`` (or the two nearest on one side)."""
     at = moment.isoformat()
+    archived = f"lsn < '{end}'"
     sql = ("SELECT coalesce(json_agg(written_at ORDER BY written_at), '[]') FROM ("
-           f"(SELECT written_at FROM pgvault.canary WHERE written_at <= '{at}' ORDER BY written_at DESC LIMIT 2) "
-           f"UNION ALL (SELECT written_at FROM pgvault.canary WHERE written_at > '{at}' ORDER BY written_at LIMIT 2)"
-           ") c;")
+           f"(SELECT written_at FROM pgvault.canary WHERE written_at <= '{at}' AND {archived} "
+           "ORDER BY written_at DESC LIMIT 2) UNION ALL "
+           f"(SELECT written_at FROM pgvault.canary WHERE written_at > '{at}' AND {archived} "
+           "ORDER BY written_at LIMIT 2)) c;")
     return [datetime.fromisoformat(t) for t in remote.sql_json(conn, cfg, sql) or []]
 
 
@@ -68,8 +80,8 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
     """Run one drill; store and return its result (``passed`` says whether every check held)."""
     started = datetime.now(timezone.utc)
     name = "drill-" + started.strftime("%Y%m%d-%H%M%S")
-    target = choose(conn, cfg, kind, seed)
     archived_wal = (backups.primary_state(conn, cfg) or {}).get("last_archived_wal")
+    target = choose(conn, cfg, kind, archived_wal, seed)
     say(f"drill {name}: restoring {target.describe()} into a scratch cluster")
     result = {"stack": cfg.name, "stanza": cfg.pgbackrest.stanza, "host": entry.name, "name": name,
               "started": started.isoformat(), "target": {"kind": target.kind, "value": target.value,

@@ -95,11 +95,8 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     say(f"  starting scratch cluster {place.name} on {place.root} port {place.port} (replaying WAL to "
         f"{target.describe()})")
     _start_scratch(conn, cfg, place)
-    reached = within(cfg.targets.rto_seconds,
-                     lambda: _promoted(conn, cfg, port=place.port, socket_dir=place.root), interval=0.5)
-    if reached is None:
-        raise PgvaultError(f"the restored cluster {place.name} is still in recovery after "
-                           f"{cfg.targets.rto_seconds}s (the RTO target)", f"read {place.log}", ExitCode.FAILED)
+    reached = wait_promoted(conn, cfg, place.data_dir, place.log, f"fab restore.drop --name {place.name} removes it",
+                            port=place.port, socket_dir=place.root)
     ready = time.monotonic()
     return {
         "host": entry.address,
@@ -125,27 +122,51 @@ RECOVERED_SQL = (
 )
 
 
-def _promoted(conn: Conn, cfg: StackConfig, **where) -> Optional[dict]:
-    """The recovered state once the cluster is out of recovery, else ``None``."""
-    try:
-        state = remote.sql_json(conn, cfg, RECOVERED_SQL, **where)
-    except remote.RemoteError:
+#: PostgreSQL's words when the archive ends before a commit past the target -> what it means
+_NOT_REACHED = "recovery ended before configured recovery target was reached"
+
+
+def wait_promoted(conn: Conn, cfg: StackConfig, data_dir: str, log: str, cleanup: str, **where) -> dict:
+    """Wait until a restored cluster leaves recovery; fail at once, with PostgreSQL's reason, if it dies.
+
+    :raises PgvaultError: when it stopped (e.g. the target is beyond the archived WAL) or the RTO target passed
+    """
+    def probe() -> Optional[dict]:
+        try:
+            state = remote.sql_json(conn, cfg, RECOVERED_SQL, **where)
+        except remote.RemoteError:
+            state = None
+        if state and not state["in_recovery"]:
+            return state
+        if not remote.run(conn, ["test", "-f", f"{data_dir}/postmaster.pid"], user=cfg.postgres.os_user,
+                          warn=True).ok:
+            _died(conn, cfg, log, cleanup)
         return None
-    return state if state and not state["in_recovery"] else None
+
+    reached = within(cfg.targets.rto_seconds, probe, interval=0.5)
+    if reached is None:
+        raise PgvaultError(f"the restored cluster is still in recovery after {cfg.targets.rto_seconds} s (the RTO "
+                           "target)", f"read {log}; {cleanup}", ExitCode.FAILED)
+    return reached
+
+
+def _died(conn: Conn, cfg: StackConfig, log: str, cleanup: str) -> None:
+    tail = remote.run(conn, ["tail", "-n", "60", log], user=cfg.postgres.os_user, warn=True).stdout
+    fatal = [line for line in tail.splitlines() if "FATAL" in line or "PANIC" in line]
+    reason = fatal[-1].split("FATAL:")[-1].strip() if fatal else "see its log"
+    fix = f"read {log}; {cleanup}"
+    if _NOT_REACHED in reason:
+        fix = ("the archived WAL holds no commit after the target yet: choose an earlier target, or wait for the "
+               f"next WAL segment to be archived; {cleanup}")
+    raise PgvaultError(f"the restored cluster stopped during recovery: {reason}", fix, ExitCode.FAILED)
 
 
 def _start_scratch(conn: Conn, cfg: StackConfig, place: scratch.Scratch) -> None:
     pg = cfg.postgres
     argv = [f"{pg.bin_dir}/pg_ctl", "-D", place.data_dir, "-l", place.log, "-w", "-t", str(cfg.targets.rto_seconds),
             "-o", shlex.join(scratch.server_options(place)), "start"]
-    result = remote.run(conn, argv, user=pg.os_user, warn=True)
-    if result.ok:
-        return
-    log = remote.run(conn, ["tail", "-n", "40", place.log], user=pg.os_user, warn=True).stdout
-    fatal = [line for line in log.splitlines() if "FATAL" in line or "PANIC" in line]
-    reason = fatal[-1].split("FATAL:")[-1].strip() if fatal else "see its log"
-    raise PgvaultError(f"the restored cluster {place.name} did not start: {reason}",
-                       f"read {place.log}; fab restore.drop --name {place.name} removes it", ExitCode.FAILED)
+    if not remote.run(conn, argv, user=pg.os_user, warn=True).ok:
+        _died(conn, cfg, place.log, f"fab restore.drop --name {place.name} removes it")
 
 
 def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
@@ -189,9 +210,8 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
         raise backups.failure(output, "PostgreSQL is stopped; fix the cause and run the restore again")
     say("  starting PostgreSQL")
     service.control(conn, cfg, "start")
-    reached = within(cfg.targets.rto_seconds, lambda: _promoted(conn, cfg), interval=1.0)
-    if reached is None:
-        raise PgvaultError("PostgreSQL did not finish recovery in time", f"read {cfg.postgres.log_file or 'its log'}")
+    reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
+                            "fix the cause and run the restore again")
     return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
             "backup_set": chosen.label, "target": target.describe(), "recovered_to": reached.get("last_replay"),
             "seconds": {"total": round(time.monotonic() - started, 1)}}
