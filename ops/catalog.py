@@ -69,10 +69,11 @@ def canaries_sql(since: str, until: str) -> str:
     )
 
 
-#: live-row estimates of the user tables of the current database, as one JSON object
+#: row estimates of the user tables of the current database (the larger of the live-tuple count and the
+#: planner's estimate: either can lag right after a bulk load), as one JSON object
 TABLE_COUNTS_SQL = (
-    "SELECT coalesce(json_object_agg(schemaname || '.' || relname, n_live_tup), '{}') FROM pg_stat_user_tables "
-    f"WHERE schemaname <> '{SCHEMA}';"
+    "SELECT coalesce(json_object_agg(s.schemaname || '.' || s.relname, greatest(s.n_live_tup, c.reltuples::bigint)), "
+    f"'{{}}') FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname <> '{SCHEMA}';"
 )
 
 

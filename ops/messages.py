@@ -42,8 +42,13 @@ def report(cfg: StackConfig, doc: dict, previous: dict | None) -> tuple[str, str
         (name, doc["sizes"].get(key), before.get(key))
         for name, key in (("last backup (database)", "last_backup_database_bytes"), ("repository", "repository_bytes"))
     ]
+    drill = doc.get("drill")
+    drill_line = "no drill recorded yet" if not drill else (
+        f"{drill['finished'][:19]}: {'passed' if drill.get('passed') else 'FAILED'}"
+        + (f", RTO {drill['seconds']['rto']} s" if (drill.get("seconds") or {}).get("rto") is not None else ""))
     body = environment().get_template("report.txt.j2").render(
-        doc=doc, cfg=cfg, state=state, sizes=[(n, _size(v), _change(v, b)) for n, v, b in sizes],
+        doc=doc, cfg=cfg, state=state, drill_line=drill_line,
+        sizes=[(n, _size(v), _change(v, b)) for n, v, b in sizes],
         usage=[(k, human_bytes(v)) for k, v in sorted(doc["usage"].items())],
         alarms_link=runbook_link(cfg, "alarms", "overview"))
     return subject, body

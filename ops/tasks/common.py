@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import traceback
 from typing import Any, Callable
 
 from invoke import Exit, task
 
-from ops.errors import PgvaultError
+from ops.errors import ExitCode, PgvaultError
 
 #: help texts of the flags every task spells the same way
 SHARED_HELP = {
@@ -42,6 +44,12 @@ def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
             except PgvaultError as exc:
                 sys.stdout.flush()
                 raise Exit(f"error: {exc.one_line()}", code=int(exc.code)) from None
+            except Exception as exc:  # noqa: BLE001 - one line for cron and alerting; the trace on demand
+                if os.environ.get("PGVAULT_DEBUG"):
+                    traceback.print_exc()
+                text = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+                raise Exit(f"error: unexpected {text}; rerun with PGVAULT_DEBUG=1 for the traceback and report it",
+                           code=int(ExitCode.FAILED)) from None
 
         return task(help=texts, **kwargs)(body)
 
