@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Callable, Optional
 
 
-from ops import catalog, pgbackrest, remote
+from ops import catalog, pgbackrest, remote, walarchive
 from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError
 from ops.pgbackrest import BackupSet, StanzaInfo
@@ -117,7 +117,7 @@ def verify(conn: Conn, cfg: StackConfig) -> tuple[bool, list[str]]:
     result = remote.run(conn, pgbackrest.command(cfg, "verify", "--log-level-console=detail"),
                         user=cfg.postgres.os_user, warn=True)
     output = result.stdout + result.stderr
-    problems = pgbackrest.verify_problems(output)
+    problems = pgbackrest.verify_problems(output) + walarchive.verify_gaps(output)
     return result.ok and not problems, problems
 
 

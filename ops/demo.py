@@ -70,8 +70,9 @@ def run(c, cfg: StackConfig, scale: int, say: Callable[[str], None]) -> dict:
     say("3/8 host.setup")
 
     def setup():
-        _, _, host_plan = hostsetup.survey(conn, cfg)
+        targets, _, host_plan = hostsetup.survey(conn, cfg)
         if not host_plan.empty:
+            hostsetup.preflight(conn, cfg, targets, host_plan)
             hostsetup.apply(conn, cfg, host_plan, say)
         say(f"    {'no changes' if host_plan.empty else 'configured: ' + '; '.join(host_plan.steps())}")
 

@@ -199,6 +199,57 @@ def _pgbackrest_files(cfg: StackConfig) -> set[str]:
     return {pgbackrest.config_file(cfg), secrets.secrets_file(cfg), postgres.include_file(cfg)}
 
 
+def preflight(conn: Conn, cfg: StackConfig, targets: list, host_plan: HostPlan) -> None:
+    """Before changing pgBackRest's files, prove the new ones open the repository (passphrase, keys, TLS).
+
+    The candidate configuration goes to a private temporary folder on the host
+    and ``pgbackrest info`` reads the repository with it; a refusal stops
+    ``host.setup`` with the cause, and nothing on the host changes.
+    """
+    watched = {pgbackrest.config_file(cfg), secrets.secrets_file(cfg)}
+    if host_plan.install or not watched & {c.path for c in host_plan.changes}:
+        return
+    owner = cfg.postgres.os_user
+    folder = remote.run(conn, ["mktemp", "-d", "/tmp/pgvault-preflight.XXXXXXXX"], user=owner).stdout.strip()
+    try:
+        remote.ensure_dir(conn, DesiredDir(f"{folder}/conf.d", owner, 0o700))
+        for target in targets:
+            if target.path in watched:
+                name = target.path.removeprefix(cfg.pgbackrest.config_path + "/")
+                remote.put_file(conn, DesiredFile(f"{folder}/{name}", target.content, owner, 0o600, target.secret))
+        argv = pgbackrest.command(cfg, "info", "--output=json", config_path=folder)
+        result = remote.run(conn, argv, user=owner, warn=True)
+    finally:
+        remote.run(conn, ["rm", "-rf", "--", folder], user=owner, warn=True)
+    if not result.ok:
+        raise PgvaultError(_refusal(result.stdout + result.stderr), "nothing on the host was changed", ExitCode.FAILED)
+    try:
+        found = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError:
+        raise PgvaultError(f"pgBackRest's answer to the new settings could not be read: {result.stdout[:200]}",
+                           "nothing on the host was changed", ExitCode.FAILED) from None
+    # 0 ok, 1 a new repository (missing stanza path), 2 no valid backup yet, 6 a backup is running
+    if found.status_code not in (0, 1, 2, 6):
+        reason = found.repo_message or found.status_message
+        raise PgvaultError(_refusal(reason), "nothing on the host was changed", ExitCode.FAILED)
+
+
+def _refusal(output: str) -> str:
+    """Why pgBackRest refused the candidate configuration, named by cause."""
+    code, line = pgbackrest.summarise_error(output)
+    if code is None:
+        line = " ".join(output.split(" *** ")[0].split(" FormatError: ")[0].split())[:200]
+    line = "".join(ch for ch in line if ch.isprintable())
+    lowered = output.lower()
+    if "certificate" in lowered or ("tls" in lowered and code in (39, 101)):
+        return f"the S3 endpoint's TLS certificate is not trusted ({line}); set pgvault:repository.ca_file"
+    if code in (29, 95) or "formaterror" in lowered or "decrypt" in lowered or "cipher" in lowered:
+        return f"the repository passphrase does not open the repository ({line}); check PGVAULT_REPO_CIPHER_PASS"
+    if "403" in output or "invalidaccesskeyid" in lowered or "signaturedoesnotmatch" in lowered:
+        return f"the S3 endpoint refuses the access keys ({line}); check PGVAULT_S3_KEY and PGVAULT_S3_KEY_SECRET"
+    return f"pgBackRest cannot read the repository with the new settings: {line}"
+
+
 def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     """Carry out ``host_plan``: install, write, restart or reload, stanza-create, check."""
     if host_plan.install:

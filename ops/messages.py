@@ -33,6 +33,16 @@ def failure_alert(cfg: StackConfig, entry: JobRecord) -> tuple[str, str]:
     return subject, body
 
 
+def state_change(cfg: StackConfig, doc: dict, before: str) -> tuple[str, str]:
+    """Subject and body of the alert sent when the status turns critical, or recovers from it."""
+    turned = "CRITICAL" if doc["state"] == "critical" else "RESOLVED"
+    subject = f"[pgvault] {turned} on {doc['host']} ({cfg.name}/{cfg.pgbackrest.stanza})"
+    lines = [f"State: {before} -> {doc['state']} at {doc['collected_at'][:19]} UTC", ""]
+    lines += [f"[{c['state'].upper()}] {c['key']}: {c['message']}" for c in doc["checks"] if c["state"] != OK]
+    lines += ["", f"Runbook: {runbook_link(cfg, 'alarms', 'overview')}"]
+    return subject, "\n".join(lines)
+
+
 def report(cfg: StackConfig, doc: dict, previous: dict | None) -> tuple[str, str]:
     """Subject and body of the daily status e-mail."""
     state = summary_line(doc)

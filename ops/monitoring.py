@@ -28,8 +28,20 @@ def publish(conn: Conn, cfg: StackConfig, doc: dict) -> list[str]:
              DesiredFile(f"{cfg.jobs.state_dir}/dashboard.html", dashboard.render(doc), owner, 0o640)]
     for item in files:
         remote.put_file(conn, item)
-    problem = notify.put_metrics(cfg, status.metric_values(doc))
-    return [problem] if problem else []
+    problems = [p for p in [notify.put_metrics(cfg, status.metric_values(doc))] if p]
+    return problems + _alert_on_change(conn, cfg, doc)
+
+
+def _alert_on_change(conn: Conn, cfg: StackConfig, doc: dict) -> list[str]:
+    """Alert when the state turns critical, and again when it recovers (alarms without CloudWatch)."""
+    path = f"{cfg.jobs.state_dir}/alert-state"
+    found = remote.run(conn, ["cat", "--", path], user=cfg.postgres.os_user, warn=True)
+    before = found.stdout.strip() if found.ok else status.OK
+    now = doc["state"]
+    if (now == status.CRITICAL) == (before == status.CRITICAL):
+        return []
+    remote.put_file(conn, DesiredFile(path, now + "\n", cfg.postgres.os_user, 0o640))
+    return notify.send(cfg, *messages.state_change(cfg, doc, before))
 
 
 def report(conn: Conn, cfg: StackConfig, doc: dict) -> tuple[str, list[str]]:

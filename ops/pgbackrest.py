@@ -42,6 +42,7 @@ _DOC_ANCHORS = {
     "spool-path": "section-general/option-spool-path",
     "start-fast": "section-backup/option-start-fast",
     "expire-auto": "section-backup/option-expire-auto",
+    "io-timeout": "section-general/option-io-timeout",
     "repo1-bundle": "section-repository/option-repo-bundle",
     "repo1-cipher-type": "section-repository/option-repo-cipher-type",
     "repo1-path": "section-repository/option-repo-path",
@@ -109,6 +110,7 @@ def conf_sections(cfg: StackConfig) -> list[tuple[str, list[Option]]]:
         "compress-type": pgb.compress_type,
         "compress-level": str(pgb.compress_level),
         "process-max": str(pgb.process_max),
+        "io-timeout": str(pgb.io_timeout),
         "start-fast": "y",
         "expire-auto": "n",
         "archive-async": _yn(pgb.archive_async),
@@ -225,6 +227,8 @@ class StanzaInfo:
     backups: tuple[BackupSet, ...]
     archive_min: Optional[str]
     archive_max: Optional[str]
+    #: the repository's own status message when it is not ok (the real reason behind "other")
+    repo_message: str = ""
 
     @property
     def valid_backups(self) -> tuple[BackupSet, ...]:
@@ -241,7 +245,7 @@ def parse_info(text: str, stanza: str) -> StanzaInfo:
 
     :raises ValueError: when the text is not pgBackRest's JSON or lacks the stanza
     """
-    data = json.loads(text)
+    data = json.loads(text, strict=False)  # a decryption error can quote raw bytes
     entry = next((s for s in data if s.get("name") == stanza), None)
     if entry is None:
         raise ValueError(f"stanza {stanza!r} not in pgbackrest info")
@@ -273,6 +277,8 @@ def parse_info(text: str, stanza: str) -> StanzaInfo:
     mins = [a["min"] for a in archives if a.get("min")]
     maxs = [a["max"] for a in archives if a.get("max")]
     status = entry.get("status") or {}
+    repo_problems = [r["status"].get("message", "") for r in entry.get("repo") or []
+                     if (r.get("status") or {}).get("code", 0) != 0]
     return StanzaInfo(
         name=stanza,
         status_code=int(status.get("code", 99)),
@@ -280,6 +286,7 @@ def parse_info(text: str, stanza: str) -> StanzaInfo:
         backups=tuple(sorted(backups, key=lambda b: b.start)),
         archive_min=min(mins) if mins else None,
         archive_max=max(maxs) if maxs else None,
+        repo_message=" ".join(" ".join(repo_problems).split())[:400],
     )
 
 
@@ -345,6 +352,20 @@ def lines_with_level(output: str, levels: Iterable[str] = ("ERROR", "WARN")) -> 
 _LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} P\d+ +(\w+): (.*)$")
 
 
+_WAL_FILE = re.compile(r"^(\d+-\d+)/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{40}")
+_BACKUP_FILE = re.compile(r"^(\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)/")
+
+
+def _affected(problem: str) -> str:
+    """Prefix a verify finding with what it damages: a WAL segment or a backup set."""
+    wal, backup = _WAL_FILE.match(problem), _BACKUP_FILE.match(problem)
+    if wal:
+        return f"WAL segment {wal.group(2)} (archive {wal.group(1)}) is damaged: {problem}"
+    if backup:
+        return f"backup {backup.group(1)} is damaged: {problem}"
+    return problem
+
+
 def verify_problems(output: str) -> list[str]:
     """Problems that ``pgbackrest verify`` reported.
 
@@ -361,7 +382,7 @@ def verify_problems(output: str) -> list[str]:
         if match:
             in_block = False
         if text.startswith("invalid result "):
-            problems.append(" ".join(text.removeprefix("invalid result ").split()))
+            problems.append(_affected(" ".join(text.removeprefix("invalid result ").split())))
         elif text == "status: error":
             in_block = True
         elif in_block and text and not text.startswith("["):

@@ -15,7 +15,8 @@ import time
 from typing import Callable, Optional
 
 
-from ops import backups, catalog, pgbackrest, remote, render, scratch, secrets, service
+from ops import backups, bucket, catalog, pgbackrest, remote, render, scratch, secrets, service, walarchive
+from ops.cloud import s3_client
 from ops.execute import Conn
 from ops.errors import ExitCode, PgvaultError, UsageError
 from ops.plan import DesiredDir, DesiredFile
@@ -47,9 +48,24 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
         else:
             say(f"  restore point {target.value!r} is not in pgvault's registry: replaying from the oldest set")
     chosen = choose_set(target, stanza.backups, point_lsn)
+    _refuse_gaps(cfg, target, chosen, say)
     say(f"  backup set {chosen.label} ({chosen.type}, ended {chosen.stop.isoformat(sep=' ', timespec='seconds')}); "
         f"window {win.describe()}")
     return chosen, win
+
+
+def _refuse_gaps(cfg: StackConfig, target: Target, chosen, say: Callable[[str], None]) -> None:
+    """Refuse a target past a hole in the archived WAL (PostgreSQL would stop at the hole, short of it)."""
+    gap = walarchive.crossing(target, chosen, walarchive.gaps(bucket.archive_segments(s3_client(cfg), cfg)))
+    if gap is None:
+        return
+    until = gap.last_before_at.isoformat(sep=" ", timespec="seconds") if gap.last_before_at else "the gap"
+    what = f"WAL segment(s) {gap.missing} are missing from the archive: recovery from {chosen.label} stops about {until}"
+    if target.kind in ("latest", "name", "xid"):
+        say(f"  warning: {what}")
+        return
+    raise UsageError(f"{what}, before target {target.describe()}",
+                     "choose a target before the gap, or restore a backup set taken after it; run fab backup.verify")
 
 
 def _require_empty(conn: Conn, cfg: StackConfig, path: str, name: str) -> None:

@@ -123,6 +123,7 @@ class PgBackRestConfig(_Model):
     compress_type: Literal["zst", "lz4", "gz", "bz2"] = Field("zst", description="compression of backups and WAL")
     compress_level: int = Field(3, ge=0, le=19, description="compression level for `compress_type`")
     archive_async: bool = Field(True, description="asynchronous, parallel WAL archiving through the spool")
+    io_timeout: int = Field(60, ge=5, le=3600, description="seconds pgBackRest waits on a stalled S3 request")
 
     _paths = field_validator("config_path", "log_path", "spool_path", "lock_path")(_no_dotdot)
 

@@ -22,6 +22,8 @@ from ops.schema import StackConfig
 from ops.targets import window
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
+#: a full pg_wal volume stops PostgreSQL, a full spool stops archiving: warn early
+VOLUME_WARNING, VOLUME_CRITICAL = 80, 90
 _RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
 
 
@@ -38,6 +40,8 @@ class Facts:
     newest_logical: Optional[datetime]
     usage: dict[str, int]
     drills: list[dict] = field(default_factory=list)
+    #: volume name -> (percent used, bytes free) of pg_wal's and the spool's file systems
+    volumes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _age(now: datetime, when: Optional[datetime]) -> Optional[int]:
@@ -98,6 +102,7 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "sizes": {"last_backup_database_bytes": last_any.size if last_any else None,
                   "repository_bytes": sum(b.repo_delta for b in facts.stanza.backups)},
         "usage": dict(facts.usage),
+        "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
         "retention": retention_status(cfg, facts, clock),
         "jobs": facts.jobs.get("last", {}),
         "recent_jobs": [j for j in facts.jobs.get("history", [])
@@ -160,6 +165,11 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
     failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
                       f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
+    for name, volume in sorted(doc.get("volumes", {}).items()):
+        pct = volume["used_percent"]
+        state = CRITICAL if pct >= VOLUME_CRITICAL else WARNING if pct >= VOLUME_WARNING else OK
+        out.append(_check(f"{name}-volume", state, pct, VOLUME_CRITICAL,
+                          f"{name} volume {pct}% full ({_bytes(volume['free_bytes'])} free)"))
     drill = doc["drill"]
     if drill is not None:
         age = doc["ages"]["last_drill_seconds"]
@@ -168,6 +178,10 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         out.append(_check("drill", state, age, limit,
                           f"last drill {'passed' if drill.get('passed') else 'FAILED'} {_duration(age)} ago"))
     return out
+
+
+def _bytes(count: int) -> str:
+    return f"{count / 1024 / 1024:.0f} MB" if count < 10 * 1024 ** 3 else f"{count / 1024 ** 3:.1f} GB"
 
 
 def _duration(seconds: int) -> str:

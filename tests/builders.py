@@ -34,6 +34,7 @@ def sandbox_config(folder: str, ports: dict[str, int]) -> dict[str, Any]:
         "pgvault:pgbackrest": {
             "stanza": "crm", "config_path": f"{folder}/host/etc/pgbackrest", "log_path": f"{folder}/host/log/pgbackrest",
             "spool_path": f"{folder}/host/spool/pgbackrest", "lock_path": f"{folder}/host/lock/pgbackrest",
+            "io_timeout": 10,
         },
         "pgvault:jobs": {
             "install_dir": f"{folder}/host/opt/pgvault", "config_dir": f"{folder}/host/etc/pgvault",

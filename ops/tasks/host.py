@@ -29,6 +29,7 @@ def setup(c, stack=None, host=None, dry_run=False):
         for note in host_plan.notes:
             say(f"  note: {note}")
         if not host_plan.empty and not dry_run:
+            hostsetup.preflight(conn, cfg, targets, host_plan)
             hostsetup.apply(conn, cfg, host_plan, say)
             again = hostsetup.plan(cfg, targets, hostsetup.gather(conn, cfg, targets))
             if again.changes or again.server_action or again.job_install:

@@ -41,7 +41,7 @@ def test_info_of_a_missing_stanza_has_its_status():
 
 def test_verify_finds_the_corrupt_wal_segment_and_the_summary():
     problems = verify_problems((DATA / "verify_wal_corrupt.txt").read_text())
-    assert problems[0].startswith("15-1/0000000100000000/000000010000000000000003-")
+    assert problems[0].startswith("WAL segment 000000010000000000000003 (archive 15-1) is damaged: 15-1/")
     assert "Data corruption detected" in problems[0]
     assert "archiveId: 15-1, total WAL checked: 8, total valid WAL: 7" in problems
     assert "other: 1" in problems
@@ -63,3 +63,11 @@ def test_errors_become_one_line_with_a_hint(output, code, words):
     found, line = summarise_error(output)
     assert found == code
     assert words in line and "\n" not in line
+
+
+def test_verify_ranges_reveal_a_missing_segment():
+    from ops.walarchive import verify_gaps
+
+    text = (DATA / "verify_wal_gap.txt").read_text()
+    assert verify_gaps(text) == ["archive 15-1: WAL missing after 000000010000000000000004 up to 000000010000000000000006"]
+    assert verify_gaps((DATA / "verify_clean.txt").read_text()) == []

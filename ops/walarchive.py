@@ -1,0 +1,105 @@
+"""The WAL archive as the bucket holds it: segments, their arrival times, and gaps.
+
+pgBackRest's ``verify`` reports a missing segment only as two separate WAL
+ranges, and PostgreSQL silently ends recovery at the first missing segment.
+So pgvault looks at the bucket itself: :func:`gaps` (pure) finds holes in the
+numbering within each timeline, and :func:`crossing` says whether a restore
+from a backup set to a target would have to replay across one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional, Sequence
+
+from ops.pgbackrest import BackupSet
+from ops.targets import Target
+
+_SEGMENT = re.compile(r"^([0-9A-F]{24})-[0-9a-f]{40}")
+_RANGE = re.compile(r"archiveId: (\S+), wal start: ([0-9A-F]{24}), wal stop: ([0-9A-F]{24})")
+SEGMENT_BYTES = 16 * 1024 * 1024
+
+
+def position(name: str) -> tuple[int, int]:
+    """(timeline, segment number) of a WAL file name."""
+    return int(name[:8], 16), int(name[8:16], 16) * 0x100 + int(name[16:24], 16)
+
+
+def name_of(timeline: int, number: int) -> str:
+    """The WAL file name of a segment number on a timeline."""
+    return f"{timeline:08X}{number // 0x100:08X}{number % 0x100:08X}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Segments missing between two archived ones of the same timeline."""
+
+    timeline: int
+    last_before: str
+    first_after: str
+    last_before_at: Optional[datetime] = None
+
+    @property
+    def missing(self) -> str:
+        """The missing segment names, e.g. ``000000010000000000000005`` or a ``a..b`` range."""
+        first = name_of(self.timeline, position(self.last_before)[1] + 1)
+        last = name_of(self.timeline, position(self.first_after)[1] - 1)
+        return first if first == last else f"{first}..{last}"
+
+
+def gaps(segments: Sequence[tuple[str, Optional[datetime]]]) -> list[Gap]:
+    """Holes in the numbering of archived segments, per timeline."""
+    by_timeline: dict[int, list[tuple[int, str, Optional[datetime]]]] = {}
+    for name, when in segments:
+        timeline, number = position(name)
+        by_timeline.setdefault(timeline, []).append((number, name, when))
+    found = []
+    for timeline, items in sorted(by_timeline.items()):
+        items = sorted(set(items), key=lambda item: item[0])
+        for (n1, name1, at1), (n2, name2, _) in zip(items, items[1:]):
+            if n2 > n1 + 1:
+                found.append(Gap(timeline, name1, name2, at1))
+    return found
+
+
+def crossing(target: Target, chosen: BackupSet, found: Sequence[Gap]) -> Optional[Gap]:
+    """The gap a restore from ``chosen`` to ``target`` would have to replay across, if any.
+
+    For a time target the gap counts when the segment before it arrived before
+    the target; for an LSN target when the gap lies below the target's segment;
+    for latest, name and xid targets every gap after the set's start counts.
+    """
+    start = position(chosen.wal_start)[1] if chosen.wal_start else 0
+    for gap in found:
+        if position(gap.last_before)[1] + 1 < start:
+            continue
+        if target.time is not None and gap.last_before_at is not None and target.time <= gap.last_before_at:
+            continue
+        if target.lsn is not None and target.lsn // SEGMENT_BYTES <= position(gap.last_before)[1]:
+            continue
+        if target.kind == "immediate":
+            continue
+        return gap
+    return None
+
+
+def verify_gaps(output: str) -> list[str]:
+    """Gaps that ``pgbackrest verify`` shows as several WAL ranges of one archive id."""
+    ranges: dict[str, list[tuple[str, str]]] = {}
+    for archive_id, start, stop in _RANGE.findall(output):
+        ranges.setdefault(archive_id, []).append((start, stop))
+    out = []
+    for archive_id, spans in ranges.items():
+        spans.sort()
+        for (_, stop), (start, _) in zip(spans, spans[1:]):
+            if position(stop)[0] == position(start)[0]:
+                out.append(f"archive {archive_id}: WAL missing after {stop} up to {start}")
+    return out
+
+
+def segment_name(key: str) -> Optional[str]:
+    """The WAL segment an archive object key holds, or None (history, backup label files)."""
+    match = _SEGMENT.match(key.rsplit("/", 1)[-1])
+    return match.group(1) if match else None

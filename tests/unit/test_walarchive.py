@@ -1,0 +1,44 @@
+"""Holes in the archived WAL, and whether a restore would have to cross one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from ops.pgbackrest import BackupSet
+from ops.targets import parse_target
+from ops.walarchive import Gap, crossing, gaps, name_of, position
+
+T = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+
+
+def seg(n: int, timeline: int = 1):
+    return (name_of(timeline, n), T + timedelta(minutes=n))
+
+
+def backup(start: int) -> BackupSet:
+    return BackupSet("B", "full", T, T, 1, 1, 1, 1, name_of(1, start), name_of(1, start), None, None, None, (), False)
+
+
+def test_names_and_positions_round_trip_across_log_files():
+    assert position("0000000100000001000000FF") == (1, 0x1FF)
+    assert name_of(1, 0x200) == "000000010000000200000000"
+
+
+def test_gaps_are_found_per_timeline():
+    found = gaps([seg(1), seg(2), seg(4), seg(5), seg(9, 2), seg(10, 2)])
+    assert [(g.timeline, g.missing) for g in found] == [(1, "000000010000000000000003")]
+    assert gaps([seg(1), seg(5)])[0].missing == "000000010000000000000002..000000010000000000000004"
+
+
+def test_a_target_after_the_gap_crosses_it_and_one_before_does_not():
+    found = gaps([seg(1), seg(2), seg(4)])
+    assert crossing(parse_target(time=(T + timedelta(minutes=3)).isoformat()), backup(1), found) == found[0]
+    assert crossing(parse_target(time=(T + timedelta(minutes=1)).isoformat()), backup(1), found) is None
+    assert crossing(parse_target(), backup(1), found) == found[0]
+    assert crossing(parse_target(), backup(4), found) is None, "a set taken after the gap does not need it"
+    assert crossing(parse_target(lsn="0/1FFFFFF"), backup(1), found) is None
+    assert crossing(parse_target(lsn="0/4000000"), backup(1), found) == found[0]
+
+
+def test_gap_text():
+    assert Gap(1, name_of(1, 4), name_of(1, 6)).missing == "000000010000000000000005"
