@@ -33,11 +33,11 @@ def failure_alert(cfg: StackConfig, entry: JobRecord) -> tuple[str, str]:
     return subject, body
 
 
-def state_change(cfg: StackConfig, doc: dict, before: str) -> tuple[str, str]:
-    """Subject and body of the alert sent when the status turns critical, or recovers from it."""
-    turned = "CRITICAL" if doc["state"] == "critical" else "RESOLVED"
+def state_change(cfg: StackConfig, doc: dict, new_critical: list[str]) -> tuple[str, str]:
+    """Subject and body of the alert sent when checks turn critical, or when none is critical any more."""
+    turned = f"CRITICAL {', '.join(new_critical)}" if new_critical else "RESOLVED"
     subject = f"[pgvault] {turned} on {doc['host']} ({cfg.name}/{cfg.pgbackrest.stanza})"
-    lines = [f"State: {before} -> {doc['state']} at {doc['collected_at'][:19]} UTC", ""]
+    lines = [f"State: {doc['state']} at {doc['collected_at'][:19]} UTC", ""]
     lines += [f"[{c['state'].upper()}] {c['key']}: {c['message']}" for c in doc["checks"] if c["state"] != OK]
     lines += ["", f"Runbook: {runbook_link(cfg, 'alarms', 'overview')}"]
     return subject, "\n".join(lines)

@@ -33,15 +33,17 @@ def publish(conn: Conn, cfg: StackConfig, doc: dict) -> list[str]:
 
 
 def _alert_on_change(conn: Conn, cfg: StackConfig, doc: dict) -> list[str]:
-    """Alert when the state turns critical, and again when it recovers (alarms without CloudWatch)."""
+    """Alert when a check turns critical, and when none is critical any more (alarms without CloudWatch)."""
     path = f"{cfg.jobs.state_dir}/alert-state"
     found = remote.run(conn, ["cat", "--", path], user=cfg.postgres.os_user, warn=True)
-    before = found.stdout.strip() if found.ok else status.OK
-    now = doc["state"]
-    if (now == status.CRITICAL) == (before == status.CRITICAL):
+    before = set(found.stdout.split()) if found.ok else set()
+    now = {c["key"] for c in doc["checks"] if c["state"] == status.CRITICAL}
+    if now == before:
         return []
-    remote.put_file(conn, DesiredFile(path, now + "\n", cfg.postgres.os_user, 0o640))
-    return notify.send(cfg, *messages.state_change(cfg, doc, before))
+    remote.put_file(conn, DesiredFile(path, "".join(f"{k}\n" for k in sorted(now)), cfg.postgres.os_user, 0o640))
+    if now - before or not now:
+        return notify.send(cfg, *messages.state_change(cfg, doc, sorted(now - before)))
+    return []
 
 
 def report(conn: Conn, cfg: StackConfig, doc: dict) -> tuple[str, list[str]]:

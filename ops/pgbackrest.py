@@ -300,9 +300,11 @@ ERROR_HINTS = {
     31: "pgBackRest rejects an option; run fab host.setup to re-render its configuration",
     32: "pgBackRest rejects an option value; run fab host.setup to re-render its configuration",
     37: "a required pgBackRest option is missing; run fab host.setup",
+    39: "the S3 endpoint refused the request or stopped answering: check the endpoint, the keys and the network",
     38: "PostgreSQL is running on the target directory; stop it or restore into a scratch cluster",
     40: "the target directory is not empty; choose an empty directory",
     41: "a file could not be opened: check ownership and modes on the host",
+    42: "a repository file could not be read: the S3 endpoint stopped answering, or the file is damaged",
     44: "the database does not match the stanza's archive (system id or version); check the stanza name",
     45: "this WAL segment is already archived with different content; another cluster uses the stanza",
     49: "could not connect to a remote host; check SSH between hosts",
@@ -319,6 +321,7 @@ ERROR_HINTS = {
     101: "the S3 endpoint failed or is unreachable; check the endpoint, the credentials, TLS and the network",
     103: "no valid repository: the stanza may not exist yet (fab host.setup) or the bucket is unreachable",
     104: "pgBackRest reported errors; see the lines above",
+    105: "the S3 endpoint refused the credentials; check the access keys or the instance role",
     106: "the host clock differs from the S3 server's; fix the clock (NTP)",
 }
 
@@ -331,10 +334,12 @@ def summarise_error(output: str) -> tuple[Optional[int], str]:
     The line is pgBackRest's own message, shortened, followed by the hint for
     its code.  ``code`` is ``None`` when no numbered error is found.
     """
-    for line in output.splitlines():
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
         match = _ERROR_LINE.search(line)
         if match:
-            code, text = int(match.group(1)), " ".join(match.group(2).split())
+            cause = [x.strip() for x in lines[index + 1:index + 3] if x.startswith(" ") and x.strip()]
+            code, text = int(match.group(1)), " ".join((match.group(2) + " " + " ".join(cause)).split())
             if len(text) > 200:
                 text = text[:197] + "..."
             hint = ERROR_HINTS.get(code)
@@ -356,13 +361,23 @@ _WAL_FILE = re.compile(r"^(\d+-\d+)/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{40}")
 _BACKUP_FILE = re.compile(r"^(\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)/")
 
 
+_BACKUP_RESULT = re.compile(r"^backup: (\S+), status: invalid, (.*)$")
+_ARCHIVE_RESULT = re.compile(r"^archiveId: (\S+), (total WAL checked: \d+, total valid WAL: \d+)$")
+
+
 def _affected(problem: str) -> str:
-    """Prefix a verify finding with what it damages: a WAL segment or a backup set."""
+    """Say what a verify finding damages: a WAL segment, a backup set, or the WAL of an archive."""
     wal, backup = _WAL_FILE.match(problem), _BACKUP_FILE.match(problem)
     if wal:
         return f"WAL segment {wal.group(2)} (archive {wal.group(1)}) is damaged: {problem}"
     if backup:
         return f"backup {backup.group(1)} is damaged: {problem}"
+    result = _BACKUP_RESULT.match(problem)
+    if result:
+        return f"backup {result.group(1)} is damaged ({result.group(2)}); restore another set"
+    archive = _ARCHIVE_RESULT.match(problem)
+    if archive:
+        return f"WAL of archive {archive.group(1)} is damaged ({archive.group(2)})"
     return problem
 
 
@@ -386,5 +401,5 @@ def verify_problems(output: str) -> list[str]:
         elif text == "status: error":
             in_block = True
         elif in_block and text and not text.startswith("["):
-            problems.append(" ".join(text.split()))
+            problems.append(_affected(" ".join(text.split())))
     return problems

@@ -34,9 +34,9 @@ def connection(sandbox):
     return conn
 
 
-def flush_wal(sandbox) -> None:
+def flush_wal(sandbox, seconds: float = 120) -> None:
     """Make sure everything committed so far is archived in the bucket."""
-    backups.flush_wal(connection(sandbox), sandbox.cfg)
+    backups.flush_wal(connection(sandbox), sandbox.cfg, seconds)
 
 
 def restore_json(sandbox, *args: str) -> dict:

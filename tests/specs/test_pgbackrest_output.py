@@ -43,7 +43,7 @@ def test_verify_finds_the_corrupt_wal_segment_and_the_summary():
     problems = verify_problems((DATA / "verify_wal_corrupt.txt").read_text())
     assert problems[0].startswith("WAL segment 000000010000000000000003 (archive 15-1) is damaged: 15-1/")
     assert "Data corruption detected" in problems[0]
-    assert "archiveId: 15-1, total WAL checked: 8, total valid WAL: 7" in problems
+    assert "WAL of archive 15-1 is damaged (total WAL checked: 8, total valid WAL: 7)" in problems
     assert "other: 1" in problems
 
 

@@ -1,0 +1,349 @@
+"""Fault injection against the real sandbox (FAULTS.md): what happens, what the operator is told, nothing lost.
+
+Faults are injected on one machine: SIGSTOP/SIGCONT of the S3 server (it stops
+answering but keeps its connections), SIGKILL of pgBackRest and PostgreSQL,
+a small tmpfs over the archive spool, byte flips and deletions of bucket
+objects with boto3, wrong secrets and an unknown CA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+import trustme
+from botocore.exceptions import ClientError
+
+from ops import backups, bucket, cron, remote, walarchive
+from ops.cloud import s3_client
+from ops.errors import ExitCode
+from ops.sandbox.processes import State
+from ops.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, read_secret
+from ops.waiting import within
+from tests.builders import merge, sandbox_config, stack_text
+from tests.fixtures import FAB, ROOT
+from tests.integration.helpers import connection, flush_wal, labels, mark, restore_json
+from tests.integration.test_monitoring import _drain_queue
+from tests.integration.test_schedule import _as_cron
+
+
+@pytest.fixture(scope="module")
+def faults(configured):
+    """The sandbox with some ballast, so that a full backup runs long enough to be interrupted."""
+    configured.sql("CREATE TABLE IF NOT EXISTS ballast AS SELECT g AS id, "
+                   "(SELECT string_agg(md5(random()::text || i || g), '') FROM generate_series(1, 40) s(i)) AS filler "
+                   "FROM generate_series(1, 60000) g")
+    configured.ok("backup.full")
+    configured.ok("backup.logical")
+    yield configured
+    configured.sql("DROP TABLE IF EXISTS ballast")
+
+
+def _weed(sandbox) -> int:
+    return State(Path(sandbox.cfg.sandbox.dir)).load()["s3"]["pid"]
+
+
+@contextmanager
+def s3_frozen(sandbox):
+    """The S3 server stops answering (SIGSTOP) until the block ends."""
+    pid = _weed(sandbox)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _backup_labels(sandbox) -> list[str]:
+    return [b["label"] for b in json.loads(sandbox.ok("backup.list", "--json"))["backups"]]
+
+
+def _pgbackrest_backup_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "pgbackrest .*backup$"], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def _cron_line(sandbox, job: str):
+    env, lines = cron.parse(Path(cron.cron_file(sandbox.cfg)).read_text())
+    return env, next(x for x in lines if x.job == job)
+
+
+@pytest.mark.slow
+def test_s3_outage_queues_wal_alerts_and_catches_up_without_loss(faults):
+    cfg = faults.cfg
+    conn = connection(faults)
+    env, monitor = _cron_line(faults, "monitor")
+    flush_wal(faults)
+    _as_cron(monitor.user, env, monitor.command)  # the state before the outage is on record
+    state = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
+    assert state["state"] != "critical", [c for c in state["checks"] if c["state"] == "critical"]
+    _drain_queue(cfg)
+    ready = Path(cfg.postgres.data_dir, "pg_wal", "archive_status")
+    with s3_frozen(faults):
+        deadline, n, middle = time.monotonic() + cfg.targets.rpo_seconds + 20, 0, None
+        while time.monotonic() < deadline:
+            mark(faults, f"fault1-{n}")
+            remote.sql(conn, cfg, "SELECT pg_switch_wal();")
+            if n == 5:
+                (middle,), = faults.sql("SELECT clock_timestamp()")
+            n += 1
+            time.sleep(2)
+        assert list(ready.glob("*.ready")), "PostgreSQL must keep every unarchived segment"
+        done = _as_cron(monitor.user, env, monitor.command)
+        assert done.returncode == 0, done.stderr
+    alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "CRITICAL" in m.get("Subject", "")])
+    assert alerts and "wal-archive-lag" in alerts[0]["Subject"] and "cannot be reached" in alerts[0]["Message"]
+    flush_wal(faults, seconds=240)
+    assert within(120, lambda: not list(ready.glob("*.ready"))), "archiving did not catch up by itself"
+    assert "every backup and WAL file checked is valid" in faults.ok("backup.verify")
+    assert walarchive.gaps(bucket.archive_segments(s3_client(cfg), cfg)) == []
+    _as_cron(monitor.user, env, monitor.command)
+    assert within(20, lambda: [m for m in _drain_queue(cfg) if "RESOLVED" in m.get("Subject", "")])
+    doc = restore_json(faults, "restore.pitr", "--target", middle.isoformat())
+    try:
+        found = labels(faults, faults.dsn_for(doc))
+    finally:
+        faults.ok("restore.drop", "--name", doc["name"])
+    before = {f"fault1-{i}" for i in range(6)}
+    assert before <= found and f"fault1-{n - 1}" not in found
+
+
+@pytest.mark.slow
+def test_s3_stopping_mid_backup_fails_clearly_and_lists_no_partial_set(faults):
+    before = _backup_labels(faults)
+    backup = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    assert within(30, _pgbackrest_backup_pids), "the backup never started"
+    time.sleep(1)  # into the copy
+    with s3_frozen(faults):
+        out, err = backup.communicate(timeout=300)
+    assert backup.returncode == ExitCode.FAILED
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: pgBackRest error [") and "S3 endpoint" in lines[0], err
+    assert _backup_labels(faults) == before, "a failed backup must never be listed"
+    assert "full backup" in faults.ok("backup.full")
+
+
+@pytest.mark.slow
+def test_sigkill_of_pgbackrest_mid_backup_alerts_and_the_next_backup_succeeds(faults):
+    cfg = faults.cfg
+    _drain_queue(cfg)
+    before = _backup_labels(faults)
+    env, line = _cron_line(faults, "full")
+    job = subprocess.Popen(["runuser", "-u", line.user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
+                            "/bin/sh", "-c", line.command] if os.geteuid() == 0 else
+                           ["env", "-i", *[f"{k}={v}" for k, v in env.items()], "/bin/sh", "-c", line.command])
+    pids = within(30, _pgbackrest_backup_pids, interval=0.05)
+    assert pids, "the backup never started"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert job.wait(timeout=120) == ExitCode.FAILED
+    alert = within(20, lambda: [m for m in _drain_queue(cfg) if "FAILED full" in m.get("Subject", "")])
+    assert alert and "Error:" in alert[0]["Message"]
+    assert _backup_labels(faults) == before
+    assert _as_cron(line.user, env, line.command).returncode == 0, "a stale lock would refuse the next run"
+
+
+@pytest.mark.slow
+def test_sigkill_of_postgresql_under_write_load_loses_nothing_from_the_archive(faults):
+    cfg = faults.cfg
+    conn = connection(faults)
+    for n in range(10):
+        mark(faults, f"fault3-{n}")
+        remote.sql(conn, cfg, "SELECT pg_switch_wal();")
+    pid = remote.run(conn, ["head", "-n", "1", f"{cfg.postgres.data_dir}/postmaster.pid"],
+                     user=cfg.postgres.os_user).stdout.strip()
+    remote.run(conn, ["kill", "-KILL", pid], user=cfg.postgres.os_user)
+    assert within(30, lambda: not remote.run(conn, ["kill", "-0", pid], user=cfg.postgres.os_user, warn=True).ok)
+    faults.ok("sandbox.up")
+    flush_wal(faults, seconds=240)
+    assert walarchive.gaps(bucket.archive_segments(s3_client(cfg), cfg)) == []
+    assert {f"fault3-{n}" for n in range(10)} <= labels(faults, faults.dsn)
+    assert "every backup and WAL file checked is valid" in faults.ok("backup.verify")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_nearly_full_spool_volume_alerts_before_wal_is_lost(faults):
+    cfg = faults.cfg
+    conn = connection(faults)
+    spool = cfg.pgbackrest.spool_path
+    _drain_queue(cfg)
+    env, monitor = _cron_line(faults, "monitor")
+    _as_cron(monitor.user, env, monitor.command)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0750", "tmpfs", spool], check=True)
+    try:
+        subprocess.run(["chown", f"{cfg.postgres.os_user}:", spool], check=True)
+        subprocess.run(["dd", "if=/dev/zero", f"of={spool}/filler", "bs=1M", "count=15"], check=True,
+                       capture_output=True)
+        doc = json.loads(faults.ok("monitor.collect", "--json"))
+        spool_check = next(c for c in doc["checks"] if c["key"] == "spool-volume")
+        assert spool_check["state"] == "critical" and "spool volume" in spool_check["message"]
+        _as_cron(monitor.user, env, monitor.command)
+        alert = within(20, lambda: [m for m in _drain_queue(cfg) if "CRITICAL spool-volume" in m.get("Subject", "")])
+        assert alert and "spool volume" in alert[0]["Message"]
+        mark(faults, "fault4")
+        remote.sql(conn, cfg, "SELECT pg_switch_wal();")
+        Path(spool, "filler").unlink()
+        flush_wal(faults, seconds=240)
+    finally:
+        subprocess.run(["umount", "-l", spool], check=False)
+    assert walarchive.gaps(bucket.archive_segments(s3_client(cfg), cfg)) == []
+
+
+def _archive_key(sandbox, segment: str) -> str:
+    cfg = sandbox.cfg
+    s3 = s3_client(cfg)
+    prefix = f"{cfg.repository.repo_prefix}archive/{cfg.pgbackrest.stanza}/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if walarchive.segment_name(item["Key"]) == segment:
+                return item["Key"]
+    raise AssertionError(f"segment {segment} not in the bucket")
+
+
+@pytest.mark.slow
+def test_a_deleted_wal_segment_is_reported_and_a_target_across_it_refused(faults):
+    cfg = faults.cfg
+    mark(faults, "fault5-a")
+    victim = backups_flush(faults)
+    mark(faults, "fault5-b")
+    backups_flush(faults)
+    (after,), = faults.sql("SELECT clock_timestamp()")
+    s3 = s3_client(cfg)
+    key = _archive_key(faults, victim)
+    body = s3.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read()
+    s3.delete_object(Bucket=cfg.repository.bucket, Key=key)
+    try:
+        done = faults.fab("backup.verify")
+        assert done.returncode == ExitCode.VERIFY
+        assert f"WAL missing after" in done.stdout and victim[:16] in done.stdout
+        refused = faults.fab("restore.pitr", "--target", after.isoformat())
+        assert refused.returncode == ExitCode.USAGE
+        assert f"{victim} are missing from the archive" in refused.stderr and "choose a target before" in refused.stderr
+    finally:
+        s3.put_object(Bucket=cfg.repository.bucket, Key=key, Body=body)
+
+
+def backups_flush(sandbox) -> str:
+    """Switch WAL and wait until the finished segment is archived; return its name."""
+    return backups.flush_wal(connection(sandbox), sandbox.cfg)
+
+
+@pytest.mark.slow
+def test_a_corrupted_backup_file_is_named_by_verify(faults):
+    cfg = faults.cfg
+    newest = _backup_labels(faults)[-1]
+    s3 = s3_client(cfg)
+    prefix = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}/{newest}/bundle/"
+    key = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix)["Contents"])[0]
+    original = s3.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read()
+    damaged = bytearray(original)
+    for offset in range(len(damaged) // 2, len(damaged) // 2 + 32):
+        damaged[offset] ^= 0xFF
+    s3.put_object(Bucket=cfg.repository.bucket, Key=key, Body=bytes(damaged))
+    try:
+        done = faults.fab("backup.verify", timeout=600)
+    finally:
+        s3.put_object(Bucket=cfg.repository.bucket, Key=key, Body=original)
+    assert done.returncode == ExitCode.VERIFY, done.stdout
+    assert f"backup {newest} is damaged" in done.stdout
+    assert done.stderr.strip().startswith("error: pgbackrest verify found")
+
+
+@pytest.mark.slow
+def test_a_second_backup_at_the_same_time_is_refused_by_the_lock(faults):
+    first = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert within(30, _pgbackrest_backup_pids, interval=0.05), "the first backup never started"
+    second = faults.fab("backup.full")
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == ExitCode.LOCKED
+    assert "another pgBackRest process holds the lock" in second.stderr
+
+
+def _fingerprint_host(sandbox) -> dict:
+    folder = Path(sandbox.cfg.pgbackrest.config_path)
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("variable, words", [
+    ("PGVAULT_REPO_CIPHER_PASS", "the repository passphrase does not open the repository"),
+    ("PGVAULT_S3_KEY_SECRET", "the S3 endpoint refuses the access keys"),
+])
+def test_wrong_secrets_are_refused_before_anything_changes(faults, variable, words):
+    before = _fingerprint_host(faults)
+    done = subprocess.run([FAB, "host.setup"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, variable: "not-the-right-one"}, timeout=300)
+    assert done.returncode == ExitCode.FAILED
+    line = done.stderr.strip().splitlines()[-1]
+    assert words in line and "nothing on the host was changed" in line
+    assert _fingerprint_host(faults) == before
+
+
+def test_an_untrusted_certificate_is_refused_everywhere(faults):
+    cfg = faults.cfg
+    other_ca = Path(cfg.sandbox.dir, "tls", "other-ca.pem")
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    other_ca.chmod(0o644)
+    ports = {"moto": cfg.sandbox.moto_port, "ssh": cfg.hosts[0].ssh_port, "pg": cfg.postgres.port,
+             "s3": cfg.repository.endpoint_port, "smtp": cfg.alerts.smtp.port}
+    config = merge(sandbox_config(str(faults.folder), ports), {"pgvault:repository": {"ca_file": str(other_ca)}})
+    (faults.folder / "Pulumi.untrusted.yaml").write_text(stack_text(config))
+    before = _fingerprint_host(faults)
+    done = faults.fab("host.setup", "--stack", "untrusted")
+    assert done.returncode == ExitCode.FAILED
+    assert "TLS certificate is not trusted" in done.stderr and "repository.ca_file" in done.stderr
+    assert _fingerprint_host(faults) == before
+    listing = faults.fab("backup.logical-list", "--stack", "untrusted")
+    assert listing.returncode != 0 and len(listing.stderr.strip().splitlines()) == 1
+    assert "certificate" in listing.stderr.lower() or "ssl" in listing.stderr.lower()
+
+
+@pytest.mark.slow
+def test_drills_and_restores_never_write_to_the_repository_or_touch_production(faults):
+    cfg = faults.cfg
+    s3 = s3_client(cfg)
+
+    def repository() -> dict:
+        found = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket,
+                                                                  Prefix=cfg.repository.repo_prefix):
+            found.update({o["Key"]: o["ETag"] for o in page.get("Contents", [])})
+        return found
+
+    def production() -> set[str]:
+        data = Path(cfg.postgres.data_dir)
+        return {str(p.relative_to(data)) for p in data.rglob("*")
+                if "pg_wal" not in p.parts and "pg_stat_tmp" not in p.parts and "pg_stat" not in p.parts
+                and "pg_logical" not in p.parts and "pg_xact" not in p.parts and "pg_subtrans" not in p.parts
+                and "pg_multixact" not in p.parts and p.name not in ("postmaster.pid", "pg_internal.init")}
+
+    before_repo, before_data = repository(), production()
+    faults.ok("drill.run", "--target", "latest")
+    doc = restore_json(faults, "restore.full")
+    faults.ok("restore.drop", "--name", doc["name"])
+    after_repo = repository()
+    changed = [k for k, etag in before_repo.items() if after_repo.get(k) != etag
+               and not k.endswith(("archive.info", "archive.info.copy", "backup.info", "backup.info.copy"))]
+    assert changed == [], f"objects changed under the repository: {changed[:3]}"
+    new = [k for k in after_repo if k not in before_repo]
+    assert not [k for k in new if ".history" in k or "/00000002" in k.rsplit("/", 1)[-1]], \
+        "a restored copy archived into the production repository"
+    after_data = production()
+    assert before_data - after_data == set(), "files vanished from the production data directory"
+    assert all(p.endswith(("_fsm", "_vm")) for p in after_data - before_data), after_data - before_data
+    restore_keys = {"aws_access_key_id": read_secret(cfg, RESTORE_S3_KEY).reveal(),
+                    "aws_secret_access_key": read_secret(cfg, RESTORE_S3_KEY_SECRET).reveal()}
+    reader = boto3.client("s3", endpoint_url=cfg.repository.endpoint_url, region_name=cfg.repository.region,
+                          verify=cfg.repository.ca_file, **restore_keys)
+    with pytest.raises(ClientError, match="AccessDenied|Forbidden|403"):
+        reader.put_object(Bucket=cfg.repository.bucket, Key=f"{cfg.repository.repo_prefix}intruder", Body=b"x")
