@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
 	python3-venv ca-certificates procps zstd lz4 gzip cron
 
-.PHONY: deps system-deps demo test test-fast test-unit clean-sandbox
+.PHONY: deps system-deps demo test test-fast test-unit soak bench clean-sandbox
 
 deps: system-deps $(BIN)/.installed
 
@@ -35,10 +35,14 @@ demo: deps
 	$(BIN)/fab sandbox.demo
 
 test: deps
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
 
 test-fast: deps
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not soak"
+
+# the soak test: PGVAULT_SOAK_MINUTES (default 10) of writes, backups, retention and drills
+soak: deps
+	$(BIN)/pytest -m soak tests/soak
 
 test-unit: deps
 	$(BIN)/pytest -m "unit or infra"

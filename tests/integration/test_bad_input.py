@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ops.errors import ExitCode
-from tests.builders import sandbox_config, stack_text, merge
+from tests.builders import merge, sandbox_config, stack_text
 from tests.integration.helpers import fingerprint
 
 
@@ -87,3 +87,69 @@ def test_an_unreachable_host_is_named(configured):
     done = configured.fab("backup.full", "--stack", stack)
     assert done.returncode == ExitCode.UNREACHABLE
     assert "cannot reach host db1" in done.stderr and "check that the host is up" in done.stderr
+
+
+PWNED = "/tmp/pgvault-pwned"
+HOSTILE = f"x'; touch {PWNED}; echo '"
+
+MORE = [
+    (("backup.mark", "--name", HOSTILE), ExitCode.USAGE, "characters pgvault does not accept"),
+    (("backup.mark", "--name", "$(touch /tmp/pgvault-pwned)"), ExitCode.USAGE, "characters pgvault does not accept"),
+    (("restore.logical", "--dump", "2026-01-01", "--into", "crm; DROP DATABASE crm"), ExitCode.USAGE,
+     "database name"),
+    (("restore.logical", "--dump", "2026-01-01", "--into", "x", "--table", "t`touch /tmp/pgvault-pwned`"),
+     ExitCode.USAGE, "table name"),
+    (("restore.drop", "--name", "../../pg/data"), ExitCode.USAGE, "scratch name"),
+    (("restore.drop", "--name", "nosuchscratch"), ExitCode.USAGE, "no pgvault scratch cluster"),
+    (("restore.pitr", "--target", "2026-11-26T25:00:00+00:00"), ExitCode.USAGE, "is not a timestamp"),
+    (("restore.pitr", "--target", "3026-01-01 00:00:00+00"), ExitCode.USAGE, "is in the future"),
+    (("restore.pitr", "--target-xid", "99999999999999"), ExitCode.USAGE, "has not been assigned yet"),
+    (("drill.run", "--target", "someday"), ExitCode.USAGE, "is not a timestamp"),
+    (("sandbox.seed", "--scale", "0"), ExitCode.USAGE, "out of range"),
+    (("backup.full", "--host", "db1; rm -rf /"), ExitCode.USAGE, "unknown host"),
+    (("backup.full", "--stack", "a/b"), ExitCode.USAGE, "stack name"),
+]
+
+
+@pytest.mark.parametrize("args, code, words", MORE, ids=[c[2] + str(i) for i, c in enumerate(MORE)])
+def test_hostile_values_are_refused_without_any_shell_effect(configured, args, code, words):
+    Path(PWNED).unlink(missing_ok=True)
+    before = fingerprint(configured)
+    done = configured.fab(*args)
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], done.stderr
+    assert not Path(PWNED).exists(), "a value reached a shell"
+    assert fingerprint(configured) == before
+
+
+BAD_STACKS = [
+    ({"pgvault:bogus": 1}, "unknown key pgvault:bogus"),
+    ({"pgvault:repository": {"bucket": "Acme.Backups"}}, "pgvault:repository.bucket"),
+    ({"pgvault:repository": {"endpoint": "http://localhost:9000"}}, "has a scheme"),
+    ({"pgvault:retention": {"daily_days": -1}}, "pgvault:retention.daily_days"),
+    ({"pgvault:schedule": {"full": "61 * * * *"}}, "not a 5-field cron"),
+    ({"pgvault:targets": {"rpo_seconds": 0}}, "pgvault:targets.rpo_seconds"),
+    ({"pgvault:pgbackrest": {"stanza": "crm main"}}, "pgvault:pgbackrest.stanza"),
+    ({"pgvault:hosts": [{"name": "db1", "address": "h"}, {"name": "db1", "address": "h2"}]}, "share a name"),
+    ({"pgvault:postgres": {"databases": ["crm\"; drop"]}}, "pgvault:postgres.databases[0]"),
+]
+
+
+@pytest.mark.parametrize("overrides, words", BAD_STACKS, ids=[w for _, w in BAD_STACKS])
+def test_bad_stack_files_stop_every_task_before_it_connects(configured, overrides, words):
+    stack = _other_stack(configured, "broken", **overrides)
+    before = fingerprint(configured)
+    for task in ("host.setup", "backup.full", "restore.full"):
+        done = configured.fab(task, "--stack", stack)
+        assert done.returncode == ExitCode.CONFIG, done.stderr
+        line = done.stderr.strip()
+        assert "\n" not in line and "Pulumi.broken.yaml" in line and words in line
+    assert fingerprint(configured) == before
+
+
+def test_a_non_sandbox_stack_may_not_switch_tls_verification_off(configured):
+    stack = _other_stack(configured, "noverify", **{"pgvault:sandbox": None, "pgvault:alerts": None,
+                                                    "pgvault:repository": {"verify_tls": False}})
+    done = configured.fab("host.check", "--stack", stack)
+    assert done.returncode == ExitCode.CONFIG and "verify_tls is false outside a sandbox" in done.stderr
