@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian's packages: the database, the backup tool, the SSH server standing in for
 # the DB host, and the tools the tests and benchmarks drive.
 APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
-	python3-venv ca-certificates procps zstd lz4 gzip cron
+	python3-venv ca-certificates procps zstd lz4 gzip cron chromium
 
 .PHONY: deps system-deps demo test test-fast test-unit soak bench clean-sandbox
 

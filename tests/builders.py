@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from ops.config import parse_stack
+from ops.sandbox.stackfile import sandbox_config  # noqa: F401  (the tests build private stacks with it)
 from ops.schema import StackConfig
 
 #: a production-like stack: Debian layout, AWS S3
@@ -17,37 +18,6 @@ BASE: dict[str, Any] = {
     "pgvault:repository": {"bucket": "acme-crm-backups", "region": "eu-west-1"},
     "pgvault:postgres": {"databases": ["crm"]},
 }
-
-
-def sandbox_config(folder: str, ports: dict[str, int]) -> dict[str, Any]:
-    """The ``config:`` mapping of a sandbox stack rooted at ``folder``."""
-    return {
-        "pgvault:sandbox": {"dir": folder, "moto_port": ports["moto"]},
-        "pgvault:hosts": [{"name": "db1", "address": "127.0.0.1", "ssh_port": ports["ssh"],
-                           "identity_file": f"{folder}/ssh/id_ed25519"}],
-        "pgvault:postgres": {
-            "version": 15, "data_dir": f"{folder}/host/pg/data", "include_dir": f"{folder}/host/pg/data/conf.d",
-            "socket_dir": f"{folder}/host/run", "scratch_dir": f"{folder}/host/scratch",
-            "log_file": f"{folder}/host/log/postgresql.log", "control": "pg_ctl", "port": ports["pg"],
-            "databases": ["crm"],
-        },
-        "pgvault:pgbackrest": {
-            "stanza": "crm", "config_path": f"{folder}/host/etc/pgbackrest", "log_path": f"{folder}/host/log/pgbackrest",
-            "spool_path": f"{folder}/host/spool/pgbackrest", "lock_path": f"{folder}/host/lock/pgbackrest",
-            "io_timeout": 10,
-        },
-        "pgvault:jobs": {
-            "install_dir": f"{folder}/host/opt/pgvault", "config_dir": f"{folder}/host/etc/pgvault",
-            "state_dir": f"{folder}/host/var/lib/pgvault", "log_dir": f"{folder}/host/log/pgvault",
-            "cron_file": f"{folder}/host/etc/cron.d/pgvault-crm",
-        },
-        "pgvault:repository": {"bucket": "pgvault-itest", "region": "us-east-1", "endpoint": f"localhost:{ports['s3']}",
-                               "uri_style": "path", "ca_file": f"{folder}/tls/ca.pem"},
-        "pgvault:targets": {"rpo_seconds": 20},
-        "pgvault:alerts": {"smtp": {"host": "127.0.0.1", "port": ports["smtp"], "tls": "none",
-                                    "sender": "pgvault@itest.invalid", "recipients": ["oncall@itest.invalid"]}},
-        "pgvault:secrets": {"file": f"{folder}/secrets.env"},
-    }
 
 
 def merge(base: dict, overrides: dict) -> dict:

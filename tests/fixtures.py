@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,7 @@ import pytest
 from ops.config import load_stack
 from ops.sandbox import lifecycle
 from ops.schema import StackConfig
-from ops.waiting import free_port
-from tests.builders import sandbox_config, stack_text
+from ops.sandbox import stackfile
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -66,10 +64,7 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox():
     """Start a private sandbox for the session and tear it down at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="pgv-", dir="/var/tmp"))
-    os.chmod(folder, 0o755)
-    ports = {name: free_port() for name in ("ssh", "pg", "s3", "moto", "smtp")}
-    (folder / "Pulumi.itest.yaml").write_text(stack_text(sandbox_config(str(folder), ports)))
+    folder = stackfile.create("itest")
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
     os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK="itest")
     cfg = load_stack("itest")
