@@ -55,7 +55,8 @@ def run_backup(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], Non
     """
     options = [f"--type={kind}", "--log-level-console=detail"]
     options += [f"--annotation={k}={v}" for k, v in sorted((annotations or {}).items())]
-    ok, output = stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "backup", *options), f"{kind} backup", say)
+    argv = pgbackrest.priority_prefix(cfg.pgbackrest.backup_priority) + pgbackrest.command(cfg, "backup", *options)
+    ok, output = stream_pgbackrest(conn, cfg, argv, f"{kind} backup", say)
     if not ok:
         raise failure(output, "see the pgBackRest log on the host; fab host.check shows configuration drift")
     match = _LABEL.search(output)

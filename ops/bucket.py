@@ -47,10 +47,16 @@ def newest_wal(client, cfg: StackConfig) -> Optional[tuple[str, datetime]]:
     return None
 
 
-def archive_segments(client, cfg: StackConfig) -> list[tuple[str, datetime]]:
-    """Every WAL segment of the current archive id (the database system the stanza backs up now)."""
+def current_archive(client, cfg: StackConfig) -> Optional[str]:
+    """The key prefix of the current archive id (the database system the stanza backs up now)."""
     ids = _archive_ids(client, cfg)
-    return _segments(client, cfg.repository.bucket, ids[-1]) if ids else []
+    return ids[-1] if ids else None
+
+
+def archive_segments(client, cfg: StackConfig) -> list[tuple[str, datetime]]:
+    """Every WAL segment of the current archive id."""
+    prefix = current_archive(client, cfg)
+    return _segments(client, cfg.repository.bucket, prefix) if prefix else []
 
 
 def newest_logical(client, cfg: StackConfig) -> Optional[datetime]:

@@ -129,6 +129,7 @@ def conf_sections(cfg: StackConfig) -> list[tuple[str, list[Option]]]:
     }
     return [
         ("global", [Option(k, v) for k, v in sorted(glob.items())]),
+        ("global:backup", [Option("process-max", str(pgb.backup_process_max))]),
         (pgb.stanza, [Option(k, v) for k, v in sorted(stanza.items())]),
     ]
 
@@ -166,6 +167,18 @@ def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] 
         name,
         *params,
     ]
+
+
+#: argv prefixes of ``pgvault:pgbackrest.backup_priority``
+PRIORITIES = {
+    "normal": (),
+    "low": ("nice", "-n", "10", "ionice", "-c", "2", "-n", "7"),
+}
+
+
+def priority_prefix(priority: str) -> list[str]:
+    """argv prefix that runs a backup at ``priority`` (``normal`` or ``low``)."""
+    return list(PRIORITIES[priority])
 
 
 def archive_command(cfg: StackConfig) -> str:

@@ -119,11 +119,19 @@ class PgBackRestConfig(_Model):
     log_path: AbsPath = Field("/var/log/pgbackrest", description="pgBackRest log directory")
     spool_path: AbsPath = Field("/var/spool/pgbackrest", description="async archiving spool directory")
     lock_path: AbsPath = Field("/tmp/pgbackrest", description="pgBackRest lock directory")
-    process_max: int = Field(2, ge=1, le=32, description="parallel processes for backup, restore and async archiving")
+    process_max: int = Field(2, ge=1, le=32, description="parallel processes for restores and async archiving")
+    backup_process_max: int = Field(
+        1, ge=1, le=32, description="parallel processes for backups (`[global:backup]`): one keeps the database's "
+        "throughput during the nightly full on a small host (see bench/RESULTS.md)"
+    )
     compress_type: Literal["zst", "lz4", "gz", "bz2"] = Field("zst", description="compression of backups and WAL")
     compress_level: int = Field(3, ge=0, le=19, description="compression level for `compress_type`")
     archive_async: bool = Field(True, description="asynchronous, parallel WAL archiving through the spool")
     io_timeout: int = Field(60, ge=5, le=3600, description="seconds pgBackRest waits on a stalled S3 request")
+    backup_priority: Literal["normal", "low"] = Field(
+        "low", description="CPU and I/O priority of backups: `low` runs them under `nice -n 10 ionice -c 2 -n 7` "
+        "so that the database keeps its share of the host (see bench/RESULTS.md)"
+    )
 
     _paths = field_validator("config_path", "log_path", "spool_path", "lock_path")(_no_dotdot)
 
