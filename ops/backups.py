@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 
 from ops import catalog, pgbackrest, remote, walarchive
@@ -113,12 +113,17 @@ def recoverable_window(stanza: StanzaInfo, state: Optional[dict]) -> Window:
     return window(stanza.backups, datetime.fromisoformat(last) if last else None)
 
 
-def verify(conn: Conn, cfg: StackConfig) -> tuple[bool, list[str]]:
-    """Run ``pgbackrest verify``; return (clean, problem lines)."""
+def verify(conn: Conn, cfg: StackConfig, sets: Sequence[BackupSet] = (),
+           kept_from: Optional[BackupSet] = None) -> tuple[bool, list[str]]:
+    """Run ``pgbackrest verify``; return (clean, problem lines).
+
+    ``sets`` and ``kept_from`` (``ops.expiry.wal_kept_from``) let the holes
+    that archive retention leaves before the anchor full pass as intended.
+    """
     result = remote.run(conn, pgbackrest.command(cfg, "verify", "--log-level-console=detail"),
                         user=cfg.postgres.os_user, warn=True)
     output = result.stdout + result.stderr
-    problems = pgbackrest.verify_problems(output) + walarchive.verify_gaps(output)
+    problems = pgbackrest.verify_problems(output) + walarchive.verify_gaps(output, sets, kept_from)
     return result.ok and not problems, problems
 
 

@@ -14,7 +14,7 @@ way instead of waiting months.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Optional
 
 from ops import backups, pgbackrest, remote, retention
 from ops.errors import ExitCode, PgvaultError
@@ -37,14 +37,21 @@ def clock_for(cfg: StackConfig) -> retention.Clock:
     return clock
 
 
+def _inputs(conn: Conn, cfg: StackConfig) -> tuple[list[BackupSet], retention.Policy, datetime, retention.Clock]:
+    return (list(backups.info(conn, cfg).backups), retention.Policy.from_config(cfg.retention),
+            backups.host_now(conn), clock_for(cfg))
+
+
 def plan(conn: Conn, cfg: StackConfig) -> tuple[list[BackupSet], list[retention.Decision], int]:
     """The sets, the decision for each, and the archive retention (fulls) to apply."""
-    stanza = backups.info(conn, cfg)
-    now = backups.host_now(conn)
-    policy = retention.Policy.from_config(cfg.retention)
-    clock = clock_for(cfg)
-    decisions = retention.decide(stanza.backups, policy, now, clock)
-    return list(stanza.backups), decisions, retention.archive_fulls(stanza.backups, policy, now, clock)
+    sets, policy, now, clock = _inputs(conn, cfg)
+    return sets, retention.decide(sets, policy, now, clock), retention.archive_fulls(sets, policy, now, clock)
+
+
+def wal_kept_from(conn: Conn, cfg: StackConfig) -> tuple[list[BackupSet], Optional[BackupSet]]:
+    """The sets and the full from which the retention policy keeps WAL without holes (what verify expects)."""
+    sets, policy, now, clock = _inputs(conn, cfg)
+    return sets, retention.wal_kept_from(sets, policy, now, clock)
 
 
 def expire(conn: Conn, cfg: StackConfig, say: Callable[[str], None], dry_run: bool) -> list[str]:

@@ -93,11 +93,18 @@ def anchor_full(fulls: Sequence[BackupSet], window_start: datetime, clock: Clock
     return before[-1] if before else None
 
 
-def archive_fulls(backups: Sequence[BackupSet], policy: Policy, now: datetime, clock: Clock = stop_time) -> int:
-    """``repo1-retention-archive`` (type full) that keeps WAL from the anchor on: fulls from the anchor to now."""
+def wal_kept_from(backups: Sequence[BackupSet], policy: Policy, now: datetime,
+                  clock: Clock = stop_time) -> BackupSet | None:
+    """The full from which WAL is kept without holes: the anchor, or the oldest full while there is none."""
     fulls = sorted((b for b in backups if b.type == "full"), key=clock)
     anchor = anchor_full(fulls, now - timedelta(days=policy.daily_days), clock)
-    return len(fulls) if anchor is None else len([b for b in fulls if clock(b) >= clock(anchor)])
+    return anchor or (fulls[0] if fulls else None)
+
+
+def archive_fulls(backups: Sequence[BackupSet], policy: Policy, now: datetime, clock: Clock = stop_time) -> int:
+    """``repo1-retention-archive`` (type full) that keeps WAL from the anchor on: fulls from the anchor to now."""
+    first = wal_kept_from(backups, policy, now, clock)
+    return 0 if first is None else len([b for b in backups if b.type == "full" and clock(b) >= clock(first)])
 
 
 def _keep_dependencies(ordered: Sequence[BackupSet], reasons: dict[str, list[str]]) -> None:

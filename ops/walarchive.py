@@ -85,8 +85,25 @@ def crossing(target: Target, chosen: BackupSet, found: Sequence[Gap]) -> Optiona
     return None
 
 
-def verify_gaps(output: str) -> list[str]:
-    """Gaps that ``pgbackrest verify`` shows as several WAL ranges of one archive id."""
+def left_by_retention(stop: str, start: str, sets: Sequence[BackupSet], kept_from: Optional[BackupSet]) -> bool:
+    """Whether the WAL missing after ``stop`` up to ``start`` was removed on purpose by archive retention.
+
+    ``backup.expire`` keeps WAL without holes from ``kept_from`` (the anchor
+    full) on and, before it, only each older set's own range, the WAL that
+    makes it consistent.  A hole before the anchor's start that no set's range
+    touches is that design, not a loss.
+    """
+    if kept_from is None or kept_from.wal_start is None:
+        return False
+    first, last = position(stop)[1] + 1, position(start)[1] - 1
+    if last >= position(kept_from.wal_start)[1]:
+        return False
+    return not any(s.wal_start and s.wal_stop and position(s.wal_start)[1] <= last and first <= position(s.wal_stop)[1]
+                   for s in sets)
+
+
+def verify_gaps(output: str, sets: Sequence[BackupSet] = (), kept_from: Optional[BackupSet] = None) -> list[str]:
+    """Gaps that ``pgbackrest verify`` shows as several WAL ranges of one archive id, less retention's own."""
     ranges: dict[str, list[tuple[str, str]]] = {}
     for archive_id, start, stop in _RANGE.findall(output):
         ranges.setdefault(archive_id, []).append((start, stop))
@@ -94,7 +111,7 @@ def verify_gaps(output: str) -> list[str]:
     for archive_id, spans in ranges.items():
         spans.sort()
         for (_, stop), (start, _) in zip(spans, spans[1:]):
-            if position(stop)[0] == position(start)[0]:
+            if position(stop)[0] == position(start)[0] and not left_by_retention(stop, start, sets, kept_from):
                 out.append(f"archive {archive_id}: WAL missing after {stop} up to {start}")
     return out
 

@@ -71,7 +71,7 @@ def verify(c, stack=None, host=None):
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
-        clean, problems = backups.verify(conn, cfg)
+        clean, problems = backups.verify(conn, cfg, *expiry.wal_kept_from(conn, cfg))
         for line in problems:
             say(f"  problem: {line}")
         if not clean:

@@ -72,6 +72,7 @@ def test_a_drill_of_a_corrupted_backup_fails_with_the_reason(canaries):
     restore = next(c for c in result["checks"] if c["name"] == "restore")
     assert restore["passed"] is False and "pgBackRest error [" in restore["detail"]
     assert _stored(canaries, result["key"])["passed"] is False
+    s3.delete_object(Bucket=cfg.repository.bucket, Key=result["key"])  # the injected failure is not the sandbox's
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ops.pgbackrest import BackupSet
-from ops.retention import Policy, archive_fulls, decide, expiring, removal_roots
+from ops.retention import Policy, archive_fulls, decide, expiring, removal_roots, wal_kept_from
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 POLICY = Policy(daily_days=30, weekly_days=90, monthly_days=365, incremental_days=7)
@@ -67,6 +67,10 @@ def test_removal_roots_let_pgbackrest_take_dependents_along():
 def test_archive_retention_reaches_back_to_the_anchor():
     backups = history([(d, "full") for d in range(0, 45)])
     assert archive_fulls(backups, POLICY, NOW) == 31  # days 0..30: the anchor is day 30
+    assert wal_kept_from(backups, POLICY, NOW) == next(b for b in backups if b.stop == NOW - timedelta(days=30))
+    young = history([(3, "full"), (1, "full")])
+    assert wal_kept_from(young, POLICY, NOW) == young[0], "no anchor yet: WAL is kept from the oldest full"
+    assert wal_kept_from([], POLICY, NOW) is None
 
 
 steps = st.lists(st.tuples(st.floats(min_value=0, max_value=500), st.sampled_from(["full", "full", "incr", "diff"])),

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from ops.pgbackrest import BackupSet
 from ops.targets import parse_target
-from ops.walarchive import Gap, crossing, gaps, name_of, position
+from ops.walarchive import Gap, crossing, gaps, left_by_retention, name_of, position
 
 T = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
 
@@ -15,8 +15,9 @@ def seg(n: int, timeline: int = 1):
     return (name_of(timeline, n), T + timedelta(minutes=n))
 
 
-def backup(start: int) -> BackupSet:
-    return BackupSet("B", "full", T, T, 1, 1, 1, 1, name_of(1, start), name_of(1, start), None, None, None, (), False)
+def backup(start: int, stop: int | None = None) -> BackupSet:
+    return BackupSet("B", "full", T, T, 1, 1, 1, 1, name_of(1, start), name_of(1, stop or start), None, None, None, (),
+                     False)
 
 
 def test_names_and_positions_round_trip_across_log_files():
@@ -42,3 +43,12 @@ def test_a_target_after_the_gap_crosses_it_and_one_before_does_not():
 
 def test_gap_text():
     assert Gap(1, name_of(1, 4), name_of(1, 6)).missing == "000000010000000000000005"
+
+
+def test_holes_before_the_anchor_between_older_sets_are_retention_not_loss():
+    older, anchor = backup(10, 11), backup(20, 21)
+    sets = [older, anchor]
+    assert left_by_retention(name_of(1, 11), name_of(1, 20), sets, anchor), "between an older set and the anchor"
+    assert not left_by_retention(name_of(1, 21), name_of(1, 23), sets, anchor), "after the anchor: WAL was lost"
+    assert not left_by_retention(name_of(1, 9), name_of(1, 11), sets, anchor), "inside an older set's own range"
+    assert not left_by_retention(name_of(1, 11), name_of(1, 20), sets, None), "no anchor known: report it"
