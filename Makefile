@@ -11,7 +11,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
 	python3-venv ca-certificates procps zstd lz4 gzip cron chromium
 
-.PHONY: deps system-deps demo test test-fast test-unit soak bench clean-sandbox
+.PHONY: deps system-deps demo test test-fast test-unit soak bench bench-reference clean-sandbox
+# the benchmark's dataset: small (about 210 MB, under 10 minutes), default (about 2 GB) or a seed scale number
+SCALE ?= default
 
 deps: system-deps $(BIN)/.installed
 
@@ -43,6 +45,14 @@ test-fast: deps
 # the soak test: PGVAULT_SOAK_MINUTES (default 10) of writes, backups, retention and drills
 soak: deps
 	$(BIN)/pytest -m soak tests/soak
+
+# the benchmark (not part of make test): bench/runs/<time>-<scale>.md and .json
+bench: deps
+	$(BIN)/python -m bench run --scale $(SCALE)
+
+# the committed reference run at the default scale: bench/RESULTS.md and bench/reference.json
+bench-reference: deps
+	$(BIN)/python -m bench run --scale default --reference
 
 test-unit: deps
 	$(BIN)/pytest -m "unit or infra"

@@ -1,0 +1,124 @@
+"""``python -m bench run --scale small|default|N [--reference] [--keep]`` and ``python -m bench report FILE``.
+
+``run`` starts a private sandbox, seeds it, runs ``host.setup`` and every
+section, tears the sandbox down, and writes ``bench/runs/<time>-<scale>.json``
+and ``.md``; ``--reference`` also writes ``bench/reference.json`` and
+``bench/RESULTS.md`` (the committed reference run).  ``report`` renders the
+Markdown of a result file again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine, report, targets, workload
+from bench.lab import BenchError, Lab, say, stopwatch
+from bench.plan import CLIENTS, Scale, scale_for
+from bench.sections import compression, full, impact, incremental, pitr, restore, wal
+from ops.policy import archive_timeout_seconds
+from ops.sandbox.processes import venv_binary
+
+HERE = Path(__file__).resolve().parent
+#: in this order: the compression variants read the freshly seeded data before the
+#: incremental section rewrites rows and the point-in-time section appends notes
+SECTIONS = {"full": full, "compression": compression, "incremental": incremental, "restore": restore,
+            "pitr": pitr, "impact": impact, "wal": wal}
+
+
+def measure(lab: Lab, scale: Scale, sections: list[str]) -> dict:
+    """Seed, set up the host and run ``sections`` in order; return the result document."""
+    started = time.time()
+    doc: dict = {"version": 1, "started": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "scale": asdict(scale), "load": {"clients": CLIENTS}}
+    with stopwatch() as elapsed:
+        lab.fab("sandbox.seed", "--scale", str(scale.seed_scale))
+    say(f"seeded at scale {scale.seed_scale} in {elapsed[0]:.0f} s")
+    with stopwatch() as elapsed:
+        lab.fab("host.setup")
+    say(f"host.setup in {elapsed[0]:.0f} s")
+    workload.prepare(lab)
+    pgb = lab.cfg.pgbackrest
+    doc["defaults"] = {"compress_type": pgb.compress_type, "compress_level": pgb.compress_level,
+                       "process_max": pgb.process_max, "backup_process_max": pgb.backup_process_max,
+                       "archive_async": pgb.archive_async,
+                       "archive_timeout_seconds": archive_timeout_seconds(lab.cfg.targets),
+                       "backup_priority": pgb.backup_priority}
+    doc["database_bytes"] = lab.cluster_bytes()
+    doc["machine"] = machine.describe(lab.folder, venv_binary("weed"), lab.psql("SHOW server_version;"))
+    for name in sections:
+        say(f"section {name}...")
+        doc[name] = SECTIONS[name].run(lab, scale)
+    doc["duration_seconds"] = time.time() - started
+    doc["targets"] = targets.evaluate(doc)
+    return doc
+
+
+def write(doc: dict, reference: bool) -> Path:
+    """Write the run's JSON and Markdown under bench/runs (and the reference files); return the Markdown."""
+    runs = HERE / "runs"
+    runs.mkdir(exist_ok=True)
+    stem = runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{doc['scale']['name']}"
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    stem.with_suffix(".json").write_text(text)
+    stem.with_suffix(".md").write_text(report.markdown(doc))
+    if reference:
+        (HERE / "reference.json").write_text(text)
+        (HERE / "RESULTS.md").write_text(report.markdown(doc))
+        return HERE / "RESULTS.md"
+    return stem.with_suffix(".md")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the benchmark; exit 0 when it ran (missed targets are in the table), 1 when it failed."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the benchmark in a private sandbox")
+    run.add_argument("--scale", default="default", help="small, default (about 2 GB) or a seed scale")
+    run.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset, in order")
+    run.add_argument("--reference", action="store_true", help="also write bench/RESULTS.md and reference.json")
+    run.add_argument("--keep", action="store_true", help="leave the sandbox running afterwards")
+    show = sub.add_parser("report", help="print the Markdown of a result file")
+    show.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+
+    if args.command == "report":
+        print(report.markdown(json.loads(args.file.read_text())))
+        return 0
+    try:
+        scale = scale_for(args.scale)
+        sections = [s for s in args.sections.split(",") if s]
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            raise ValueError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lab = Lab.create()
+    say(f"benchmark at {scale.name} scale in {lab.folder}")
+    try:
+        lab.up()
+        doc = measure(lab, scale, sections)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            say(f"sandbox kept: PGVAULT_STACK_DIR={lab.folder} PGVAULT_STACK=bench fab sandbox.down")
+        else:
+            lab.down()
+    written = write(doc, args.reference)
+    say(f"results in {written}")
+    for row in doc["targets"]:
+        verdict = "not measured" if row["met"] is None else ("met" if row["met"] else "MISSED")
+        say(f"  {verdict:12} {row['text']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""EDGE: the benchmark's private sandbox and the commands it times.
+
+A :class:`Lab` owns one sandbox stack (``stackfile.create``) on free loopback
+ports with the production defaults for RPO and pgBackRest, and runs what the
+sections measure: ``fab`` tasks as an operator would, pgBackRest with
+per-run overrides, shell pipelines as the PostgreSQL OS user, SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from ops import pgbackrest
+from ops.cloud import s3_client
+from ops.config import load_stack
+from ops.pgbackrest import StanzaInfo, parse_info
+from ops.postgres import psql_argv
+from ops.sandbox import lifecycle, stackfile
+from ops.sandbox.cluster import as_db_user
+from ops.sandbox.processes import State
+
+ROOT = Path(__file__).resolve().parents[1]
+FAB = str(Path(sys.executable).parent / "fab")
+STACK = "bench"
+
+
+class BenchError(RuntimeError):
+    """A command the benchmark relies on failed; the run stops with its output's tail."""
+
+
+def say(message: str) -> None:
+    """Progress on stderr, so that a long run shows where it is."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Lab:
+    """A private sandbox for one benchmark run, and the means to drive it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.env = dict(os.environ, PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=STACK)
+        os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=STACK)
+        self.cfg = load_stack(STACK)
+        self.work = folder / "bench"
+
+    @classmethod
+    def create(cls) -> Lab:
+        """A new sandbox stack with the production defaults (RPO 300 s, io-timeout 60 s); not started."""
+        return cls(stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
+                                    io_timeout=60))
+
+    def up(self) -> None:
+        """Start every sandbox service and a work folder the PostgreSQL OS user may write."""
+        lifecycle.up(self.cfg)
+        self.work.mkdir(exist_ok=True)
+        subprocess.run(as_db_user(self.cfg, ["true"]), check=True)
+        if os.geteuid() == 0:
+            os.chown(self.work, *_ids(self.cfg.postgres.os_user))
+
+    def down(self) -> None:
+        """Stop everything and remove the sandbox folder."""
+        lifecycle.down(self.cfg)
+
+    # ------------------------------------------------------------ commands
+
+    def fab(self, *args: str, timeout: int = 7200) -> str:
+        """Run ``fab <args>`` against the lab's stack; return stdout or raise :class:`BenchError`."""
+        done = subprocess.run([FAB, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode:
+            raise BenchError(f"fab {' '.join(args)} failed ({done.returncode}): {_tail(done.stdout + done.stderr)}")
+        return done.stdout
+
+    def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
+        """Run ``argv`` as the PostgreSQL OS user; return stdout or raise :class:`BenchError`."""
+        done = subprocess.run(as_db_user(self.cfg, argv), input=stdin, capture_output=True, text=True)
+        if done.returncode:
+            raise BenchError(f"{argv[0]} failed ({done.returncode}): {_tail(done.stderr or done.stdout)}")
+        return done.stdout
+
+    def shell(self, script: str, *args: str) -> str:
+        """Run a bash pipeline (``pipefail`` on) as the PostgreSQL OS user; ``$1..`` are ``args``."""
+        return self.run(["bash", "-o", "pipefail", "-c", script, "bench", *args])
+
+    def popen(self, argv: Sequence[str], **kwargs) -> subprocess.Popen:
+        """Start ``argv`` as the PostgreSQL OS user without waiting."""
+        return subprocess.Popen(as_db_user(self.cfg, argv), **kwargs)
+
+    def psql(self, text: str, database: str = "crm") -> str:
+        """Run SQL as the superuser over the Unix socket; return the unaligned output."""
+        return self.run(psql_argv(self.cfg, database), stdin=text).strip()
+
+    def connect(self) -> psycopg.Connection:
+        """A connection of the application role (what pollers use)."""
+        return psycopg.connect(lifecycle.dsn(self.cfg), autocommit=True)
+
+    def pgbackrest(self, name: str, *options: str, priority: Sequence[str] = ()) -> str:
+        """Run a pgBackRest command with per-run ``options`` overriding pgbackrest.conf."""
+        return self.run([*priority, *pgbackrest.command(self.cfg, name, *options)])
+
+    def info(self) -> StanzaInfo:
+        """``pgbackrest info`` of the lab's stanza."""
+        return parse_info(self.pgbackrest("info", "--output=json"), self.cfg.pgbackrest.stanza)
+
+    def s3(self):
+        """A boto3 S3 client for the lab's bucket."""
+        return s3_client(self.cfg)
+
+    # ------------------------------------------------------------ facts
+
+    def cluster_bytes(self) -> int:
+        """Bytes of every database in the cluster (what a backup has to protect)."""
+        return int(self.psql("SELECT sum(pg_database_size(datname)) FROM pg_database;"))
+
+    def wal_lsn(self) -> str:
+        """The current WAL insert position."""
+        return self.psql("SELECT pg_current_wal_lsn();")
+
+    def wal_bytes_since(self, lsn: str) -> int:
+        """WAL bytes written since ``lsn``."""
+        return int(float(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}');")))
+
+    def checkpoint(self) -> None:
+        """Force a checkpoint so data files hold every change (incremental backups read files)."""
+        self.psql("CHECKPOINT;")
+
+    def s3_cpu_seconds(self) -> float:
+        """CPU seconds the S3 server has used so far: on this one machine it competes with the database,
+        which a remote S3 endpoint does not."""
+        pid = State(self.folder).load()["s3"]["pid"]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def data_dir(self) -> str:
+        """The production data directory."""
+        return self.cfg.postgres.data_dir
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    """``with stopwatch() as elapsed:`` leaves the wall-clock seconds in ``elapsed[0]``."""
+    elapsed = [0.0]
+    start = time.perf_counter()
+    try:
+        yield elapsed
+    finally:
+        elapsed[0] = time.perf_counter() - start
+
+
+def _ids(user: str) -> tuple[int, int]:
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _tail(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-3:])[:600] if lines else "no output"

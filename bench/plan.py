@@ -1,0 +1,57 @@
+"""What a benchmark run measures and how much: scales, repetitions, variants (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: compression variants of the "compression choices" section: (type, level)
+COMPRESSIONS = (("zst", 1), ("zst", 3), ("zst", 6), ("lz4", 1), ("gz", 6))
+
+#: backup variants of the "impact on production" section: (process-max, priority)
+IMPACT_VARIANTS = ((1, "normal"), (1, "low"), (2, "normal"), (2, "low"))
+
+#: percentages of rows changed before the incremental backups
+CHANGE_PERCENTS = (1, 10)
+
+#: pgbench clients of the CRM-like production workload (and threads)
+CLIENTS, THREADS = 4, 2
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big and how long one benchmark run is."""
+
+    name: str
+    #: ``fab sandbox.seed --scale``: about 12 MB of database per unit
+    seed_scale: int
+    #: repetitions of each backup and restore measurement
+    reps: int
+    #: seconds of pgbench per run in the impact section
+    load_seconds: int
+    #: repetitions of each impact variant
+    impact_reps: int
+    #: seconds of write-heavy load while WAL archiving is timed
+    wal_seconds: int
+    #: megabytes of WAL the point-in-time restore replays
+    pitr_wal_mb: int
+
+
+SCALES = {
+    "small": Scale("small", seed_scale=16, reps=3, load_seconds=15, impact_reps=1, wal_seconds=20, pitr_wal_mb=128),
+    "default": Scale("default", seed_scale=165, reps=3, load_seconds=45, impact_reps=2, wal_seconds=60,
+                     pitr_wal_mb=1024),
+}
+
+
+def scale_for(text: str) -> Scale:
+    """The :class:`Scale` named ``small`` or ``default``, or a custom seed scale given as a number.
+
+    :raises ValueError: with the fix, for anything else
+    """
+    if text in SCALES:
+        return SCALES[text]
+    if text.isdigit() and 1 <= int(text) <= 10000:
+        base = SCALES["small" if int(text) < 80 else "default"]
+        return Scale(f"custom-{text}", int(text), base.reps, base.load_seconds, base.impact_reps, base.wal_seconds,
+                     base.pitr_wal_mb)
+    raise ValueError(f"unknown scale {text!r}; use small, default or a seed scale between 1 and 10000")

@@ -1,0 +1,211 @@
+"""The Markdown table of one benchmark run, rendered from its result document (pure)."""
+
+from __future__ import annotations
+
+from bench.stats import ratio
+from bench.targets import evaluate
+from ops.units import human_bytes
+
+MB = 1024 * 1024
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: pipes escaped (GitHub renders ``\\|`` as a pipe, even in code)."""
+    return text.replace("|", "\\|")
+
+
+def _s(summary: dict | None) -> str:
+    """``median s (±spread%, n)`` of a seconds summary."""
+    if not summary:
+        return "n/a"
+    return f"{summary['median']:.1f} s (±{summary['spread_pct']:.0f}%, n={summary['n']})"
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def _med(node: dict | None, key: str) -> float | None:
+    return node[key]["median"] if node and key in node else None
+
+
+def _target_value(row: dict) -> str:
+    if row["value"] is None:
+        return "not measured"
+    if row["unit"] == "%":
+        return _pct(row["value"])
+    return f"{row['value']:.2f} {row['unit']}" if row["unit"] == "s" else _x(row["value"])
+
+
+def _limit(row: dict) -> str:
+    sign = ">=" if row["key"] in ("restore_speedup", "throughput") else "<="
+    value = _pct(row["limit"]) if row["unit"] == "%" else (f"{row['limit']:.0f} s" if row["unit"] == "s"
+                                                            else _x(row["limit"]))
+    return f"{sign} {value}"
+
+
+def targets_table(doc: dict) -> list[str]:
+    """The targets with the measured value and MET / MISSED."""
+    lines = ["| target | measured | limit | result |", "|---|---|---|---|"]
+    for row in evaluate(doc):
+        verdict = "not measured" if row["met"] is None else ("met" if row["met"] else "**MISSED**")
+        lines.append(f"| {_cell(row['text'])} | {_target_value(row)} | {_limit(row)} | {verdict} |")
+    return lines
+
+
+def full_table(doc: dict) -> list[str]:
+    """Section 1: the three full backups side by side."""
+    full, size = doc.get("full"), doc["database_bytes"]
+    if not full:
+        return ["not measured"]
+    lines = ["| | wall time | MB/s of database | stored | database / stored |", "|---|---|---|---|---|"]
+    names = {"pgvault": "pgvault (pgBackRest full)", "baseline": "baseline `pg_dump -Fc | gzip` to S3",
+             "floor": "floor `tar | zstd -1 -T0` (nothing stored)"}
+    for kind, label in names.items():
+        secs, stored = _med(full[kind], "seconds"), _med(full[kind], "stored_bytes")
+        lines.append(f"| {_cell(label)} | {_s(full[kind]['seconds'])} | {size / MB / secs:.0f} | {human_bytes(stored)} | "
+                     f"{size / stored:.1f} |")
+    ours = _med(full["pgvault"], "seconds")
+    lines += ["", f"pgvault / baseline: {_x(ratio(ours, _med(full['baseline'], 'seconds')))} the time; "
+                  f"pgvault / floor: {_x(ratio(ours, _med(full['floor'], 'seconds')))} the time; "
+                  f"stored pgvault / baseline: {_x(ratio(_med(full['pgvault'], 'stored_bytes'), _med(full['baseline'], 'stored_bytes')))}."]
+    return lines
+
+
+def incremental_table(doc: dict) -> list[str]:
+    """Section 2: incrementals against the full."""
+    incr, full = doc.get("incremental"), doc.get("full", {}).get("pgvault")
+    if not incr or not full:
+        return ["not measured"]
+    lines = ["| rows changed | rows | wall time | stored | time / full | stored / full |", "|---|---|---|---|---|---|"]
+    for pct, found in incr.items():
+        lines.append(f"| {pct}% | {found['rows_changed']:,} | {found['seconds']:.1f} s | "
+                     f"{human_bytes(found['stored_bytes'])} | {_x(ratio(found['seconds'], _med(full, 'seconds')))} | "
+                     f"{_x(ratio(found['stored_bytes'], _med(full, 'stored_bytes')))} |")
+    return lines
+
+
+def restore_table(doc: dict) -> list[str]:
+    """Section 3: restores to a usable database, and the point-in-time restore."""
+    found = doc.get("restore")
+    if not found:
+        return ["not measured"]
+    ours = _med(found["pgvault"], "seconds")
+    lines = ["| | time to a usable database | pgvault / this |", "|---|---|---|"]
+    names = {"pgvault": "pgvault `restore.full` (scratch cluster accepting connections)",
+             "baseline": "baseline: download, gunzip, `pg_restore -j <cores>` into a new database",
+             "floor": "floor: read the `tar.zst` back from the bucket and decompress it"}
+    for kind, label in names.items():
+        lines.append(f"| {_cell(label)} | {_s(found[kind]['seconds'])} | {_x(ratio(ours, _med(found[kind], 'seconds')))} |")
+    phases = found["pgvault"].get("phases", {})
+    if phases:
+        lines += ["", "pgvault's restore phases (medians): "
+                  + ", ".join(f"{k.replace('_', ' ')} {v['median']:.1f} s" for k, v in phases.items()) + "."]
+    pitr = doc.get("pitr")
+    if pitr:
+        rate = pitr["wal_bytes"] / MB / pitr["seconds"]
+        lines += ["", f"Point-in-time restore replaying {pitr['wal_bytes'] / MB:,.0f} MB of WAL written after the "
+                      f"hourly incremental: {pitr['seconds']:.1f} s ({rate:.0f} MB of WAL per second overall; "
+                      f"phases {', '.join(f'{k} {v} s' for k, v in pitr.get('phases', {}).items())})."]
+    return lines
+
+
+def impact_table(doc: dict) -> list[str]:
+    """Section 4: pgbench during back-to-back full backups."""
+    found = doc.get("impact")
+    if not found:
+        return ["not measured"]
+    alone = _med(found["none"], "tps")
+    lines = ["| backups running | tps | vs no backup | p99 latency | backup wall time | CPU taken by the S3 server |",
+             "|---|---|---|---|---|---|"]
+    for key, run in found.items():
+        backup = f"{_med(run, 'backup_seconds'):.1f} s" if "backup_seconds" in run else "-"
+        s3 = _pct(_med(run, "s3_cpu_share")) if "s3_cpu_share" in run else "-"
+        lines.append(f"| {key} | {_med(run, 'tps'):.0f} | {_pct(ratio(_med(run, 'tps'), alone))} | "
+                     f"{_med(run, 'p99_ms'):.1f} ms | {backup} | {s3} |")
+    return lines
+
+
+def wal_table(doc: dict) -> list[str]:
+    """Section 5: WAL archiving lag."""
+    found = doc.get("wal")
+    if not found:
+        return ["not measured"]
+    lines = ["| archiving | segments | segments/s | WAL MB/s | lag p50 | lag p99 | lag max | never arrived | implied RPO under load |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for mode, run in found.items():
+        lag = run.get("lag_s", {})
+        cells = [f"{lag[k]:.1f} s" if k in lag else "n/a" for k in ("p50", "p99", "max")]
+        rpo = f"{run['implied_rpo_s']:.1f} s" if "implied_rpo_s" in run else "n/a"
+        lines.append(f"| {mode} | {run['segments']} | {run['segments_per_s']:.2f} | {run['wal_mb_per_s']:.1f} | "
+                     f"{' | '.join(cells)} | {run['missing']} | {rpo} |")
+    return lines
+
+
+def compression_table(doc: dict) -> list[str]:
+    """Section 6: compression choices."""
+    found, size = doc.get("compression"), doc["database_bytes"]
+    if not found:
+        return ["not measured"]
+    lines = ["| compression | full backup time | stored | database / stored |", "|---|---|---|---|"]
+    for key, run in found.items():
+        stored = _med(run, "stored_bytes")
+        mark = " (default)" if run.get("default") else ""
+        copied = _med(run, "copied_bytes") or size
+        lines.append(f"| {key}{mark} | {_s(run['seconds'])} | {human_bytes(stored)} | {copied / stored:.1f} |")
+    return lines
+
+
+def markdown(doc: dict) -> str:
+    """The whole report of a run."""
+    m, d, scale = doc["machine"], doc["defaults"], doc["scale"]
+    out = [
+        f"# pgvault benchmark: {scale['name']} scale",
+        "",
+        f"Run {doc['started']} ({doc['duration_seconds'] / 60:.0f} min). Dataset: synthetic CRM, "
+        f"`fab sandbox.seed --scale {scale['seed_scale']}`, {human_bytes(doc['database_bytes'])} of database. "
+        f"Times are medians over repetitions, with the spread (max - min) / median and n.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['disk_gb']} GB disk "
+        f"(I/O scheduler {m['io_scheduler']}); {m['os']}, kernel {m['kernel']}. PostgreSQL {m['postgresql']}, "
+        f"{m['pgbackrest']}, SeaweedFS {m['seaweedfs']}; S3: {m['s3']}.",
+        "",
+        f"pgvault defaults measured: compression {d['compress_type']} level {d['compress_level']}, "
+        f"process-max {d['backup_process_max']} for backups and {d['process_max']} for restores, archive-async {'on' if d['archive_async'] else 'off'}, "
+        f"archive_timeout {d['archive_timeout_seconds']} s, backup priority {d['backup_priority']}.",
+        "",
+        "## Targets",
+        "",
+        *targets_table(doc),
+        "",
+        "## 1. Full backup",
+        "",
+        *full_table(doc),
+        "",
+        "## 2. Incremental backup after changing rows (chosen at random across every table)",
+        "",
+        *incremental_table(doc),
+        "",
+        "## 3. Restore to a usable database (RTO)",
+        "",
+        *restore_table(doc),
+        "",
+        "## 4. Impact on production (pgbench, CRM-like read/write script, "
+        f"{doc.get('load', {}).get('clients', '?')} clients, {scale['load_seconds']} s per run)",
+        "",
+        *impact_table(doc),
+        "",
+        f"## 5. WAL archiving under a write-heavy load ({scale['wal_seconds']} s)",
+        "",
+        *wal_table(doc),
+        "",
+        "## 6. Compression choices (full backups, configured process-max and priority)",
+        "",
+        *compression_table(doc),
+        "",
+    ]
+    return "\n".join(out)

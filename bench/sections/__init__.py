@@ -1,0 +1,1 @@
+"""The benchmark's sections, one module each: ``run(lab, scale) -> dict`` of measurements."""

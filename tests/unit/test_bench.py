@@ -1,0 +1,126 @@
+"""The benchmark's pure parts: scales, statistics, parsers, targets and the Markdown report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench import report, stats, targets
+from bench.plan import SCALES, scale_for
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def summary(*samples: float) -> dict:
+    return stats.summary(list(samples))
+
+
+def result_doc(restore_pgvault: float = 10.0, floor_full: float = 10.0, tps_during: float = 95.0) -> dict:
+    """A complete result document with round numbers."""
+    return {
+        "version": 1, "started": "2026-11-27T00:00:00+00:00", "duration_seconds": 600,
+        "scale": {"name": "small", "seed_scale": 16, "reps": 3, "load_seconds": 15, "impact_reps": 1,
+                  "wal_seconds": 20, "pitr_wal_mb": 128},
+        "load": {"clients": 4},
+        "machine": {"cpu": "Test CPU", "cores": 2, "memory_gb": 8, "disk_gb": 100, "io_scheduler": "none",
+                    "os": "Debian 12", "kernel": "6.1", "postgresql": "15", "pgbackrest": "pgBackRest 2.45",
+                    "seaweedfs": "4.48", "python": "3.11", "s3": "loopback"},
+        "defaults": {"compress_type": "zst", "compress_level": 3, "process_max": 2, "backup_process_max": 2,
+                     "archive_async": True,
+                     "archive_timeout_seconds": 150, "backup_priority": "low"},
+        "database_bytes": 1000 * 2**20,
+        "full": {
+            "pgvault": {"seconds": summary(12, 12), "stored_bytes": summary(200 * 2**20)},
+            "baseline": {"seconds": summary(30, 31), "stored_bytes": summary(150 * 2**20)},
+            "floor": {"seconds": summary(floor_full), "stored_bytes": summary(250 * 2**20)},
+        },
+        "incremental": {"1": {"rows_changed": 100, "seconds": 3.0, "stored_bytes": 20 * 2**20, "copied_bytes": 1},
+                        "10": {"rows_changed": 1000, "seconds": 6.0, "stored_bytes": 100 * 2**20, "copied_bytes": 1}},
+        "restore": {"pgvault": {"seconds": summary(restore_pgvault)}, "baseline": {"seconds": summary(60)},
+                    "floor": {"seconds": summary(5)}},
+        "pitr": {"seconds": 20.0, "wal_bytes": 128 * 2**20, "phases": {"fetch": 5.0}},
+        "impact": {"none": {"tps": summary(100), "p99_ms": summary(20)},
+                   "process-max 2, low priority": {"tps": summary(tps_during), "p99_ms": summary(30),
+                                                   "backup_seconds": summary(12)}},
+        "wal": {"async": {"segments": 40, "missing": 0, "tps": 50, "segments_per_s": 2.0, "wal_mb_per_s": 32.0,
+                          "lag_s": {"p50": 1.0, "p99": 2.5, "max": 3.0}, "implied_rpo_s": 3.5}},
+        "compression": {"zst-3": {"seconds": summary(12), "stored_bytes": summary(200 * 2**20), "default": True}},
+    }
+
+
+def test_scales_are_named_or_numbers_and_anything_else_is_refused_with_the_fix():
+    assert scale_for("small") is SCALES["small"]
+    assert scale_for("40").seed_scale == 40
+    with pytest.raises(ValueError, match="use small, default"):
+        scale_for("huge")
+    with pytest.raises(ValueError):
+        scale_for("0")
+
+
+def test_a_summary_gives_the_median_and_the_spread():
+    found = stats.summary([10, 12, 11])
+    assert found["median"] == 11 and found["min"] == 10 and found["max"] == 12 and found["n"] == 3
+    assert found["spread_pct"] == pytest.approx(100 * 2 / 11)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=50), st.floats(min_value=0, max_value=100))
+def test_a_percentile_lies_between_the_extremes(values, pct):
+    assert min(values) <= stats.percentile(values, pct) <= max(values)
+
+
+def test_pgbench_transaction_logs_give_latencies_in_milliseconds():
+    lines = ["0 1 2500 0 1732665600 123456", "1 7 skipped 0 1732665600 1", "garbage"]
+    assert stats.pgbench_latencies_ms(lines) == [2.5]
+
+
+def test_lsns_map_to_their_wal_segment():
+    assert stats.segment_number("0/2D000028") == 0x2D
+    assert stats.segment_number("1/00000000") == 256
+
+
+def test_a_segment_completes_when_the_insert_position_passes_it():
+    done = stats.completions([(0.0, 5), (0.1, 5), (0.2, 7), (0.3, 6), (0.4, 8)])
+    assert done == {5: 0.2, 6: 0.2, 7: 0.4}
+
+
+def test_archive_lags_count_the_segments_that_never_arrived():
+    lags, missing = stats.archive_lags({1: 10.0, 2: 11.0, 3: 12.0}, {1: 10.5, 2: 13.0})
+    assert lags == [0.5, 2.0] and missing == [3]
+
+
+def test_targets_report_met_missed_and_not_measured():
+    doc = result_doc(restore_pgvault=10.0, floor_full=4.0, tps_during=80.0)
+    doc["wal"] = {}
+    verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
+    assert verdicts == {"restore_speedup": True, "full_vs_floor": False, "throughput": False, "wal_lag_p99": None,
+                        "stored_share": True}
+
+
+def test_the_report_shows_every_section_the_targets_and_the_ratios():
+    text = report.markdown(result_doc(floor_full=4.0))
+    for heading in ("## Targets", "## 1. Full backup", "## 2. Incremental", "## 3. Restore", "## 4. Impact",
+                    "## 5. WAL archiving", "## 6. Compression"):
+        assert heading in text
+    assert "**MISSED**" in text and "pgvault / floor: 3.00x" in text and "pgvault / baseline: 0.39x" in text
+    assert "zst-3 (default)" in text
+
+
+def test_table_cells_escape_pipes_so_the_markdown_tables_hold():
+    widths = []
+    for line in report.markdown(result_doc()).splitlines() + [""]:
+        if line.startswith("|"):
+            widths.append(line.replace("\\|", "").count("|"))
+        elif widths:
+            assert len(set(widths)) == 1, f"a table row has a stray pipe: {widths}"
+            widths = []
+
+
+def test_the_committed_reference_table_is_rendered_from_the_committed_results():
+    reference = BENCH / "reference.json"
+    if not reference.exists():
+        pytest.skip("no reference run committed yet")
+    assert (BENCH / "RESULTS.md").read_text() == report.markdown(json.loads(reference.read_text()))
