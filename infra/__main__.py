@@ -21,10 +21,11 @@ opts = pulumi.ResourceOptions(provider=provider)
 account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
 
 storage = BackupBucket("backups", BackupBucketArgs.from_config(cfg), opts)
-access = BackupAccess("access", BackupAccessArgs.from_config(
-    cfg, storage.bucket.bucket, storage.bucket.arn, storage.key.arn, account_id), opts)
 alert_args = BackupAlertsArgs.from_config(cfg, account_id)
 alerts = BackupAlerts("alerts", alert_args, opts)
+access = BackupAccess("access", BackupAccessArgs.from_config(
+    cfg, storage.bucket.bucket, storage.bucket.arn, storage.key.arn, account_id, alerts.topic.arn, alerts.key.arn),
+    opts)
 dashboard = BackupDashboard("dashboard", BackupDashboardArgs.from_config(
     cfg, storage.bucket.bucket, alert_args.alarms, tuple(a.arn for a in alerts.alarms)), opts)
 

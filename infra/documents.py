@@ -42,8 +42,9 @@ def _list_statements(bucket_arn: str, prefixes: list[str]) -> list[dict]:
 
 
 def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str,
-                  drills_prefix: str) -> dict:
-    """The DB host's permissions: its prefixes read-write, the data key, the passphrase."""
+                  drills_prefix: str, topic_arn: str, alerts_key_arn: str) -> dict:
+    """The DB host's permissions: its prefixes read-write, the data key, the passphrase, and reporting:
+    pgvault's metric namespace and the alert topic (whose key SNS needs to encrypt a published message)."""
     prefixes = [repo_prefix, f"{logical_prefix}/", f"{drills_prefix}/"]
     return {"Version": VERSION, "Statement": [
         *_list_statements(bucket_arn, prefixes),
@@ -51,6 +52,12 @@ def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix
          "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
         {"Sid": "Passphrase", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameter_arn},
+        # PutMetricData has no resource-level permissions; the namespace condition is the documented limit
+        {"Sid": "Metrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": metrics.NAMESPACE}}},
+        {"Sid": "Alerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
+        {"Sid": "AlertsKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": alerts_key_arn},
     ]}
 
 

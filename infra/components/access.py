@@ -22,6 +22,8 @@ class BackupAccessArgs:
     bucket_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    alerts_key_arn: pulumi.Input[str]
     prefix: str
     repo_prefix: str
     logical_prefix: str
@@ -31,9 +33,11 @@ class BackupAccessArgs:
     break_glass_principals: tuple[str, ...]
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id) -> "BackupAccessArgs":
-        """Build the args from the stack and the bucket's outputs."""
+    def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id, topic_arn,
+                    alerts_key_arn) -> "BackupAccessArgs":
+        """Build the args from the stack, the bucket's outputs and the alert topic's."""
         return cls(bucket_name=bucket_name, bucket_arn=bucket_arn, key_arn=key_arn, account_id=account_id,
+                   topic_arn=topic_arn, alerts_key_arn=alerts_key_arn,
                    prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
@@ -51,10 +55,11 @@ class BackupAccess(pulumi.ComponentResource):
         self.parameter = aws.ssm.Parameter(
             f"{name}-passphrase", name=args.parameter_name, type="SecureString", value=passphrase.result,
             key_id=args.key_arn, description="pgBackRest repository passphrase (repo1-cipher-pass)", opts=child)
-        both = pulumi.Output.all(args.bucket_arn, args.key_arn, self.parameter.arn)
-        backup_doc = both.apply(lambda v: json.dumps(documents.backup_policy(
-            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix, args.drills_prefix)))
-        restore_doc = both.apply(lambda v: json.dumps(documents.restore_policy(
+        common = pulumi.Output.all(args.bucket_arn, args.key_arn, self.parameter.arn)
+        backup_doc = pulumi.Output.all(common, args.topic_arn, args.alerts_key_arn).apply(
+            lambda v: json.dumps(documents.backup_policy(*v[0], args.repo_prefix, args.logical_prefix,
+                                                         args.drills_prefix, v[1], v[2])))
+        restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
             v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
 
         self.backup_role = aws.iam.Role(f"{name}-backup", name=f"{args.prefix}-backup",

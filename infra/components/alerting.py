@@ -40,7 +40,7 @@ class BackupAlerts(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("pgvault:monitoring:BackupAlerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = aws.kms.Key(f"{name}-key", description="pgvault alert topic key", enable_key_rotation=True,
+        self.key = key = aws.kms.Key(f"{name}-key", description="pgvault alert topic key", enable_key_rotation=True,
                           policy=pulumi.Output.from_input(args.account_id).apply(
                               lambda account: json.dumps(documents.alerts_key_policy(account))), opts=child)
         self.topic = aws.sns.Topic(f"{name}-topic", name=args.topic_name, kms_master_key_id=key.arn, opts=child)

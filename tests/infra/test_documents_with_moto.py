@@ -66,7 +66,8 @@ def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: documents.backup_policy(f"arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills"),
+    lambda: documents.backup_policy(f"arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills",
+                                    f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", KEY_ARN),
     lambda: documents.restore_policy(f"arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical"),
     lambda: documents.break_glass_policy(f"arn:aws:s3:::b", KEY_ARN),
 ], ids=["backup", "restore", "break-glass"])

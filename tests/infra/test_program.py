@@ -117,6 +117,13 @@ def test_backup_role_is_limited_to_its_prefixes(graph):
     assert by_sid["DataKey"]["Resource"] == graph.one(KEY, "backups-key").state["arn"]
 
 
+def test_backup_role_reports_only_to_pgvaults_metrics_and_its_alert_topic(graph):
+    by_sid = {s["Sid"]: s for s in policy_doc(graph, "access-backup-policy")["Statement"]}
+    assert by_sid["Metrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": metrics.NAMESPACE}}
+    assert by_sid["Alerts"]["Resource"] == graph.one("aws:sns/topic:Topic").state["arn"]
+    assert by_sid["AlertsKey"]["Resource"] == graph.one(KEY, "alerts-key").state["arn"]
+
+
 def test_restore_role_is_read_only(graph):
     acts = actions(policy_doc(graph, "access-restore-policy"))
     assert "s3:GetObject" in acts
