@@ -27,6 +27,7 @@ from ops.postgres import psql_argv
 from ops.sandbox import lifecycle, stackfile
 from ops.sandbox.cluster import as_db_user
 from ops.sandbox.processes import State
+from ops.waiting import within
 
 ROOT = Path(__file__).resolve().parents[1]
 FAB = str(Path(sys.executable).parent / "fab")
@@ -127,6 +128,18 @@ class Lab:
     def wal_bytes_since(self, lsn: str) -> int:
         """WAL bytes written since ``lsn``."""
         return int(float(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}');")))
+
+    def wait_archived(self, timeout: float = 1800) -> float:
+        """Switch WAL and wait until every segment written so far is in the bucket; return the seconds waited."""
+        segment = self.psql("SELECT pg_walfile_name(pg_switch_wal());")
+
+        def archived() -> bool:
+            return self.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver;") >= segment
+
+        with stopwatch() as elapsed:
+            if not within(timeout, archived, interval=0.5):
+                raise BenchError(f"WAL segment {segment} was not archived within {timeout:.0f} s")
+        return elapsed[0]
 
     def checkpoint(self) -> None:
         """Force a checkpoint so data files hold every change (incremental backups read files)."""

@@ -12,6 +12,7 @@ from bench.plan import Scale
 from bench.sections.full import BASELINE_KEY, TAR, TRANSFER
 
 FLOOR_KEY = "bench/floor/pgdata.tar.zst"
+CHUNK = 4 * 1024 * 1024
 RESTORED_DB = "crm_restored"
 
 
@@ -72,11 +73,19 @@ def upload_floor_archive(lab: Lab) -> None:
 
 
 def floor(lab: Lab) -> float:
-    """The floor: read the compressed data directory back from the bucket and decompress it, nothing written."""
+    """The floor: read the compressed data directory back from the bucket and decompress it, nothing written.
+
+    One streamed GET into ``zstd -d`` (s3transfer's parallel download into a
+    pipe stalled at 2 GB here); pgBackRest also reads each file with one GET.
+    """
     with stopwatch() as elapsed:
         unzstd = subprocess.Popen(["zstd", "-q", "-d", "-c"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        lab.s3().download_fileobj(lab.cfg.repository.bucket, FLOOR_KEY, unzstd.stdin, Config=TRANSFER)
-        unzstd.stdin.close()
+        body = lab.s3().get_object(Bucket=lab.cfg.repository.bucket, Key=FLOOR_KEY)["Body"]
+        try:
+            for chunk in body.iter_chunks(chunk_size=CHUNK):
+                unzstd.stdin.write(chunk)
+        finally:
+            unzstd.stdin.close()
         if unzstd.wait():
             raise BenchError(f"zstd -d failed with exit {unzstd.returncode}")
     return elapsed[0]
