@@ -67,12 +67,14 @@ def full_table(doc: dict) -> list[str]:
              "floor": "floor `tar | zstd -1 -T0` (nothing stored)"}
     for kind, label in names.items():
         secs, stored = _med(full[kind], "seconds"), _med(full[kind], "stored_bytes")
-        lines.append(f"| {_cell(label)} | {_s(full[kind]['seconds'])} | {size / MB / secs:.0f} | {human_bytes(stored)} | "
+        lines.append(f"| {_cell(label)} | {_s(full[kind]['seconds'])} | {size / MB / secs:.0f} | "
+                     f"{human_bytes(stored)} | "
                      f"{size / stored:.1f} |")
     ours = _med(full["pgvault"], "seconds")
     lines += ["", f"pgvault / baseline: {_x(ratio(ours, _med(full['baseline'], 'seconds')))} the time; "
                   f"pgvault / floor: {_x(ratio(ours, _med(full['floor'], 'seconds')))} the time; "
-                  f"stored pgvault / baseline: {_x(ratio(_med(full['pgvault'], 'stored_bytes'), _med(full['baseline'], 'stored_bytes')))}."]
+                  "stored pgvault / baseline: "
+                  f"{_x(ratio(_med(full['pgvault'], 'stored_bytes'), _med(full['baseline'], 'stored_bytes')))}."]
     return lines
 
 
@@ -103,7 +105,8 @@ def restore_table(doc: dict) -> list[str]:
              "baseline": "baseline: download, gunzip, `pg_restore -j <cores>` into a new database",
              "floor": "floor: read the `tar.zst` back from the bucket and decompress it"}
     for kind, label in names.items():
-        lines.append(f"| {_cell(label)} | {_s(found[kind]['seconds'])} | {_x(ratio(ours, _med(found[kind], 'seconds')))} |")
+        speed = _x(ratio(ours, _med(found[kind], 'seconds')))
+        lines.append(f"| {_cell(label)} | {_s(found[kind]['seconds'])} | {speed} |")
     phases = found["pgvault"].get("phases", {})
     if phases:
         lines += ["", "pgvault's restore phases (medians): "
@@ -138,7 +141,8 @@ def wal_table(doc: dict) -> list[str]:
     found = doc.get("wal")
     if not found:
         return ["not measured"]
-    lines = ["| archiving | segments | segments/s | WAL MB/s | lag p50 | lag p99 | lag max | never arrived | implied RPO under load |",
+    lines = ["| archiving | segments | segments/s | WAL MB/s | lag p50 | lag p99 | lag max | never arrived "
+             "| implied RPO under load |",
              "|---|---|---|---|---|---|---|---|---|"]
     for mode, run in found.items():
         lag = run.get("lag_s", {})
@@ -178,7 +182,8 @@ def markdown(doc: dict) -> str:
         f"{m['pgbackrest']}, SeaweedFS {m['seaweedfs']}; S3: {m['s3']}.",
         "",
         f"pgvault defaults measured: compression {d['compress_type']} level {d['compress_level']}, "
-        f"process-max {d['backup_process_max']} for backups and {d['process_max']} for restores, archive-async {'on' if d['archive_async'] else 'off'}, "
+        f"process-max {d['backup_process_max']} for backups and {d['process_max']} for restores, "
+        f"archive-async {'on' if d['archive_async'] else 'off'}, "
         f"archive_timeout {d['archive_timeout_seconds']} s, backup priority {d['backup_priority']}.",
         "",
         "## Targets",

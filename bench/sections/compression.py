@@ -26,7 +26,8 @@ def run(lab: Lab, scale: Scale) -> dict:
         out[key] = {"seconds": stats.summary(seconds), "stored_bytes": stats.summary(stored),
                     "copied_bytes": stats.summary(copied),
                     "default": (ctype, level) == (pgb.compress_type, pgb.compress_level)}
-        say(f"compression {key}: {out[key]['seconds']['median']:.1f} s, {int(out[key]['stored_bytes']['median']):,} bytes")
+        found = out[key]
+        say(f"compression {key}: {found['seconds']['median']:.1f} s, {int(found['stored_bytes']['median']):,} bytes")
     # an incremental inherits its full's compression: leave a full with the configured one as the newest,
     # so that the incremental and restore sections measure the defaults, not the last variant
     lab.fab("backup.full")

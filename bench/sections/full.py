@@ -21,7 +21,8 @@ def run(lab: Lab, scale: Scale) -> dict:
         samples["pgvault"].append(pgvault(lab))
         samples["baseline"].append(baseline(lab))
         samples["floor"].append(floor(lab))
-        say(f"full backup {rep + 1}/{scale.reps}: " + ", ".join(f"{k} {v[-1]['seconds']:.1f} s" for k, v in samples.items()))
+        say(f"full backup {rep + 1}/{scale.reps}: "
+            + ", ".join(f"{k} {v[-1]['seconds']:.1f} s" for k, v in samples.items()))
     return {kind: combine(found) for kind, found in samples.items()}
 
 

@@ -55,8 +55,8 @@ def pgvault(lab: Lab, name: str) -> tuple[float, dict]:
     returns the wall time and the restore's own phases."""
     with stopwatch() as elapsed:
         doc = json.loads(lab.fab("restore.full", "--name", name, "--json"))
-    rows = lab.run([f"{lab.cfg.postgres.bin_dir}/psql", "-X", "-At", "-h", doc["socket_dir"], "-p", str(doc["port"]), "-U",
-                    lab.cfg.postgres.os_user, "-d", "crm", "-c", "SELECT count(*) FROM clients"])
+    rows = lab.run([f"{lab.cfg.postgres.bin_dir}/psql", "-X", "-At", "-h", doc["socket_dir"], "-p", str(doc["port"]),
+                    "-U", lab.cfg.postgres.os_user, "-d", "crm", "-c", "SELECT count(*) FROM clients"])
     if int(rows) <= 0:
         raise BenchError(f"the restored cluster {name} has no clients")
     lab.fab("restore.drop", "--name", doc["name"])

@@ -14,7 +14,8 @@ from ops.tasks.common import emit_json, pgvault_task, say
 
 def _documents(c, stack, host):
     cfg = load_stack(stack)
-    return cfg, [(entry, conn, collect.document(conn, entry.name, cfg)) for entry, conn in ssh.connections(c, cfg, host)]
+    return cfg, [(entry, conn, collect.document(conn, entry.name, cfg))
+                 for entry, conn in ssh.connections(c, cfg, host)]
 
 
 @pgvault_task(name="collect")
