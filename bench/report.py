@@ -94,6 +94,10 @@ def incremental_table(doc: dict) -> list[str]:
     return lines
 
 
+def _phases(seconds: dict) -> str:
+    return ", ".join(f"{key.replace('_', ' ')} {value:.1f} s" for key, value in seconds.items())
+
+
 def restore_table(doc: dict) -> list[str]:
     """Section 3: restores to a usable database, and the point-in-time restore."""
     found = doc.get("restore")
@@ -110,13 +114,13 @@ def restore_table(doc: dict) -> list[str]:
     phases = found["pgvault"].get("phases", {})
     if phases:
         lines += ["", "pgvault's restore phases (medians): "
-                  + ", ".join(f"{k.replace('_', ' ')} {v['median']:.1f} s" for k, v in phases.items()) + "."]
+                  + _phases({k: v["median"] for k, v in phases.items()}) + "."]
     pitr = doc.get("pitr")
     if pitr:
         rate = pitr["wal_bytes"] / MB / pitr["seconds"]
         lines += ["", f"Point-in-time restore replaying {pitr['wal_bytes'] / MB:,.0f} MB of WAL written after the "
                       f"hourly incremental: {pitr['seconds']:.1f} s ({rate:.0f} MB of WAL per second overall; "
-                      f"phases {', '.join(f'{k} {v} s' for k, v in pitr.get('phases', {}).items())})."]
+                      f"phases {_phases(pitr.get('phases', {}))})."]
     return lines
 
 
