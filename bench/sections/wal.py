@@ -24,6 +24,10 @@ from ops.policy import archive_timeout_seconds
 LSN_EVERY, LIST_EVERY = 0.1, 0.5
 
 
+#: how far behind the newest segment seen the bucket is listed again (segments may land out of order)
+REORDER_WINDOW = 32
+
+
 def run(lab: Lab, scale: Scale) -> dict:
     """Measure archiving with the configured asynchronous mode and with synchronous pushes."""
     out = {"async": measure(lab, scale)}
@@ -88,13 +92,23 @@ def _poll_positions(lab: Lab, positions: list, stop: threading.Event) -> None:
 def _poll_bucket(lab: Lab, arrived: dict, stop: threading.Event) -> None:
     client, bucket = lab.s3(), lab.cfg.repository.bucket
     prefix = current_archive(client, lab.cfg)
-    last_key = ""
+    newest: tuple[int, int] | None = None
     while not stop.is_set():
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix,
-                                                                     StartAfter=last_key):
+                                                                     StartAfter=_list_from(prefix, newest)):
             for item in page.get("Contents", []):
-                last_key = max(last_key, item["Key"])
                 name = walarchive.segment_name(item["Key"])
                 if name:
-                    arrived.setdefault(walarchive.position(name)[1], time.monotonic())
+                    found = walarchive.position(name)
+                    arrived.setdefault(found[1], time.monotonic())
+                    newest = max(newest or found, found)
         time.sleep(LIST_EVERY)
+
+
+def _list_from(prefix: str, newest: tuple[int, int] | None) -> str:
+    """Where the next listing starts: ``REORDER_WINDOW`` segments behind the newest seen, because async
+    archiving pushes in parallel and a segment can land after a later one."""
+    if newest is None:
+        return ""
+    segment = walarchive.name_of(newest[0], max(0, newest[1] - REORDER_WINDOW))
+    return f"{prefix}{segment[:16]}/{segment}"

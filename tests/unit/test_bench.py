@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bench import report, stats, targets
 from bench.plan import SCALES, scale_for
+from bench.sections.wal import REORDER_WINDOW, _list_from
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -124,3 +125,12 @@ def test_the_committed_reference_table_is_rendered_from_the_committed_results():
     if not reference.exists():
         pytest.skip("no reference run committed yet")
     assert (BENCH / "RESULTS.md").read_text() == report.markdown(json.loads(reference.read_text()))
+
+
+def test_the_bucket_is_listed_again_a_window_behind_the_newest_segment():
+    prefix = "pgbackrest/archive/crm/15-1/"
+    assert _list_from(prefix, None) == ""
+    start = _list_from(prefix, (1, 0x140 + REORDER_WINDOW))
+    assert start == f"{prefix}0000000100000001/000000010000000100000040"
+    late = f"{prefix}0000000100000001/000000010000000100000041-{'a' * 40}.zst"
+    assert late > start, "a segment that lands after a later one is still listed"
