@@ -1,15 +1,17 @@
-"""Helpers for integration tests: marker rows, WAL flushes, repository fingerprints."""
+"""Helpers for integration tests: marker rows, WAL flushes, repository fingerprints, damaged objects."""
 
 from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from fabric import Config
 from invoke import Context
 
 from ops import backups, ssh
+from ops.cloud import s3_client
 
 MARKS_DDL = "CREATE TABLE IF NOT EXISTS pitr_marks (label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
 
@@ -52,3 +54,19 @@ def fingerprint(sandbox) -> tuple:
     conf = Path(sandbox.cfg.pgbackrest.config_path)
     files = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in conf.rglob("*") if p.is_file()))
     return listing, tuple(b["label"] for b in info["backups"]), files
+
+
+@contextmanager
+def damaged_object(sandbox, key: str, at: float, length: int):
+    """Flip ``length`` bytes of bucket object ``key`` from ``at`` (a fraction of its size) until the block ends."""
+    s3, bucket = s3_client(sandbox.cfg), sandbox.cfg.repository.bucket
+    original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    damaged = bytearray(original)
+    start = int(len(damaged) * at)
+    for offset in range(start, start + length):
+        damaged[offset] ^= 0xFF
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(damaged))
+    try:
+        yield
+    finally:
+        s3.put_object(Bucket=bucket, Key=key, Body=original)

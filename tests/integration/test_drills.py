@@ -12,7 +12,7 @@ from ops import remote
 from ops.cloud import s3_client
 from ops.errors import ExitCode
 from ops.policy import archive_timeout_seconds
-from tests.integration.helpers import connection, flush_wal
+from tests.integration.helpers import connection, damaged_object, flush_wal
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,8 @@ def test_a_drill_of_a_corrupted_backup_fails_with_the_reason(canaries):
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix)["Contents"]
             if "/bundle/" in o["Key"] or "/pg_data/" in o["Key"]]
     victim = max(keys, key=lambda k: s3.head_object(Bucket=cfg.repository.bucket, Key=k)["ContentLength"])
-    original = s3.get_object(Bucket=cfg.repository.bucket, Key=victim)["Body"].read()
-    damaged = bytearray(original)
-    for offset in range(len(damaged) // 3, len(damaged) // 3 + 64):
-        damaged[offset] ^= 0xFF
-    s3.put_object(Bucket=cfg.repository.bucket, Key=victim, Body=bytes(damaged))
-    try:
+    with damaged_object(canaries, victim, at=1 / 3, length=64):
         done = canaries.fab("drill.run", "--target", "latest", "--json")
-    finally:
-        s3.put_object(Bucket=cfg.repository.bucket, Key=victim, Body=original)
     assert done.returncode == ExitCode.VERIFY
     assert "failed: restore" in done.stderr
     result = json.loads(done.stdout)

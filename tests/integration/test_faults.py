@@ -30,7 +30,7 @@ from ops.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, read_secret
 from ops.waiting import within
 from tests.builders import merge, sandbox_config, stack_text
 from tests.fixtures import FAB, ROOT
-from tests.integration.helpers import connection, flush_wal, labels, mark, restore_json
+from tests.integration.helpers import connection, damaged_object, flush_wal, labels, mark, restore_json
 from tests.integration.test_monitoring import _drain_queue
 from tests.integration.test_schedule import _as_cron
 
@@ -236,7 +236,7 @@ def test_a_deleted_wal_segment_is_reported_and_a_target_across_it_refused(faults
     try:
         done = faults.fab("backup.verify")
         assert done.returncode == ExitCode.VERIFY
-        assert f"WAL missing after" in done.stdout and victim[:16] in done.stdout
+        assert "WAL missing after" in done.stdout and victim[:16] in done.stdout
         refused = faults.fab("restore.pitr", "--target", after.isoformat())
         assert refused.returncode == ExitCode.USAGE
         assert f"{victim} are missing from the archive" in refused.stderr and "choose a target before" in refused.stderr
@@ -256,15 +256,8 @@ def test_a_corrupted_backup_file_is_named_by_verify(faults):
     s3 = s3_client(cfg)
     prefix = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}/{newest}/bundle/"
     key = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix)["Contents"])[0]
-    original = s3.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read()
-    damaged = bytearray(original)
-    for offset in range(len(damaged) // 2, len(damaged) // 2 + 32):
-        damaged[offset] ^= 0xFF
-    s3.put_object(Bucket=cfg.repository.bucket, Key=key, Body=bytes(damaged))
-    try:
+    with damaged_object(faults, key, at=1 / 2, length=32):
         done = faults.fab("backup.verify", timeout=600)
-    finally:
-        s3.put_object(Bucket=cfg.repository.bucket, Key=key, Body=original)
     assert done.returncode == ExitCode.VERIFY, done.stdout
     assert f"backup {newest} is damaged" in done.stdout
     assert done.stderr.strip().startswith("error: pgbackrest verify found")
