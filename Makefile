@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
 	python3-venv ca-certificates procps zstd lz4 gzip cron chromium
 
-.PHONY: deps system-deps demo test test-fast test-unit soak bench bench-reference clean-sandbox
+.PHONY: deps system-deps demo lint test test-fast test-unit soak bench bench-reference clean-sandbox
 # the benchmark's dataset: small (about 210 MB, under 10 minutes), default (about 2 GB) or a seed scale number
 SCALE ?= default
 
@@ -36,10 +36,14 @@ $(BIN)/.installed: pyproject.toml
 demo: deps
 	$(BIN)/fab sandbox.demo
 
-test: deps
+# ruff (pyflakes, pycodestyle, bugbear, pyupgrade, import order) over the whole tree; make test runs it first
+lint: deps
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/pytest -m "not soak"
 
-test-fast: deps
+test-fast: lint
 	$(BIN)/pytest -m "not slow and not soak"
 
 # the soak test: PGVAULT_SOAK_MINUTES (default 10) of writes, backups, retention and drills
@@ -54,7 +58,7 @@ bench: deps
 bench-reference: deps
 	$(BIN)/python -m bench run --scale default --reference
 
-test-unit: deps
+test-unit: lint
 	$(BIN)/pytest -m "unit or infra"
 
 clean-sandbox: deps

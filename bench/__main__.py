@@ -21,8 +21,8 @@ from bench import machine, report, targets, workload
 from bench.lab import BenchError, Lab, say, stopwatch
 from bench.plan import CLIENTS, Scale, scale_for
 from bench.sections import compression, full, impact, incremental, pitr, restore, wal
-from ops.policy import archive_timeout_seconds
-from ops.sandbox.processes import venv_binary
+from pgvault.core.policy import archive_timeout_seconds
+from sandbox.processes import venv_binary
 
 HERE = Path(__file__).resolve().parent
 #: in this order: the compression variants read the freshly seeded data before the

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import psycopg
 
-from ops import pgbackrest
-from ops.cloud import s3_client
-from ops.config import load_stack
-from ops.pgbackrest import StanzaInfo, parse_info
-from ops.postgres import psql_argv
-from ops.sandbox import lifecycle, stackfile
-from ops.sandbox.cluster import as_db_user
-from ops.sandbox.processes import State
-from ops.waiting import within
+from pgvault.core import pgbackrest
+from pgvault.core.pgbackrest import StanzaInfo, parse_info
+from pgvault.core.postgres import psql_argv
+from pgvault.edges.cloud import s3_client
+from pgvault.edges.stackfile import load_stack
+from pgvault.edges.waiting import within
+from sandbox import lifecycle, stackfile
+from sandbox.cluster import as_db_user
+from sandbox.processes import State
 
 ROOT = Path(__file__).resolve().parents[1]
 FAB = str(Path(sys.executable).parent / "fab")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.stats import ratio
 from bench.targets import evaluate
-from ops.units import human_bytes
+from pgvault.core.units import human_bytes
 
 MB = 1024 * 1024
 

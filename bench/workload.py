@@ -8,7 +8,7 @@ from pathlib import Path
 from bench import stats
 from bench.lab import BenchError, Lab
 from bench.plan import CLIENTS, THREADS
-from ops.sandbox.seed import row_counts
+from sandbox.seed import row_counts
 
 SCRIPTS = Path(__file__).resolve().parent / "workloads"
 

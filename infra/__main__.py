@@ -12,7 +12,7 @@ from infra.components.access import BackupAccess, BackupAccessArgs
 from infra.components.alerting import BackupAlerts, BackupAlertsArgs
 from infra.components.dashboard import BackupDashboard, BackupDashboardArgs
 from infra.components.storage import BackupBucket, BackupBucketArgs
-from ops.config import load_stack
+from pgvault.edges.stackfile import load_stack
 
 cfg = load_stack(pulumi.get_stack())
 region = cfg.repository.region

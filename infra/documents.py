@@ -13,8 +13,8 @@ prefix, and Get/Put/Delete objects only below it.
 
 from __future__ import annotations
 
-from ops import metrics
-from ops.policy import AlarmSpec
+from pgvault.core import metrics
+from pgvault.core.policy import AlarmSpec
 
 VERSION = "2012-10-17"
 
@@ -76,7 +76,8 @@ def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefi
 def break_glass_policy(bucket_arn: str, key_arn: str) -> dict:
     """The only principal that may bypass GOVERNANCE retention (ransomware recovery)."""
     return {"Version": VERSION, "Statement": [
-        {"Sid": "Bucket", "Effect": "Allow", "Action": BREAK_GLASS_ACTIONS, "Resource": [bucket_arn, f"{bucket_arn}/*"]},
+        {"Sid": "Bucket", "Effect": "Allow", "Action": BREAK_GLASS_ACTIONS,
+         "Resource": [bucket_arn, f"{bucket_arn}/*"]},
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
     ]}
 
@@ -95,7 +96,7 @@ def break_glass_trust(principals: list[str]) -> dict:
 
 
 def bucket_policy(bucket_arn: str, key_arn: str, break_glass_arn: str) -> dict:
-    """Deny plain HTTP, TLS below 1.2, puts with another encryption or key, and retention bypass by anyone but break-glass.
+    """Deny plain HTTP, TLS below 1.2, puts with another encryption or key, and retention bypass (but for break-glass).
 
     A put without encryption headers is allowed: the bucket's default
     encryption applies the stack's key to it (pgBackRest sends none).
@@ -124,14 +125,15 @@ def alerts_key_policy(account_id: str) -> dict:
     """Key policy of the alert topic's key: the account administers it; CloudWatch may encrypt alarms to it."""
     root = f"arn:aws:iam::{account_id}:root"
     return {"Version": VERSION, "Statement": [
-        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*",
+         "Resource": "*"},
         {"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
     ]}
 
 
 def lifecycle_args(rules: list[dict]) -> list[dict]:
-    """Lifecycle rules from the S3 API shape (``ops.policy``) into pulumi-aws argument dicts."""
+    """Lifecycle rules from the S3 API shape (``pgvault.core.lifecycle``) into pulumi-aws argument dicts."""
     out = []
     for rule in rules:
         flt = rule["Filter"]

@@ -11,12 +11,13 @@ because its constructor starts a gRPC server.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
 
-from ops import metrics
-from ops.policy import READABLE_CLASSES
+from pgvault.core import metrics
+from pgvault.core.lifecycle import from_engine, repository_violations
 
 #: the pgBackRest repository prefix when the pack's config does not say otherwise
 DEFAULT_REPO_PREFIX = "pgbackrest/"
@@ -46,20 +47,12 @@ def _actions(statements: Iterable[dict]) -> list[str]:
 
 
 def check_lifecycle(props: dict, repo_prefix: str, report: Report) -> None:
-    """No expiry of current objects and no unreadable storage class under the repository prefix."""
-    for rule in props.get("rules") or []:
-        flt = rule.get("filter") or {}
-        prefix = flt.get("prefix") or (flt.get("and") or {}).get("prefix") or ""
-        if not (prefix.startswith(repo_prefix) or repo_prefix.startswith(prefix)):
-            continue
-        days = (rule.get("expiration") or {}).get("days")
-        if days:
-            report(f"lifecycle rule {rule.get('id')} expires live objects under {repo_prefix} after {days} days: "
-                   "S3 would delete backup files and WAL that pgBackRest still needs")
-        for step in rule.get("transitions") or []:
-            if step.get("storageClass") not in READABLE_CLASSES:
-                report(f"lifecycle rule {rule.get('id')} moves {repo_prefix} objects to {step.get('storageClass')}, "
-                       "which pgBackRest cannot read without a restore request")
+    """The stack loader's own rule (``pgvault.core.lifecycle.repository_violations``) over the engine's rules.
+
+    No expiry of current objects and no unreadable storage class under the repository prefix.
+    """
+    for problem in repository_violations(from_engine(props.get("rules") or []), repo_prefix):
+        report(problem.message)
 
 
 def check_tls_only(props: dict, report: Report) -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ops.schema import StackConfig
+from pgvault.core.schema import StackConfig
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 INTRO = """# Configuration reference
 
-Generated from `ops/schema.py` by `python -m ops.configdoc`; do not edit by hand.
+Generated from `pgvault/core/schema.py` by `python -m ops.configdoc`; do not edit by hand.
 
 Each environment ("stack") has one file, `Pulumi.<stack>.yaml`, with every
 pgvault setting under the `pgvault:` namespace, one key per section below

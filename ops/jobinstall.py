@@ -1,10 +1,12 @@
-"""EDGE: install ``pgvault-job`` on the DB host (a virtualenv with pgvault's core only).
+"""Install ``pgvault-job`` on the DB host: the ``pgvault`` package's wheel in a virtualenv.
 
 Cron runs every scheduled job through ``pgvault-job``, so the host needs
-pgvault itself.  ``host.setup`` builds a wheel of this checkout, uploads it,
-and installs it into ``jobs.install_dir`` with only the core dependencies
-(no Fabric, no Pulumi), as the PostgreSQL OS user.  The build id (version plus
-a digest of the package files) says whether the host is current.
+pgvault itself.  ``host.setup`` builds the wheel of this checkout's
+``pgvault`` package (hatchling builds it with nothing else: no Fabric tasks,
+no sandbox, no demo, no Pulumi program), uploads it, and installs it into
+``jobs.install_dir`` with only the core dependencies, as the PostgreSQL OS
+user.  The build id (version plus a digest of exactly the package's files)
+says whether the host is current.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
 
-from ops import cron, remote
-from ops.build import build_id
-from ops.errors import ExitCode, PgvaultError
-from ops.execute import Conn
-from ops.schema import StackConfig
+from pgvault.core import cron
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.schema import StackConfig
+from pgvault.edges import remote
+from pgvault.edges.build import build_id
+from pgvault.edges.execute import Conn
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def installed_build(conn: Conn, cfg: StackConfig) -> Optional[str]:
+def installed_build(conn: Conn, cfg: StackConfig) -> str | None:
     """The build of ``pgvault-job`` on the host, or ``None`` when it is not installed."""
     result = remote.run(conn, [cron.job_binary(cfg), "--version"], user=cfg.postgres.os_user, warn=True)
     return result.stdout.strip().removeprefix("pgvault-job ") if result.ok else None
@@ -38,8 +40,8 @@ def build_wheel(folder: Path) -> Path:
     if not (PROJECT / "pyproject.toml").is_file():
         raise PgvaultError("cannot build pgvault for the host: this pgvault is not a checkout",
                            "run fab from a pgvault checkout", ExitCode.FAILED)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(PROJECT)],
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(folder), str(PROJECT)], capture_output=True, text=True)
     wheels = sorted(folder.glob("pgvault-*.whl"))
     if done.returncode or not wheels:
         raise PgvaultError(f"building the pgvault wheel failed: {done.stderr.strip()[-200:]}",

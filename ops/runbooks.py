@@ -1,8 +1,9 @@
 """Runbooks rendered from the live configuration, and the runnable blocks inside them.
 
 Each runbook is a Jinja2 template in ``runbooks/templates/`` rendered with the
-stack's real values (never secrets) into ``runbooks/<stack>/``.  Commands come
-from the same builders the tasks use.  A block meant to be run carries its
+stack's real values (never secrets) into ``runbooks/<stack>/``, through the
+one environment factory (``pgvault.core.render``).  Commands come from the
+same builders the tasks use (``pgbackrest.command``, ``postgres.psql_argv``).  A block meant to be run carries its
 metadata in the fence's info string, like pgBackRest's executed user guide::
 
     ```sh pgvault-run step=pitr-2 host=db user=postgres
@@ -21,10 +22,11 @@ from pathlib import Path
 from cron_descriptor import Options, get_description
 from markdown_it import MarkdownIt
 
-from ops import cron, pgbackrest, postgres
-from ops.policy import alarm_specs, archive_timeout_seconds, passphrase_parameter, topic_name
-from ops.render import environment
-from ops.schema import StackConfig
+from pgvault.core import cron, pgbackrest, postgres
+from pgvault.core.policy import alarm_specs, archive_timeout_seconds, passphrase_parameter, topic_name
+from pgvault.core.render import environment
+from pgvault.core.schema import StackConfig
+from pgvault.core.scratch import scratch_for
 
 #: the runbooks, in the order the tests run them (disaster recovery destroys the primary: last)
 RUNBOOKS = ("alarms", "restore-latest", "pitr", "logical-restore", "drill", "rotate-keys", "disaster-recovery")
@@ -43,7 +45,8 @@ class Block:
     code: str
 
 
-def _words(schedule: str) -> str:
+def in_words(schedule: str) -> str:
+    """A cron schedule in words, 24-hour clock, in UTC (``At 02:00 UTC``)."""
     options = Options()
     options.use_24hour_time_format = True
     return get_description(schedule, options) + " UTC"
@@ -51,7 +54,7 @@ def _words(schedule: str) -> str:
 
 def context(cfg: StackConfig) -> dict:
     """The values runbooks print: names, paths and exact commands of this stack."""
-    pg, pgb, repo = cfg.postgres, cfg.pgbackrest, cfg.repository
+    pg, repo = cfg.postgres, cfg.repository
     return {
         "banner": f"<!-- Managed by pgvault from {cfg.file} — do not edit; run fab runbooks.render -->",
         "cfg": cfg,
@@ -59,15 +62,15 @@ def context(cfg: StackConfig) -> dict:
         "host": cfg.hosts[0],
         "fab": lambda task: f"fab {task} --stack {cfg.name}",
         "db": pg.databases[0],
-        "psql": shlex.join([f"{pg.bin_dir}/psql", "-X", "-h", pg.socket_dir, "-p", str(pg.port)]),
-        "scratch_psql": lambda name: shlex.join([f"{pg.bin_dir}/psql", "-X", "-h", f"{pg.scratch_dir}/{name}", "-p",
-                                                 str(pg.port)]),
+        "psql": lambda database: shlex.join(postgres.psql_argv(cfg, database, script=False)),
+        "scratch_psql": lambda name, database: shlex.join(postgres.psql_argv(
+            cfg, database, socket_dir=scratch_for(cfg, name).root, script=False)),
         "pgbackrest_info": shlex.join(pgbackrest.command(cfg, "info")),
         "pgbackrest_check": shlex.join(pgbackrest.command(cfg, "check")),
         "pgbackrest_verify": shlex.join(pgbackrest.command(cfg, "verify")),
         "restore_config": pgbackrest.restore_config_path(cfg),
         "include_file": postgres.include_file(cfg),
-        "schedule": {e.job: _words(e.schedule) for e in cron.entries(cfg)},
+        "schedule": {e.job: in_words(e.schedule) for e in cron.entries(cfg)},
         "cron_file": cron.cron_file(cfg),
         "job_log": f"{cfg.jobs.log_dir}/pgvault-job.log",
         "alarms": alarm_specs(cfg),
@@ -83,7 +86,8 @@ def context(cfg: StackConfig) -> dict:
 def render_all(cfg: StackConfig) -> dict[str, str]:
     """Every runbook of the stack: ``{file name: Markdown}``."""
     values = context(cfg)
-    return {f"{name}.md": environment().get_template(f"{name}.md.j2").render(**values) for name in RUNBOOKS}
+    templates = environment((str(ROOT / "templates"),))
+    return {f"{name}.md": templates.get_template(f"{name}.md.j2").render(**values) for name in RUNBOOKS}
 
 
 def blocks(runbook: str, text: str) -> list[Block]:

@@ -1,23 +1,20 @@
-"""EDGE: open SSH connections (Fabric) to the stack's DB hosts, or to ``fab -H``.
+"""Open SSH connections (Fabric) to the stack's DB hosts, or to ``fab -H``.
 
-Only ``fab`` tasks import this module; ``pgvault-job`` on the host uses
-``ops.execute.LocalHost`` and needs neither Fabric nor paramiko.
+Only the control side imports this module; ``pgvault-job`` on the host uses
+``pgvault.edges.execute.LocalHost`` and needs neither Fabric nor paramiko.
 """
 
 from __future__ import annotations
-
-import socket
-from typing import Optional
 
 import paramiko
 from fabric import Connection
 from invoke import Context
 
-from ops.errors import ExitCode, PgvaultError
-from ops.schema import HostConfig, StackConfig
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.schema import HostConfig, StackConfig
 
 
-def connections(c: Context, cfg: StackConfig, host: Optional[str] = None) -> list[tuple[HostConfig, Connection]]:
+def connections(c: Context, cfg: StackConfig, host: str | None = None) -> list[tuple[HostConfig, Connection]]:
     """Open an SSH connection to each DB host of the stack (or to ``fab -H``).
 
     :param c: the task's context; a Fabric ``Connection`` when ``-H`` was given
@@ -50,7 +47,7 @@ def connections(c: Context, cfg: StackConfig, host: Optional[str] = None) -> lis
 def _open(entry: HostConfig, conn: Connection) -> None:
     try:
         conn.open()
-    except (OSError, socket.timeout, paramiko.SSHException) as exc:
+    except (TimeoutError, OSError, paramiko.SSHException) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise PgvaultError(
             f"cannot reach host {entry.name} ({entry.address}:{entry.ssh_port}) over SSH: {reason}",

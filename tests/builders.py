@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from ops.config import parse_stack
-from ops.sandbox.stackfile import sandbox_config  # noqa: F401  (the tests build private stacks with it)
-from ops.schema import StackConfig
+from pgvault.core.config import parse_stack
+from pgvault.core.schema import StackConfig
+from sandbox.stackfile import sandbox_config  # noqa: F401  (the tests build private stacks with it)
 
 #: a production-like stack: Debian layout, AWS S3
 BASE: dict[str, Any] = {

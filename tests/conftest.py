@@ -1,9 +1,10 @@
-"""Test-wide fixtures: layer markers by folder, and the unit-test network guard."""
+"""Test-wide fixtures: layer markers by folder, and the unit-test guards (no network, no machine's /etc)."""
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ pytest_plugins = ["tests.fixtures"]
 
 LAYERS = {"unit": "unit", "specs": "unit", "golden": "unit", "infra": "infra", "integration": "integration",
           "host": "host"}
+#: what a unit test may not read: the configuration of the machine it happens to run on
+MACHINE_CONFIG = "/etc/"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,10 +25,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, LAYERS[layer]))
 
 
+class _MachineGuard:
+    """An audit hook (hooks cannot be removed, so it is installed once and armed per test) refusing opens of /etc."""
+
+    armed = False
+
+    @classmethod
+    def hook(cls, event: str, args: tuple) -> None:
+        if cls.armed and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = os.fsdecode(args[0])
+            if path.startswith(MACHINE_CONFIG):
+                cls.armed = False  # let the failure report itself
+                raise AssertionError(f"a unit test read {path}: it must not depend on this machine's configuration")
+
+
+sys.addaudithook(_MachineGuard.hook)
+
+
 @pytest.fixture(autouse=True)
-def _no_network_in_unit_tests(request, monkeypatch):
-    """Unit, spec and golden tests must not open sockets: the pure core needs none."""
+def _unit_tests_stay_off_the_machine(request, monkeypatch):
+    """Unit, spec and golden tests open no sockets, read no ``PGVAULT_*`` variable and no file under /etc."""
     if request.node.get_closest_marker("unit") is None:
+        yield
         return
     for name in [n for n in os.environ if n.startswith("PGVAULT_")]:
         monkeypatch.delenv(name)
@@ -35,3 +56,8 @@ def _no_network_in_unit_tests(request, monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    _MachineGuard.armed = True
+    try:
+        yield
+    finally:
+        _MachineGuard.armed = False

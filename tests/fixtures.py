@@ -18,10 +18,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ops.config import load_stack
-from ops.sandbox import lifecycle
-from ops.schema import StackConfig
-from ops.sandbox import stackfile
+from pgvault.core.schema import StackConfig
+from pgvault.edges.stackfile import load_stack
+from sandbox import lifecycle, stackfile
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -50,10 +49,10 @@ class Sandbox:
         assert done.returncode == 0, f"fab {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
-    def sql(self, text: str, dsn: str | None = None):
-        """Run SQL on the sandbox database (or ``dsn``); return all rows."""
+    def sql(self, text: str, dsn: str | None = None, params: tuple | None = None):
+        """Run SQL (with ``%s`` parameters) on the sandbox database (or ``dsn``); return all rows."""
         with psycopg.connect(dsn or self.dsn, autocommit=True) as conn:
-            cur = conn.execute(text)
+            cur = conn.execute(text, params)
             return cur.fetchall() if cur.description else []
 
     def dsn_for(self, restored: dict) -> str:

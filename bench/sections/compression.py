@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench import stats
 from bench.lab import Lab, say, stopwatch
 from bench.plan import COMPRESSIONS, Scale
-from ops.pgbackrest import priority_prefix
+from pgvault.core.pgbackrest import priority_prefix
 
 
 def run(lab: Lab, scale: Scale) -> dict:

@@ -9,7 +9,7 @@ from bench import stats
 from bench.lab import BenchError, Lab, say, stopwatch
 from bench.plan import IMPACT_VARIANTS, Scale
 from bench.workload import pgbench
-from ops.pgbackrest import priority_prefix
+from pgvault.core.pgbackrest import priority_prefix
 
 
 def run(lab: Lab, scale: Scale) -> dict:

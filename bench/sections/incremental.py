@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.lab import Lab, say, stopwatch
 from bench.plan import CHANGE_PERCENTS, Scale
-from ops.sandbox.seed import TABLES
+from sandbox.seed import TABLES
 
 
 def run(lab: Lab, scale: Scale) -> dict:

@@ -7,8 +7,8 @@ import json
 from bench.lab import Lab, say, stopwatch
 from bench.plan import Scale
 from bench.workload import write_wal
-from ops import backups
-from ops.execute import LocalHost
+from pgvault.actions import backup
+from pgvault.edges.execute import LocalHost
 
 POINT = "bench-pitr"
 
@@ -18,7 +18,7 @@ def run(lab: Lab, scale: Scale) -> dict:
     lab.fab("backup.incr")
     written = write_wal(lab, scale.pitr_wal_mb, scale.seed_scale)
     lab.fab("backup.mark", "--name", POINT)
-    backups.flush_wal(LocalHost(), lab.cfg, 900)
+    backup.flush_wal(LocalHost(), lab.cfg, 900)
     with stopwatch() as elapsed:
         doc = json.loads(lab.fab("restore.pitr", "--target-name", POINT, "--name", POINT, "--json"))
     lab.fab("restore.drop", "--name", doc["name"])

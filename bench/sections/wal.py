@@ -9,6 +9,7 @@ default) and once with ``archive_command`` forced synchronous.
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import threading
 import time
@@ -17,9 +18,9 @@ from bench import stats
 from bench.lab import Lab, say
 from bench.plan import Scale
 from bench.workload import pgbench
-from ops import pgbackrest, walarchive
-from ops.bucket import current_archive
-from ops.policy import archive_timeout_seconds
+from pgvault.core import pgbackrest, walarchive
+from pgvault.core.policy import archive_timeout_seconds
+from pgvault.edges.bucket import current_archive
 
 LSN_EVERY, LIST_EVERY = 0.1, 0.5
 
@@ -67,7 +68,7 @@ def measure(lab: Lab, scale: Scale) -> dict:
 def summarise(completed: dict[int, float], arrived: dict[int, float], tps: float, seconds: int) -> dict:
     """The section's figures from completion and arrival times."""
     lags, missing = stats.archive_lags(completed, arrived)
-    fills = [b - a for a, b in zip(sorted(completed.values()), sorted(completed.values())[1:])]
+    fills = [b - a for a, b in itertools.pairwise(sorted(completed.values()))]
     result = {"segments": len(completed), "missing": len(missing), "tps": tps,
               "segments_per_s": len(completed) / seconds,
               "wal_mb_per_s": len(completed) * stats.SEGMENT_BYTES / 2**20 / seconds}

@@ -10,8 +10,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from infra import documents
-from ops.policy import passphrase_parameter
-from ops.schema import StackConfig
+from pgvault.core.policy import passphrase_parameter
+from pgvault.core.schema import StackConfig
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class BackupAccessArgs:
 
     @classmethod
     def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id, topic_arn,
-                    alerts_key_arn) -> "BackupAccessArgs":
+                    alerts_key_arn) -> BackupAccessArgs:
         """Build the args from the stack, the bucket's outputs and the alert topic's."""
         return cls(bucket_name=bucket_name, bucket_arn=bucket_arn, key_arn=key_arn, account_id=account_id,
                    topic_arn=topic_arn, alerts_key_arn=alerts_key_arn,

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents
-from ops import metrics
-from ops.policy import AlarmSpec, alarm_specs, topic_name
-from ops.schema import StackConfig
+from pgvault.core import metrics
+from pgvault.core.policy import AlarmSpec, alarm_specs, topic_name
+from pgvault.core.schema import StackConfig
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class BackupAlertsArgs:
     account_id: pulumi.Input[str]
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, account_id) -> "BackupAlertsArgs":
+    def from_config(cls, cfg: StackConfig, account_id) -> BackupAlertsArgs:
         """Build the args from the stack."""
         return cls(prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", topic_name=topic_name(cfg), stack=cfg.name,
                    stanza=cfg.pgbackrest.stanza,
@@ -51,7 +51,8 @@ class BackupAlerts(pulumi.ComponentResource):
         self.alarms = [self._alarm(name, args, spec, dims, child) for spec in args.alarms]
         self.register_outputs({"topic_arn": self.topic.arn, "alarm_arns": [a.arn for a in self.alarms]})
 
-    def _alarm(self, name: str, args: BackupAlertsArgs, spec: AlarmSpec, dims: dict, opts) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(self, name: str, args: BackupAlertsArgs, spec: AlarmSpec, dims: dict,
+               opts) -> aws.cloudwatch.MetricAlarm:
         common = dict(
             name=f"{args.prefix}-{spec.key}", alarm_description=spec.description, comparison_operator=spec.comparison,
             evaluation_periods=spec.evaluation_periods, datapoints_to_alarm=spec.evaluation_periods,

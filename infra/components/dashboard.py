@@ -9,8 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents
-from ops.policy import AlarmSpec
-from ops.schema import StackConfig
+from pgvault.core.policy import AlarmSpec
+from pgvault.core.schema import StackConfig
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class BackupDashboardArgs:
     rpo_seconds: int
 
     @classmethod
-    def from_config(cls, cfg: StackConfig, bucket, alarms, alarm_arns) -> "BackupDashboardArgs":
+    def from_config(cls, cfg: StackConfig, bucket, alarms, alarm_arns) -> BackupDashboardArgs:
         """Build the args from the stack, the bucket name and the alarms."""
         return cls(name=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", stack=cfg.name, stanza=cfg.pgbackrest.stanza,
                    region=cfg.repository.region, bucket=bucket, alarms=tuple(alarms), alarm_arns=tuple(alarm_arns),

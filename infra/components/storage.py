@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents
-from ops.policy import lifecycle_rules
-from ops.schema import StackConfig
+from pgvault.core.lifecycle import lifecycle_rules
+from pgvault.core.schema import StackConfig
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,10 @@ class BackupBucketArgs:
     tags: tuple[tuple[str, str], ...]
 
     @classmethod
-    def from_config(cls, cfg: StackConfig) -> "BackupBucketArgs":
+    def from_config(cls, cfg: StackConfig) -> BackupBucketArgs:
         """Build the args (``load_stack`` has already refused rules that could break pgBackRest)."""
-        return cls(bucket=cfg.repository.bucket, lifecycle=tuple(lifecycle_rules(cfg)), object_lock=cfg.storage.object_lock,
+        return cls(bucket=cfg.repository.bucket, lifecycle=tuple(lifecycle_rules(cfg)),
+                   object_lock=cfg.storage.object_lock,
                    object_lock_days=cfg.storage.object_lock_days, force_destroy=cfg.storage.force_destroy,
                    protect=not cfg.is_sandbox, tags=(("pgvault:stack", cfg.name),
                                                      ("pgvault:stanza", cfg.pgbackrest.stanza)))
@@ -35,7 +36,7 @@ class BackupBucketArgs:
 
 class BackupBucket(pulumi.ComponentResource):
     """The bucket: SSE-KMS with a rotating customer key and bucket keys, versioning, no public access,
-    owner-enforced objects, lifecycle rules from ``ops.policy``, optional Object Lock."""
+    owner-enforced objects, lifecycle rules from ``pgvault.core.lifecycle``, optional Object Lock."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("pgvault:storage:BackupBucket", name, None, opts)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ops import backups, dumps, expiry, ssh
-from ops.config import load_stack
-from ops.execute import LocalHost
-from ops.errors import ExitCode, PgvaultError
+from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, say
-from ops.targets import parse_target
-from ops.units import human_bytes
+from pgvault.actions import backup, logical, retention
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.targets import parse_target, recoverable_window
+from pgvault.core.units import human_bytes
+from pgvault.edges.execute import LocalHost
+from pgvault.edges.stackfile import load_stack
 
 
 def _backup(c, kind: str, stack, host) -> None:
@@ -16,7 +17,7 @@ def _backup(c, kind: str, stack, host) -> None:
     for entry, conn in ssh.connections(c, cfg, host):
         say(f"{kind} backup of {entry.name} (stanza {cfg.pgbackrest.stanza}) to s3://{cfg.repository.bucket}"
             f"{cfg.repository.path}")
-        done = backups.run_backup(conn, cfg, kind, say)
+        done = backup.run_backup(conn, cfg, kind, say)
         seconds = (done.stop - done.start).total_seconds()
         say(f"backup {done.label}: {human_bytes(done.size)} database, {human_bytes(done.repo_delta)} stored, "
             f"{seconds:.0f}s")
@@ -45,8 +46,8 @@ def list_(c, stack=None, host=None, json_=False):
     """List backup sets and the recoverable window."""
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
-        stanza = backups.info(conn, cfg)
-        win = backups.recoverable_window(stanza, backups.primary_state(conn, cfg))
+        stanza = backup.info(conn, cfg)
+        win = recoverable_window(stanza, backup.primary_state(conn, cfg))
         if json_:
             emit_json({
                 "host": entry.name,
@@ -69,9 +70,9 @@ def list_(c, stack=None, host=None, json_=False):
 def verify(c, stack=None, host=None):
     """Verify every backup and WAL file in the repository."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
+    for _, conn in ssh.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
-        clean, problems = backups.verify(conn, cfg, *expiry.wal_kept_from(conn, cfg))
+        clean, problems = backup.verify(conn, cfg, *retention.wal_kept_from(conn, cfg))
         for line in problems:
             say(f"  problem: {line}")
         if not clean:
@@ -87,7 +88,7 @@ def mark(c, name, stack=None, host=None):
     target = parse_target(name=name)
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
-        point = backups.mark(conn, cfg, target.value)
+        point = backup.mark(conn, cfg, target.value)
         say(f"restore point {point['name']} at {point['time']} (LSN {point['lsn']}) on {entry.name}")
 
 
@@ -98,21 +99,23 @@ def expire(c, stack=None, host=None, dry_run=False):
     for entry, conn in ssh.connections(c, cfg, host):
         say(f"retention on {entry.name}: {cfg.retention.daily_days} d daily (PITR), {cfg.retention.weekly_days} d "
             f"weekly, {cfg.retention.monthly_days} d monthly, incrementals {cfg.retention.incremental_days} d")
-        expiry.expire(conn, cfg, say, dry_run)
+        retention.expire(conn, cfg, say, dry_run)
 
 
-@pgvault_task(help={"from_dsn": f"dump from ${dumps.DSN_VARIABLE} (a libpq URI) on this machine, without host access"})
-def logical(c, stack=None, host=None, from_dsn=False):
+@pgvault_task(name="logical",
+              help={"from_dsn": f"dump from ${logical.DSN_VARIABLE} (a libpq URI) on this machine, "
+                                "without host access"})
+def logical_(c, stack=None, host=None, from_dsn=False):
     """Dump each configured database to S3 (pg_dump -Fc)."""
     cfg = load_stack(stack)
     if from_dsn:
-        env = dumps.dsn_environment()
+        env = logical.dsn_environment()
         if env is None:
-            raise PgvaultError(f"--from-dsn needs ${dumps.DSN_VARIABLE}", f"export {dumps.DSN_VARIABLE}=postgresql://...",
-                               ExitCode.USAGE)
-        written = dumps.dump_all(LocalHost(), cfg, say, env)
+            raise PgvaultError(f"--from-dsn needs ${logical.DSN_VARIABLE}",
+                               f"export {logical.DSN_VARIABLE}=postgresql://...", ExitCode.USAGE)
+        written = logical.dump_all(LocalHost(), cfg, say, env)
     else:
-        written = [d for _, conn in ssh.connections(c, cfg, host) for d in dumps.dump_all(conn, cfg, say)]
+        written = [d for _, conn in ssh.connections(c, cfg, host) for d in logical.dump_all(conn, cfg, say)]
     say(f"logical: {len(written)} dump(s), {human_bytes(sum(d['bytes'] for d in written))}")
 
 
@@ -120,7 +123,7 @@ def logical(c, stack=None, host=None, from_dsn=False):
 def logical_list(c, stack=None, database=None, json_=False):
     """List the logical dumps in the bucket."""
     cfg = load_stack(stack)
-    found = [m for m in dumps.list_dumps(cfg) if database in (None, m["database"])]
+    found = [m for m in logical.list_dumps(cfg) if database in (None, m["database"])]
     if json_:
         emit_json({"dumps": found})
         return

@@ -1,7 +1,7 @@
 """What every task shares: the error handler, the shared flags, output helpers.
 
 ``@pgvault_task`` is ``invoke.task`` plus one top-level handler that turns a
-:class:`~ops.errors.PgvaultError` into a single ``error: ...`` line on stderr
+:class:`~pgvault.core.errors.PgvaultError` into a single ``error: ...`` line on stderr
 and the error's typed exit code, so cron and alerting can trust both.
 Shared flags have one spelling and one help text everywhere.
 """
@@ -13,11 +13,12 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from invoke import Exit, task
 
-from ops.errors import ExitCode, PgvaultError
+from pgvault.core.errors import ExitCode, PgvaultError
 
 #: help texts of the flags every task spells the same way
 SHARED_HELP = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ops import drill, ssh
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
+from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
+from pgvault.actions import drill
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.edges.stackfile import load_stack
 
 
 @pgvault_task(help={

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from ops import hostsetup, remote, ssh
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
-from ops.plan import describe, diff, summary
+from ops import ssh
+from ops.host import converge, survey
 from ops.tasks.common import emit_json, pgvault_task, say
-
-ARCHIVER_SQL = (
-    "SELECT row_to_json(a) FROM (SELECT archived_count, last_archived_wal, last_archived_time, failed_count, "
-    "last_failed_wal, last_failed_time FROM pg_stat_archiver) a;"
-)
+from pgvault.core import catalog
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.host import drifts
+from pgvault.core.plan import describe, diff, summary
+from pgvault.edges import remote
+from pgvault.edges.build import build_id
+from pgvault.edges.stackfile import load_stack
 
 
 @pgvault_task()
@@ -19,7 +19,7 @@ def setup(c, stack=None, host=None, dry_run=False):
     """Configure pgBackRest and WAL archiving on the DB host."""
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
-        targets, _, host_plan = hostsetup.survey(conn, cfg)
+        targets, _, host_plan = survey(conn, cfg)
         for change in host_plan.changes:
             say(f"  {describe(change)}")
             if dry_run and diff(change):
@@ -29,12 +29,7 @@ def setup(c, stack=None, host=None, dry_run=False):
         for note in host_plan.notes:
             say(f"  note: {note}")
         if not host_plan.empty and not dry_run:
-            hostsetup.preflight(conn, cfg, targets, host_plan)
-            hostsetup.apply(conn, cfg, host_plan, say)
-            again = hostsetup.plan(cfg, targets, hostsetup.gather(conn, cfg, targets))
-            if again.changes or again.server_action or again.job_install:
-                raise PgvaultError(f"host {entry.name} still differs after setup",
-                                   "run fab host.check to see how", ExitCode.DRIFT)
+            converge(conn, cfg, entry.name, targets, host_plan, say)
         say(summary(f"host.setup {entry.name}", host_plan.changes, host_plan.steps(), dry_run))
 
 
@@ -44,9 +39,9 @@ def check(c, stack=None, host=None, json_=False):
     cfg = load_stack(stack)
     report = {}
     for entry, conn in ssh.connections(c, cfg, host):
-        _, facts, host_plan = hostsetup.survey(conn, cfg)
-        archiver = (remote.sql_json(conn, cfg, ARCHIVER_SQL) or {}) if facts.postgres_up else {}
-        report[entry.name] = hostsetup.drifts(cfg, host_plan, facts, archiver)
+        _, facts, host_plan = survey(conn, cfg)
+        archiver = (remote.sql_json(conn, cfg, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
+        report[entry.name] = drifts(cfg, host_plan, facts, archiver, build_id())
     if json_:
         emit_json({"drifts": report, "ok": not any(report.values())})
     else:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import http.server
 from pathlib import Path
 
-from ops import collect, dashboard, monitoring, ssh
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
-from ops.status import summary_line
+from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, say
+from pgvault.actions import monitoring
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.monitoring import dashboard
+from pgvault.core.monitoring.status import summary_line, textfile_path
+from pgvault.edges.stackfile import load_stack
 
 
 def _documents(c, stack, host):
     cfg = load_stack(stack)
-    return cfg, [(entry, conn, collect.document(conn, entry.name, cfg))
+    return cfg, [(entry, conn, monitoring.document(conn, entry.name, cfg))
                  for entry, conn in ssh.connections(c, cfg, host)]
 
 
@@ -37,7 +39,7 @@ def publish(c, stack=None, host=None):
     cfg, found = _documents(c, stack, host)
     for entry, conn, doc in found:
         problems = monitoring.publish(conn, cfg, doc)
-        say(f"{entry.name}: published {doc['state'].upper()} to CloudWatch, {monitoring.textfile_path(cfg)} and "
+        say(f"{entry.name}: published {doc['state'].upper()} to CloudWatch, {textfile_path(cfg)} and "
             f"{cfg.jobs.state_dir}/status.json")
         if problems:
             raise PgvaultError(f"publishing failed: {'; '.join(problems)}", "check the AWS endpoint and credentials",
@@ -74,7 +76,7 @@ def serve(c, stack=None, host=None, port=8765):
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
-            body = dashboard.render(collect.document(conn, entry.name, cfg)).encode()
+            body = dashboard.render(monitoring.document(conn, entry.name, cfg)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ops import dumps, restores, ssh
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
-from ops.logical import check_database_name, check_table
-from ops.targets import Target, parse_target
+from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
+from pgvault.actions import logical, restore
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.logical import check_database_name, check_table
+from pgvault.core.targets import Target, parse_target
+from pgvault.edges.stackfile import load_stack
 
 _RESTORE_HELP = {
     "name": "scratch cluster name (default restore-<UTC time>)",
@@ -26,9 +27,9 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_) -> No
     for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
         if in_place:
-            result = restores.in_place(conn, cfg, target, progress)
+            result = restore.in_place(conn, cfg, target, progress)
         else:
-            result = restores.to_scratch(conn, entry, cfg, target, name, progress)
+            result = restore.to_scratch(conn, entry, cfg, target, name, progress)
         if json_:
             emit_json(result)
         else:
@@ -67,7 +68,7 @@ def drop(c, name, stack=None, host=None):
     """Stop and delete a scratch cluster made by a restore."""
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
-        restores.drop(conn, cfg, name)
+        restore.drop(conn, cfg, name)
         say(f"scratch cluster {name} on {entry.name} stopped and removed")
 
 
@@ -76,7 +77,7 @@ def list_(c, stack=None, host=None, json_=False):
     """List the scratch clusters restores have made."""
     cfg = load_stack(stack)
     for entry, conn in ssh.connections(c, cfg, host):
-        found = restores.list_scratch(conn, cfg)
+        found = restore.list_scratch(conn, cfg)
         if json_:
             emit_json({"host": entry.name, "scratch": found})
             continue
@@ -86,14 +87,14 @@ def list_(c, stack=None, host=None, json_=False):
                 f"{item['data_dir']}")
 
 
-@pgvault_task(help={
+@pgvault_task(name="logical", help={
     "dump": "a dump key (fab backup.logical-list) or a date YYYY-MM-DD (the newest dump that day)",
     "into": "the database to restore into (created if missing)",
     "table": "restore only this table (name or schema.name)",
     "database": "source database of the dump when --dump is a date (default: any)",
     "force": "restore into an existing, non-empty database (objects are dropped first)",
 })
-def logical(c, dump, into, table=None, database=None, stack=None, host=None, force=False, json_=False):
+def logical_(c, dump, into, table=None, database=None, stack=None, host=None, force=False, json_=False):
     """Restore a logical dump (or one table) into a database."""
     target_db = check_database_name(into)
     chosen_table = check_table(table) if table else None
@@ -101,7 +102,7 @@ def logical(c, dump, into, table=None, database=None, stack=None, host=None, for
     progress = reporter(json_)
     for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring logical dump {dump} into {target_db} on {entry.name}")
-        result = dumps.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
+        result = logical.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
         if json_:
             emit_json(result)
         else:

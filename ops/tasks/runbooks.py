@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ops import runbooks
-from ops.config import parse_stack, stack_name, stack_path
-from ops.errors import ExitCode, PgvaultError
 from ops.tasks.common import pgvault_task, say
+from pgvault.core.config import parse_stack
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.edges.stackfile import stack_name, stack_path
 
 
 @pgvault_task(help={"check": "change nothing; exit 4 if a committed runbook differs from its rendering"})

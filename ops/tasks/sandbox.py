@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import psycopg
 
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
-from ops.demo import run as run_demo
-from ops.sandbox import lifecycle
-from ops.sandbox.seed import row_counts, seed_sql
 from ops.tasks.common import emit_json, pgvault_task, say
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.edges.stackfile import load_stack
+from sandbox import lifecycle
+from sandbox.demo import run as run_demo
+from sandbox.seed import row_counts, seed_sql
 
 
 def _sandbox(stack):

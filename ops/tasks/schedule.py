@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from cron_descriptor import Options, get_description
-
-from ops import backups, cron, remote, ssh
-from ops.config import load_stack
-from ops.errors import ExitCode, PgvaultError
+from ops import ssh
+from ops.runbooks import in_words
 from ops.tasks.common import emit_json, pgvault_task, say
-
-
-def _words(schedule: str) -> str:
-    options = Options()
-    options.use_24hour_time_format = True
-    return get_description(schedule, options) + " UTC"
+from pgvault.actions import backup
+from pgvault.core import cron
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.edges import remote
+from pgvault.edges.stackfile import load_stack
 
 
 @pgvault_task()
@@ -26,8 +22,8 @@ def show(c, stack=None, host=None, json_=False):
         if not found.ok:
             raise PgvaultError(f"no pgvault cron file {path} on {entry.name}", "run fab host.setup", ExitCode.DRIFT)
         _, lines = cron.parse(found.stdout)
-        now = backups.host_now(conn)
-        rows = [{"job": line.job, "schedule": line.schedule, "words": _words(line.schedule), "user": line.user,
+        now = backup.host_now(conn)
+        rows = [{"job": line.job, "schedule": line.schedule, "words": in_words(line.schedule), "user": line.user,
                  "next_run": cron.next_run(line.schedule, now).isoformat(), "command": line.command} for line in lines]
         if json_:
             emit_json({"host": entry.name, "cron_file": path, "jobs": rows})

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ops import render
-from ops.config import parse_stack
-from ops.secrets import Secret
+from pgvault.core import render
+from pgvault.core.config import parse_stack
+from pgvault.core.secrets import Secret
 from tests.builders import make_stack
 
 ROOT = Path(__file__).resolve().parents[2]

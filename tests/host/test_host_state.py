@@ -10,7 +10,7 @@ import pytest
 import testinfra
 from dotenv import dotenv_values
 
-from ops import pgbackrest, postgres, secrets
+from pgvault.core import pgbackrest, postgres, secrets
 from tests.fixtures import FAB, ROOT
 
 
@@ -70,16 +70,16 @@ def test_no_secret_in_world_readable_files(host, configured, secret_values):
 
 
 def test_no_secret_in_ps_during_a_backup(host, configured, secret_values):
-    backup = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    running = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
     seen_pgbackrest = False
     try:
-        while backup.poll() is None:
+        while running.poll() is None:
             table = host.check_output("ps -eo args")
             seen_pgbackrest |= "pgbackrest" in table and " backup" in table
             assert not any(value in table for value in secret_values), "a secret is visible in ps"
-            time.sleep(0.1)
+            time.sleep(0.1)  # the sampling interval, not a wait for anything
     finally:
-        output = backup.communicate(timeout=600)[0]
-    assert backup.returncode == 0, output
+        output = running.communicate(timeout=600)[0]
+    assert running.returncode == 0, output
     assert seen_pgbackrest, "the backup finished before ps could see it"

@@ -18,7 +18,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from ops.config import parse_stack
+from pgvault.core.config import parse_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"

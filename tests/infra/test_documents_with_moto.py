@@ -3,7 +3,7 @@
 moto (in-process, no network) parses and validates what AWS would: a
 malformed policy or body fails here, not at ``pulumi up``.  moto does not
 enforce all of S3's lifecycle constraints, so those are checked by
-``ops.policy.lifecycle_shape_errors`` as well.
+``pgvault.core.lifecycle.shape_errors`` as well.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra import documents
-from ops.policy import alarm_specs, lifecycle_rules, lifecycle_shape_errors
+from pgvault.core.lifecycle import lifecycle_rules, shape_errors
+from pgvault.core.policy import alarm_specs
 from tests.infra.harness import ACCOUNT, committed_stack
 
 REGION = "eu-west-1"
@@ -56,7 +57,7 @@ def test_bucket_policy_is_accepted_by_s3(aws, cfg):
 
 def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
     rules = lifecycle_rules(cfg)
-    assert lifecycle_shape_errors(rules) == []
+    assert shape_errors(rules) == []
     s3 = _bucket(aws, cfg.repository.bucket)
     s3.put_bucket_lifecycle_configuration(Bucket=cfg.repository.bucket, LifecycleConfiguration={"Rules": rules})
     stored = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=cfg.repository.bucket)["Rules"]}
@@ -66,10 +67,10 @@ def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: documents.backup_policy(f"arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills",
+    lambda: documents.backup_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills",
                                     f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", KEY_ARN),
-    lambda: documents.restore_policy(f"arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical"),
-    lambda: documents.break_glass_policy(f"arn:aws:s3:::b", KEY_ARN),
+    lambda: documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical"),
+    lambda: documents.break_glass_policy("arn:aws:s3:::b", KEY_ARN),
 ], ids=["backup", "restore", "break-glass"])
 def test_iam_policies_are_accepted_by_iam(aws, make):
     iam = aws("iam")
@@ -77,7 +78,8 @@ def test_iam_policies_are_accepted_by_iam(aws, make):
     assert created["Policy"]["Arn"].startswith(f"arn:aws:iam::{ACCOUNT}:policy/")
 
 
-@pytest.mark.parametrize("trust", [documents.ec2_trust(), documents.break_glass_trust([f"arn:aws:iam::{ACCOUNT}:root"])],
+@pytest.mark.parametrize("trust", [documents.ec2_trust(),
+                                   documents.break_glass_trust([f"arn:aws:iam::{ACCOUNT}:root"])],
                          ids=["ec2", "break-glass"])
 def test_trust_policies_are_accepted_by_iam(aws, trust):
     aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
@@ -124,5 +126,5 @@ def test_dashboard_body_and_alarms_are_accepted_by_cloudwatch(aws, cfg):
        "Transitions": [{"Days": 10, "StorageClass": "STANDARD_IA"}]}], "at least 30 days"),
     ([{"ID": "a", "Status": "Enabled", "Filter": {"Prefix": "x/"}}] * 2, "unique"),
 ])
-def test_lifecycle_shape_errors_catch_what_moto_lets_through(rules, words):
-    assert any(words in e for e in lifecycle_shape_errors(rules))
+def test_shape_errors_catch_what_moto_lets_through(rules, words):
+    assert any(words in e for e in shape_errors(rules))

@@ -9,13 +9,14 @@ import pytest
 from pulumi_policy import ResourceValidationArgs
 
 from infra.policies import POLICIES
+from pgvault.core.lifecycle import from_engine, repository_violations
 
 
 def violations(resource_type: str, name: str, props: dict) -> list[str]:
     found: list[str] = []
     args = ResourceValidationArgs(resource_type, props, f"urn:{name}", name, None, None, {})
     for policy in POLICIES:
-        policy.validate(args, lambda message, urn=None: found.append(f"{policy.name}: {message}"))
+        policy.validate(args, lambda message, urn=None, name=policy.name: found.append(f"{name}: {message}"))
     return found
 
 
@@ -33,6 +34,16 @@ def test_expiring_repository_objects_is_refused(graphs):
     typ, name, props = _broken(graphs["example"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     props["rules"][0]["expiration"] = {"days": 30}
     assert any("expires live objects under pgbackrest/" in v for v in violations(typ, name, props))
+
+
+@pytest.mark.parametrize("days", [1, 30, 396, 400, 4000])
+def test_the_pack_applies_the_loaders_own_rule(graphs, days):
+    """One rule, two callers: the pack refuses exactly what the stack loader would (a backstop of any length)."""
+    typ, name, props = _broken(graphs["example"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    props["rules"][0]["expiration"] = {"days": days}
+    pack = [v for v in violations(typ, name, props) if v.startswith("pgbackrest-repository-lifecycle: ")]
+    loader = repository_violations(from_engine(props["rules"]), "pgbackrest/")
+    assert pack and pack == [f"pgbackrest-repository-lifecycle: {v.message}" for v in loader]
 
 
 def test_deep_archive_under_the_repository_is_refused(graphs):

@@ -8,8 +8,8 @@ import pytest
 
 from infra import outputs
 from infra.components.storage import BackupBucketArgs
-from ops import metrics
-from ops.policy import alarm_specs, overdue_after, passphrase_parameter
+from pgvault.core import metrics
+from pgvault.core.policy import alarm_specs, overdue_after, passphrase_parameter
 from tests.infra.harness import ACCOUNT, committed_stack
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -64,7 +64,8 @@ def test_bucket_policy_denies_plain_http_old_tls_other_keys_and_retention_bypass
     key_arn = graph.one(KEY, "backups-key").state["arn"]
     assert by_sid["DenyOtherKey"]["Condition"]["StringNotEquals"] == {
         "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
-    assert by_sid["DenyOtherEncryption"]["Condition"]["StringNotEquals"] == {"s3:x-amz-server-side-encryption": "aws:kms"}
+    assert by_sid["DenyOtherEncryption"]["Condition"]["StringNotEquals"] == {
+        "s3:x-amz-server-side-encryption": "aws:kms"}
     break_glass = graph.one("aws:iam/role:Role", "access-break-glass").state["arn"]
     assert by_sid["OnlyBreakGlassBypassesRetention"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": break_glass}}
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from fabric import Config
 from invoke import Context
 
-from ops import backups, ssh
-from ops.cloud import s3_client
+from ops import ssh
+from pgvault.actions import backup
+from pgvault.edges.cloud import s3_client
+from pgvault.edges.waiting import within
 
-MARKS_DDL = "CREATE TABLE IF NOT EXISTS pitr_marks (label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+MARKS_DDL = ("CREATE TABLE IF NOT EXISTS pitr_marks "
+             "(label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
 
 
 def mark(sandbox, label: str) -> dict:
@@ -21,8 +24,16 @@ def mark(sandbox, label: str) -> dict:
     sandbox.sql(MARKS_DDL)
     sandbox.sql(f"INSERT INTO pitr_marks (label) VALUES ('{label}')")
     (now, lsn), = sandbox.sql("SELECT clock_timestamp(), pg_current_wal_insert_lsn()::text")
-    time.sleep(0.05)
+    clock_past(sandbox, now, seconds=0.05)
     return {"time": now, "lsn": lsn}
+
+
+def clock_past(sandbox, moment: datetime, seconds: float) -> None:
+    """Wait until the database's clock is ``seconds`` past ``moment`` (what comes next is clearly after it)."""
+    query = "SELECT clock_timestamp() > %s + make_interval(secs => %s)"
+    passed = within(5 + seconds, lambda: sandbox.sql(query, params=(moment, seconds))[0][0],
+                    interval=min(0.05, seconds))
+    assert passed, f"the database clock did not pass {moment} + {seconds} s"
 
 
 def labels(sandbox, dsn: str) -> set[str]:
@@ -38,7 +49,7 @@ def connection(sandbox):
 
 def flush_wal(sandbox, seconds: float = 120) -> None:
     """Make sure everything committed so far is archived in the bucket."""
-    backups.flush_wal(connection(sandbox), sandbox.cfg, seconds)
+    backup.flush_wal(connection(sandbox), sandbox.cfg, seconds)
 
 
 def restore_json(sandbox, *args: str) -> dict:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ops.errors import ExitCode
+from pgvault.core.errors import ExitCode
 from tests.builders import merge, sandbox_config, stack_text
 from tests.integration.helpers import fingerprint
 
 
 def _future() -> str:
-    return (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    return (datetime.now(UTC) + timedelta(hours=1)).isoformat()
 
 
 CASES = [
@@ -79,7 +79,7 @@ def test_an_unknown_stanza_is_refused(configured):
 
 
 def test_an_unreachable_host_is_named(configured):
-    from ops.waiting import free_port
+    from sandbox.processes import free_port
 
     hosts = [{"name": "db1", "address": "127.0.0.1", "ssh_port": free_port(),
               "identity_file": configured.cfg.hosts[0].identity_file}]

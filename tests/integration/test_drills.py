@@ -4,15 +4,16 @@ random point, a drill that catches a corrupted backup, and the measured data-los
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime
 
 import pytest
 
-from ops import remote
-from ops.cloud import s3_client
-from ops.errors import ExitCode
-from ops.policy import archive_timeout_seconds
-from tests.integration.helpers import connection, damaged_object, flush_wal
+from pgvault.core import catalog
+from pgvault.core.errors import ExitCode
+from pgvault.core.policy import archive_timeout_seconds, canary_keep_days
+from pgvault.edges import remote
+from pgvault.edges.cloud import s3_client
+from tests.integration.helpers import clock_past, connection, damaged_object, flush_wal
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +21,8 @@ def canaries(configured):
     conn = connection(configured)
     configured.ok("backup.full")
     for _ in range(6):  # spaced wider than the check's 1 s tolerance
-        remote.sql(conn, configured.cfg, "INSERT INTO pgvault.canary DEFAULT VALUES;")
-        time.sleep(3)
+        row = remote.sql_json(conn, configured.cfg, catalog.canary_sql(canary_keep_days(configured.cfg)))
+        clock_past(configured, datetime.fromisoformat(row["written_at"]), seconds=3)
     flush_wal(configured)
     return configured
 

@@ -1,19 +1,20 @@
 """backup.expire against real backup sets whose ages are faked with pgBackRest annotations.
 
 In a sandbox stack, a set annotated ``pgvault-clock=<time>`` counts as taken
-then (ops.expiry), so a year of history is built from backups taken seconds
+then (pgvault.core.retention.clock_for), so a year of history is built from backups taken seconds
 apart.  The expected survivors are worked out here by hand from the tiers.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ops import pgbackrest, remote
-from ops.expiry import CLOCK_ANNOTATION
+from pgvault.core import pgbackrest
+from pgvault.core.retention import CLOCK_ANNOTATION
+from pgvault.edges import remote
 from tests.integration.helpers import connection, flush_wal, labels, mark, restore_json
 
 
@@ -37,7 +38,7 @@ def _labels_now(sandbox) -> list[str]:
 
 @pytest.mark.slow
 def test_expire_keeps_exactly_the_tiers_and_pitr_still_works(configured):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     older = _labels_now(configured)
     tuesday, wednesday = _same_week_and_month_pair(now)
     scenario = [  # (name, type, fake time, expected to survive)

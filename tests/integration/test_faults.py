@@ -22,12 +22,15 @@ import pytest
 import trustme
 from botocore.exceptions import ClientError
 
-from ops import backups, bucket, cron, remote, walarchive
-from ops.cloud import s3_client
-from ops.errors import ExitCode
-from ops.sandbox.processes import State
-from ops.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, read_secret
-from ops.waiting import within
+from pgvault.actions import backup
+from pgvault.core import cron, walarchive
+from pgvault.core.errors import ExitCode
+from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET
+from pgvault.edges import bucket, remote
+from pgvault.edges.cloud import s3_client
+from pgvault.edges.secretstore import read_secret
+from pgvault.edges.waiting import within
+from sandbox.processes import State
 from tests.builders import merge, sandbox_config, stack_text
 from tests.fixtures import FAB, ROOT
 from tests.integration.helpers import connection, damaged_object, flush_wal, labels, mark, restore_json
@@ -76,6 +79,13 @@ def _backup_labels(sandbox) -> list[str]:
     return [b["label"] for b in json.loads(sandbox.ok("backup.list", "--json"))["backups"]]
 
 
+def _read_from(path: Path, offset: int) -> str:
+    """What was appended to a log file after ``offset`` bytes."""
+    with open(path, errors="replace") as handle:
+        handle.seek(offset)
+        return handle.read()
+
+
 def _pgbackrest_backup_pids() -> list[int]:
     found = subprocess.run(["pgrep", "-f", "pgbackrest .*backup$"], capture_output=True, text=True).stdout.split()
     return [int(p) for p in found]
@@ -106,7 +116,7 @@ def test_s3_outage_queues_wal_alerts_and_catches_up_without_loss(faults, earlier
             if n == 5:
                 (middle,), = faults.sql("SELECT clock_timestamp()")
             n += 1
-            time.sleep(2)
+            time.sleep(2)  # paces the write load; nothing waits on it
         assert list(ready.glob("*.ready")), "PostgreSQL must keep every unarchived segment"
         done = _as_cron(monitor.user, env, monitor.command)
         assert done.returncode == 0, done.stderr
@@ -130,13 +140,15 @@ def test_s3_outage_queues_wal_alerts_and_catches_up_without_loss(faults, earlier
 @pytest.mark.slow
 def test_s3_stopping_mid_backup_fails_clearly_and_lists_no_partial_set(faults):
     before = _backup_labels(faults)
-    backup = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    log = Path(faults.cfg.pgbackrest.log_path, f"{faults.cfg.pgbackrest.stanza}-backup.log")
+    logged = log.stat().st_size if log.exists() else 0
+    running = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     assert within(30, _pgbackrest_backup_pids), "the backup never started"
-    time.sleep(1)  # into the copy
+    assert within(60, lambda: "backup file " in _read_from(log, logged)), "the backup never started copying"
     with s3_frozen(faults):
-        out, err = backup.communicate(timeout=300)
-    assert backup.returncode == ExitCode.FAILED
+        out, err = running.communicate(timeout=300)
+    assert running.returncode == ExitCode.FAILED
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: pgBackRest error [") and "S3 endpoint" in lines[0], err
     assert _backup_labels(faults) == before, "a failed backup must never be listed"
@@ -246,7 +258,7 @@ def test_a_deleted_wal_segment_is_reported_and_a_target_across_it_refused(faults
 
 def backups_flush(sandbox) -> str:
     """Switch WAL and wait until the finished segment is archived; return its name."""
-    return backups.flush_wal(connection(sandbox), sandbox.cfg)
+    return backup.flush_wal(connection(sandbox), sandbox.cfg)
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops import pgbackrest, secrets
+from pgvault.core import pgbackrest, secrets
 
 
 def test_second_setup_changes_nothing(configured):

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ops.cloud import s3_client
-from ops.errors import ExitCode
-from ops.sandbox.seed import TABLES, checksum_sql
+from pgvault.core.errors import ExitCode
+from pgvault.edges.cloud import s3_client
+from sandbox.seed import TABLES, checksum_sql
 
 
 @pytest.fixture(scope="module")

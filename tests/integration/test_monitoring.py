@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ops import cron, metrics, pgbackrest, remote
-from ops.cloud import aws_client, s3_client
-from ops.sandbox import lifecycle, moto
-from ops.sandbox.processes import State
-from ops.waiting import within
+from pgvault.core import cron, metrics, pgbackrest
+from pgvault.edges import remote
+from pgvault.edges.cloud import aws_client, s3_client
+from pgvault.edges.waiting import within
+from sandbox import lifecycle, moto
+from sandbox.processes import State
 from tests.fixtures import ARTIFACTS
 from tests.integration.helpers import connection, flush_wal, mark
 from tests.integration.test_schedule import _as_cron
@@ -42,8 +43,9 @@ def test_collect_matches_pgbackrest_info_and_the_bucket(configured):
             keys.append(item["Key"])
             wal_bytes += item["Size"]
     newest = doc["wal"]["newest_in_bucket"]
-    assert any(f"/{newest}-" in k for k in keys) and newest == max(k.rsplit("/", 1)[1][:24] for k in keys
-                                                                   if k.rsplit("/", 1)[1][:24].isalnum() and "-" in k.rsplit("/", 1)[1])
+    names = [k.rsplit("/", 1)[1] for k in keys]
+    assert any(f"/{newest}-" in k for k in keys)
+    assert newest == max(n[:24] for n in names if n[:24].isalnum() and "-" in n)
     assert doc["usage"]["wal"] == wal_bytes
     for key in ("last_full_seconds", "last_backup_seconds", "wal_lag_seconds"):
         assert isinstance(doc["ages"][key], int) and doc["ages"][key] >= 0
@@ -105,7 +107,8 @@ def test_a_failed_job_alerts_at_once_through_sns_and_smtp(configured):
     alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "FAILED incr" in m.get("Subject", "")])
     assert alerts, "no alert reached the SQS inbox"
     body = alerts[0]["Message"]
-    for words in ("Job:     incr", "Host:", "pgBackRest error [062]", "Runbook: runbooks/itest/alarms.md#backup-failed"):
+    for words in ("Job:     incr", "Host:", "pgBackRest error [062]",
+                  "Runbook: runbooks/itest/alarms.md#backup-failed"):
         assert words in body
     mails = within(20, lambda: _new_mails(cfg, before))
     message = [m for m in mails if "FAILED incr" in _subject(m)][0]
@@ -144,7 +147,7 @@ def test_an_s3_outage_grows_the_wal_lag_and_nothing_is_lost(configured):
             mark(configured, f"outage-{n}")
             remote.sql(conn, cfg, "SELECT pg_switch_wal();")
             n += 1
-            time.sleep(2)
+            time.sleep(2)  # paces the write load; nothing waits on it
         doc = _collect(configured)
         assert doc["state"] == "critical"
         lag = next(c for c in doc["checks"] if c["key"] == "wal-archive-lag")

@@ -13,12 +13,12 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from ops import pgbackrest, remote, runbooks
+from ops import runbooks
+from pgvault.edges import remote
 from tests.fixtures import ROOT
 from tests.integration.helpers import connection, flush_wal, mark
 

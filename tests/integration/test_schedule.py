@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from croniter import croniter
 
-from ops import cron, jobstate
-from ops.errors import ExitCode
-from ops.waiting import within
+from pgvault.core import cron, jobs
+from pgvault.core.errors import ExitCode
+from pgvault.edges import jobstate
+from pgvault.edges.waiting import within
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +44,15 @@ def _lock_held(path: Path) -> bool:
 def test_cron_file_parses_and_names_every_job(configured, cron_lines):
     env, lines = cron_lines
     assert env["PATH"] == cron.CRON_PATH and env["MAILTO"] == "" and env["PGVAULT_STACK_DIR"]
-    assert [line.job for line in lines] == list(cron.JOBS)
+    assert [line.job for line in lines] == [job.name for job in jobs.scheduled()]
     for line in lines:
         assert croniter.is_valid(line.schedule)
         assert line.user == configured.cfg.postgres.os_user
-        assert line.schedule == getattr(configured.cfg.schedule, cron.JOBS[line.job][0])
+        assert line.schedule == getattr(configured.cfg.schedule, jobs.BY_NAME[line.job].schedule)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("job", list(cron.JOBS))
+@pytest.mark.parametrize("job", [job.name for job in jobs.scheduled()])
 def test_each_cron_line_runs_with_crons_environment(configured, cron_lines, job):
     env, lines = cron_lines
     line = next(x for x in lines if x.job == job)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from ops.cloud import aws_client
-from ops.config import parse_stack
-from ops.policy import passphrase_parameter
-from ops.secrets import REPO_CIPHER_PASS, SecretError, read_secret
+from pgvault.core.config import parse_stack
+from pgvault.core.policy import passphrase_parameter
+from pgvault.core.secrets import REPO_CIPHER_PASS
+from pgvault.edges.cloud import aws_client
+from pgvault.edges.secretstore import SecretError, read_secret
 from tests.builders import merge, sandbox_config, stack_text
 
 
 def _stack(sandbox, ssm: bool):
     ports = {"moto": sandbox.cfg.sandbox.moto_port, "ssh": 1, "pg": 2, "s3": 3, "smtp": 4}
-    config = merge(sandbox_config(str(sandbox.folder / "elsewhere"), ports), {"pgvault:secrets": {"ssm_passphrase": ssm}})
+    config = merge(sandbox_config(str(sandbox.folder / "elsewhere"), ports),
+                   {"pgvault:secrets": {"ssm_passphrase": ssm}})
     return parse_stack(stack_text(config), "Pulumi.ssm.yaml", "ssm")
 
 

@@ -14,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from ops import remote
+from pgvault.edges import remote
 from tests.integration.helpers import connection, flush_wal
 
 MINUTES = float(os.environ.get("PGVAULT_SOAK_MINUTES", "10"))
@@ -39,14 +39,15 @@ class Workload(threading.Thread):
             while not self.stop.is_set():
                 try:
                     db.execute("INSERT INTO soak (body) SELECT md5(random()::text) FROM generate_series(1, 200)")
-                    db.execute("UPDATE notes SET pinned = NOT pinned WHERE id % 97 = (extract(epoch FROM now())::int % 97)")
+                    db.execute("UPDATE notes SET pinned = NOT pinned "
+                               "WHERE id % 97 = (extract(epoch FROM now())::int % 97)")
                     self.rows += 200
                     if time.monotonic() - last_canary > 5:
                         remote.sql(conn, self.sandbox.cfg, "INSERT INTO pgvault.canary DEFAULT VALUES;")
                         last_canary = time.monotonic()
                 except Exception as exc:  # noqa: BLE001 - reported by the test
                     self.errors.append(repr(exc))
-                    time.sleep(1)
+                    time.sleep(1)  # backs off after an error; nothing waits on it
 
 
 @pytest.mark.soak
@@ -65,7 +66,7 @@ def test_soak(configured):
                     done = configured.fab(*args)
                     if done.returncode != 0:
                         failures.append(f"{' '.join(args)}: {done.stderr.strip()}")
-            time.sleep(20)
+            time.sleep(20)  # paces the steps; nothing waits on it
     finally:
         work.stop.set()
         work.join(timeout=60)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from ops.pgbackrest import parse_info, summarise_error, verify_problems
+from pgvault.core.pgbackrest import parse_info, summarise_error, verify_problems
 
 DATA = Path(__file__).parent / "data"
 
@@ -16,7 +16,7 @@ DATA = Path(__file__).parent / "data"
 def test_info_parses_every_backup_set_oldest_first():
     info = parse_info((DATA / "info_two_fulls.json").read_text(), "crm")
     assert info.status_code == 0
-    assert all(b.start.tzinfo == timezone.utc for b in info.backups)
+    assert all(b.start.tzinfo == UTC for b in info.backups)
     assert [b.start for b in info.backups] == sorted(b.start for b in info.backups)
     assert info.archive_min <= info.archive_max
     full = info.backups[0]
@@ -66,8 +66,9 @@ def test_errors_become_one_line_with_a_hint(output, code, words):
 
 
 def test_verify_ranges_reveal_a_missing_segment():
-    from ops.walarchive import verify_gaps
+    from pgvault.core.walarchive import verify_gaps
 
     text = (DATA / "verify_wal_gap.txt").read_text()
-    assert verify_gaps(text) == ["archive 15-1: WAL missing after 000000010000000000000004 up to 000000010000000000000006"]
+    assert verify_gaps(text) == [
+        "archive 15-1: WAL missing after 000000010000000000000004 up to 000000010000000000000006"]
     assert verify_gaps((DATA / "verify_clean.txt").read_text()) == []

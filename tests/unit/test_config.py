@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ops.config import load_stack, parse_stack, stack_name
-from ops.errors import ConfigError, ExitCode, UsageError
+from pgvault.core.config import parse_stack
+from pgvault.core.errors import ConfigError, ExitCode, UsageError
+from pgvault.edges.stackfile import load_stack, stack_name
 from tests.builders import BASE, make_stack, merge, stack_text
 
 

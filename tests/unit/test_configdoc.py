@@ -1,7 +1,7 @@
 """The configuration reference is generated from the schema and committed in sync."""
 
 from ops.configdoc import TARGET, render
-from ops.schema import StackConfig
+from pgvault.core.schema import StackConfig
 
 
 def test_committed_reference_matches_the_schema():

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from ops import job, jobstate
-from ops.errors import ExitCode, PgvaultError
+from pgvault import job
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.jobs import JobRecord
+from pgvault.edges import jobstate
 from tests.builders import make_stack
 
 
@@ -18,14 +22,14 @@ def test_backups_share_one_lock(cfg):
     with jobstate.job_lock(cfg.jobs.state_dir, "full") as first:
         assert first is None
         with jobstate.job_lock(cfg.jobs.state_dir, "incr") as second:
-            assert second == "full (pid %d)" % __import__("os").getpid()
+            assert second == f"full (pid {os.getpid()})"
         with jobstate.job_lock(cfg.jobs.state_dir, "logical") as other:
             assert other is None
 
 
 def test_records_keep_the_last_of_each_job_and_a_bounded_history(cfg):
     for n in range(jobstate.HISTORY + 5):
-        jobstate.record(cfg.jobs.state_dir, jobstate.JobRecord("full", "db1", "s", "e", 1.0, 0, "ok", str(n)))
+        jobstate.record(cfg.jobs.state_dir, JobRecord("full", "db1", "s", "e", 1.0, 0, "ok", str(n)))
     data = jobstate.read(cfg.jobs.state_dir)
     assert data["last"]["full"]["message"] == str(jobstate.HISTORY + 4)
     assert len(data["history"]) == jobstate.HISTORY
@@ -35,13 +39,13 @@ def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
     job.setup_logging(cfg)
     reported = []
     monkeypatch.setattr(job, "_report_outcome", lambda c, entry: reported.append(entry.outcome))
-    monkeypatch.setitem(job.JOBS, "full", lambda c: {"stored_bytes": 42})
+    monkeypatch.setitem(job.RUNNERS, "full", lambda c: {"stored_bytes": 42})
     assert job.run_job(cfg, "full") == 0
 
     def broken(c):
         raise PgvaultError("pgBackRest error [082]: WAL not archived", "check archiving", ExitCode.FAILED)
 
-    monkeypatch.setitem(job.JOBS, "incr", broken)
+    monkeypatch.setitem(job.RUNNERS, "incr", broken)
     assert job.run_job(cfg, "incr") == ExitCode.FAILED
     with jobstate.job_lock(cfg.jobs.state_dir, "full"):
         assert job.run_job(cfg, "incr") == ExitCode.LOCKED

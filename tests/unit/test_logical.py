@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from ops import logical
-from ops.errors import UsageError
+from pgvault.core import logical
+from pgvault.core.errors import UsageError
 from tests.builders import make_stack
 
 
 @pytest.mark.parametrize("day, tier", [(1, "monthly"), (29, "weekly"), (30, "daily"), (2, "daily")])
 def test_tiers(day, tier):
     # 2026-11-29 is a Sunday, and sunday is the default weekly day
-    assert logical.tier_for(datetime(2026, 11, day, 3, tzinfo=timezone.utc), "sunday") == tier
+    assert logical.tier_for(datetime(2026, 11, day, 3, tzinfo=UTC), "sunday") == tier
 
 
 def test_keys():
     cfg = make_stack()
-    key = logical.dump_key(cfg, "crm", datetime(2026, 11, 26, 2, 30, 5, tzinfo=timezone.utc))
+    key = logical.dump_key(cfg, "crm", datetime(2026, 11, 26, 2, 30, 5, tzinfo=UTC))
     assert key == "logical/crm/crm/20261126T023005Z.dump"
     assert logical.manifest_key(key) == key + ".json"
 

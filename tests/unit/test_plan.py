@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.plan import DesiredDir, DesiredFile, PathFact, describe, diff, plan_paths, summary
+from pgvault.core.plan import DesiredDir, DesiredFile, PathFact, describe, diff, plan_paths, summary
 
 CONF = DesiredFile("/etc/pgbackrest/pgbackrest.conf", "a=1\nb=2\n", "postgres", 0o640)
 SECRET = DesiredFile("/etc/pgbackrest/conf.d/s.conf", "pass=hunter2\n", "postgres", 0o600, secret=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ops.postgres import LiveSetting, Setting, libpq_uri, owned_settings, server_action, sql_identifier, sql_literal
+from pgvault.core.postgres import (
+    LiveSetting,
+    Setting,
+    libpq_uri,
+    owned_settings,
+    server_action,
+    sql_identifier,
+    sql_literal,
+)
 from tests.builders import make_stack
 
 

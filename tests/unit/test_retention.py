@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ops.pgbackrest import BackupSet
-from ops.retention import Policy, archive_fulls, decide, expiring, removal_roots, wal_kept_from
+from pgvault.core.pgbackrest import BackupSet
+from pgvault.core.retention import Policy, archive_fulls, decide, expiring, removal_roots, wal_kept_from
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 POLICY = Policy(daily_days=30, weekly_days=90, monthly_days=365, incremental_days=7)
 
 

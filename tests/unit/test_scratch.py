@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from ops.errors import UsageError
-from ops.scratch import config_lines, hba_lines, scratch_for, scratch_name, server_options
+from pgvault.core.errors import UsageError
+from pgvault.core.scratch import config_lines, hba_lines, scratch_for, scratch_name, server_options
 from tests.builders import make_stack
 
+
 def test_scratch_names():
-    assert scratch_name(None, datetime(2026, 11, 27, 1, 2, 3, tzinfo=timezone.utc)) == "restore-20261127-010203"
-    assert scratch_name("drill-1", datetime.now(timezone.utc)) == "drill-1"
+    assert scratch_name(None, datetime(2026, 11, 27, 1, 2, 3, tzinfo=UTC)) == "restore-20261127-010203"
+    assert scratch_name("drill-1", datetime.now(UTC)) == "drill-1"
     for bad in ["../x", "A B", "x;rm", ""]:
         with pytest.raises(UsageError):
-            scratch_name(bad, datetime.now(timezone.utc))
+            scratch_name(bad, datetime.now(UTC))
 
 
 def test_scratch_config_and_options_disable_archiving_and_stay_on_loopback():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.sandbox.seed import TABLES, checksum_sql, row_counts, seed_sql
+from sandbox.seed import TABLES, checksum_sql, row_counts, seed_sql
 
 
 def test_rows_grow_linearly_with_scale():

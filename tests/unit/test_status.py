@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from ops import dashboard, messages, metrics, status
-from ops.jobstate import JobRecord
-from ops.pgbackrest import parse_info
+from pgvault.core import metrics
+from pgvault.core.jobs import JobRecord
+from pgvault.core.monitoring import alerts, dashboard, status
+from pgvault.core.pgbackrest import parse_info
 from tests.builders import make_stack
 
 INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_fulls.json").read_text(), "crm")
 LAST = INFO.backups[-1].stop
 
 
-def facts(after: timedelta, wal_after: timedelta | None = timedelta(seconds=30), jobs=None, drills=None):
+def facts(after: timedelta, wal_after: timedelta | None = timedelta(seconds=30), jobs=None, drills=None,
+          problems=()):
     now = LAST + after
-    primary = {"last_archived_time": (now - timedelta(seconds=40)).isoformat(), "last_archived_wal": "0000000100000000000000F",
+    primary = {"last_archived_time": (now - timedelta(seconds=40)).isoformat(),
+               "last_archived_wal": "0000000100000000000000F",
                "current_wal": "000000010000000000000011", "failed_count": 0, "last_failed_time": None}
     wal = ("00000001000000000000000F", now - wal_after) if wal_after is not None else None
     return status.Facts("db1", now, INFO, primary, jobs or {}, wal, now - timedelta(hours=3),
-                        {"backups": 10, "wal": 5}, drills or [])
+                        {"backups": 10, "wal": 5}, drills or [], problems=list(problems))
 
 
 @pytest.fixture
@@ -49,8 +52,10 @@ def test_backup_ages_turn_amber_then_red(cfg, after, key, state):
 
 
 def test_wal_lag_against_the_rpo(cfg):
-    lag = lambda s: next(c for c in status.build(cfg, facts(timedelta(minutes=5), timedelta(seconds=s)))["checks"]
-                         if c["key"] == "wal-archive-lag")
+    def lag(seconds):
+        doc = status.build(cfg, facts(timedelta(minutes=5), timedelta(seconds=seconds)))
+        return next(c for c in doc["checks"] if c["key"] == "wal-archive-lag")
+
     assert lag(60)["state"] == status.OK
     assert lag(200)["state"] == status.WARNING
     assert lag(400)["state"] == status.CRITICAL
@@ -85,16 +90,35 @@ def test_prometheus_text_includes_pgbackrest_exporter_names(cfg):
 def test_failure_alert_names_job_host_error_and_runbook(cfg):
     entry = JobRecord("full", "db1", "2026-11-27T02:00:00", "2026-11-27T02:01:00", 60.0, 1, "failed",
                       "pgBackRest error [082]: WAL not archived")
-    subject, body = messages.failure_alert(cfg, entry)
+    subject, body = alerts.failure_alert(cfg, entry)
     assert subject == "[pgvault] FAILED full on db1 (test/crm)"
     assert "Error:   pgBackRest error [082]" in body and "runbooks/test/alarms.md#backup-failed" in body
 
 
 def test_report_and_dashboard_render(cfg):
     doc = status.build(cfg, facts(timedelta(minutes=10)))
-    subject, body = messages.report(cfg, doc, {"sizes": {"repository_bytes": 1}})
+    subject, body = alerts.report(cfg, doc, {"sizes": {"repository_bytes": 1}})
     assert subject == "[pgvault] test/crm: OK"
     assert "since the last report" in body and "Retention (sets per tier" in body
     page = dashboard.render(doc)
     assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 3
     assert "http" not in page.split("<body>")[1].replace("http://www.w3.org", ""), "the page must not fetch anything"
+
+
+def test_what_could_not_be_read_comes_first_and_is_critical(cfg):
+    doc = status.build(cfg, facts(timedelta(minutes=10), problems=["the bucket b at https://x:443 cannot be reached"]))
+    first = doc["checks"][0]
+    assert (first["key"], first["state"], first["message"]) == ("collection", status.CRITICAL,
+                                                                "the bucket b at https://x:443 cannot be reached")
+    assert doc["state"] == status.CRITICAL
+
+
+def test_the_dashboard_escapes_every_value_it_shows(cfg):
+    hostile = '<script>alert("x")</script>'
+    jobs = {"last": {"full": {"outcome": "failed", "message": hostile}},
+            "history": [{"job": hostile, "ended": "2999-01-01T00:00:00", "outcome": "failed", "seconds": 1}]}
+    doc = status.build(cfg, facts(timedelta(minutes=10), jobs=jobs, problems=[hostile]))
+    doc["host"] = doc["stack"] = doc["stanza"] = hostile
+    page = dashboard.render(doc)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert page.count("<svg") == 3, "the charts go in as markup"

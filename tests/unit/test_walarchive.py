@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from ops.pgbackrest import BackupSet
-from ops.targets import parse_target
-from ops.walarchive import Gap, crossing, gaps, left_by_retention, name_of, position
+from pgvault.core.pgbackrest import BackupSet
+from pgvault.core.targets import parse_target
+from pgvault.core.wal import name_of
+from pgvault.core.walarchive import Gap, crossing, gaps, left_by_retention
 
-T = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+T = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def seg(n: int, timeline: int = 1):
@@ -18,11 +19,6 @@ def seg(n: int, timeline: int = 1):
 def backup(start: int, stop: int | None = None) -> BackupSet:
     return BackupSet("B", "full", T, T, 1, 1, 1, 1, name_of(1, start), name_of(1, stop or start), None, None, None, (),
                      False)
-
-
-def test_names_and_positions_round_trip_across_log_files():
-    assert position("0000000100000001000000FF") == (1, 0x1FF)
-    assert name_of(1, 0x200) == "000000010000000200000000"
 
 
 def test_gaps_are_found_per_timeline():

@@ -1,0 +1,160 @@
+"""``host.setup`` and ``host.check`` on the control side: read the facts, preflight, apply, re-check.
+
+The desired state and the plan are pure (``pgvault.core.host``); this module
+reads a host's facts over SSH (read-only commands only), proves a changed
+pgBackRest configuration against the repository before writing it, and
+carries out exactly the plan.
+"""
+
+from __future__ import annotations
+
+from ops import jobinstall
+from pgvault.core import catalog, pgbackrest, postgres
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.host import HostFacts, HostPlan, desired_paths, plan, refusal
+from pgvault.core.plan import DesiredDir, DesiredFile
+from pgvault.core.postgres import LiveSetting
+from pgvault.core.schema import StackConfig
+from pgvault.core.secrets import secrets_file
+from pgvault.edges import remote, service
+from pgvault.edges.build import build_id
+from pgvault.edges.execute import Conn
+from pgvault.edges.secretstore import repository_secrets, restore_secrets
+from pgvault.edges.stackfile import stack_path
+
+
+def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
+    """Read the facts (read-only commands only)."""
+    version = None
+    if remote.command_exists(conn, "pgbackrest"):
+        version = remote.run(conn, ["pgbackrest", "version"]).stdout.strip().removeprefix("pgBackRest ")
+    include_dir = cfg.postgres.include_dir
+    include_ok = remote.run(conn, ["test", "-d", include_dir], warn=True).ok
+    up = service.is_running(conn, cfg)
+    if not include_ok and up:
+        raise PgvaultError(
+            f"PostgreSQL include directory {include_dir} does not exist on {conn.host}",
+            "create it and add include_dir = 'conf.d' to postgresql.conf, or set pgvault:postgres.include_dir",
+            ExitCode.FAILED,
+        )
+    settings = live_settings(conn, cfg) if up else {}
+    paths = remote.path_facts(conn, targets)
+    stanza_ok = False
+    if up and version and all(p.path in paths and paths[p.path].exists for p in targets):
+        stanza_ok = stanza_status(conn, cfg)[0] in (0, 2)
+    catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t" if up else True
+    offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
+    return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
+                     up, include_ok)
+
+
+def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
+    """``pg_settings`` rows of the settings pgvault owns."""
+    names = [s.name for s in postgres.owned_settings(cfg)]
+    try:
+        rows = remote.sql_json(conn, cfg, postgres.settings_query(names))
+    except remote.RemoteError as exc:
+        raise PgvaultError(
+            f"cannot query PostgreSQL on {conn.host} (port {cfg.postgres.port}): {exc.message}",
+            "start PostgreSQL, or correct pgvault:postgres.port and socket_dir",
+            ExitCode.UNREACHABLE,
+        ) from None
+    return {r["name"]: LiveSetting(r["name"], r["setting"], r["context"], r["pending_restart"]) for r in rows}
+
+
+def stanza_status(conn: Conn, cfg: StackConfig) -> tuple[int, str]:
+    """``(code, message)`` of the stanza in ``pgbackrest info`` (99 when unreadable)."""
+    result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
+    if not result.ok:
+        return 99, pgbackrest.summarise_error(result.stdout + result.stderr)[1]
+    try:
+        info = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError as exc:
+        return 99, str(exc)
+    return info.status_code, info.status_message
+
+
+def preflight(conn: Conn, cfg: StackConfig, targets: list, host_plan: HostPlan) -> None:
+    """Before changing pgBackRest's files, prove the new ones open the repository (passphrase, keys, TLS).
+
+    The candidate configuration goes to a private temporary folder on the host
+    and ``pgbackrest info`` reads the repository with it; a refusal stops
+    ``host.setup`` with the cause, and nothing on the host changes.
+    """
+    watched = {pgbackrest.config_file(cfg), secrets_file(cfg)}
+    if host_plan.install or not watched & {c.path for c in host_plan.changes}:
+        return
+    owner = cfg.postgres.os_user
+    folder = remote.run(conn, ["mktemp", "-d", "/tmp/pgvault-preflight.XXXXXXXX"], user=owner).stdout.strip()
+    try:
+        remote.ensure_dir(conn, DesiredDir(f"{folder}/conf.d", owner, 0o700))
+        for target in targets:
+            if target.path in watched:
+                name = target.path.removeprefix(cfg.pgbackrest.config_path + "/")
+                remote.put_file(conn, DesiredFile(f"{folder}/{name}", target.content, owner, 0o600, target.secret))
+        argv = pgbackrest.command(cfg, "info", "--output=json", config_path=folder)
+        result = remote.run(conn, argv, user=owner, warn=True)
+    finally:
+        remote.run(conn, ["rm", "-rf", "--", folder], user=owner, warn=True)
+    if not result.ok:
+        raise PgvaultError(refusal(result.stdout + result.stderr), "nothing on the host was changed", ExitCode.FAILED)
+    try:
+        found = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError:
+        raise PgvaultError(f"pgBackRest's answer to the new settings could not be read: {result.stdout[:200]}",
+                           "nothing on the host was changed", ExitCode.FAILED) from None
+    # 0 ok, 1 a new repository (missing stanza path), 2 no valid backup yet, 6 a backup is running
+    if found.status_code not in (0, 1, 2, 6):
+        reason = found.repo_message or found.status_message
+        raise PgvaultError(refusal(reason), "nothing on the host was changed", ExitCode.FAILED)
+
+
+def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
+    """Carry out ``host_plan``: install, write, restart or reload, stanza-create, check."""
+    if host_plan.install:
+        say(f"  installing pgbackrest on {conn.host}")
+        remote.run(conn, remote.as_root(conn) + ["env", "DEBIAN_FRONTEND=noninteractive",
+                                                  "apt-get", "install", "-y", "-q", "pgbackrest"])
+    for change in host_plan.changes:
+        if isinstance(change.target, DesiredDir):
+            remote.ensure_dir(conn, change.target)
+    if host_plan.job_install:
+        jobinstall.install(conn, cfg, say)
+    for change in host_plan.changes:
+        if isinstance(change.target, DesiredFile):
+            remote.put_file(conn, change.target)
+    if host_plan.server_action == "restart":
+        say("  restarting PostgreSQL (a postmaster setting changed)")
+        service.control(conn, cfg, "restart")
+    elif host_plan.server_action == "reload":
+        say("  reloading PostgreSQL")
+        remote.sql(conn, cfg, "SELECT pg_reload_conf();")
+    if host_plan.catalog:
+        remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    if host_plan.stanza:
+        say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
+        for name in ("stanza-create", "check"):
+            result = remote.run(conn, pgbackrest.command(cfg, name), user=cfg.postgres.os_user, warn=True)
+            if not result.ok:
+                raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],
+                                   "fix the cause and run fab host.setup again", ExitCode.FAILED)
+
+
+def converge(conn: Conn, cfg: StackConfig, name: str, targets: list, host_plan: HostPlan, say) -> None:
+    """Apply a non-empty plan: prove the new settings, change the host, then re-read it.
+
+    :raises PgvaultError: (exit 4) when the host still differs afterwards
+    """
+    preflight(conn, cfg, targets, host_plan)
+    apply(conn, cfg, host_plan, say)
+    if not plan(cfg, targets, gather(conn, cfg, targets), build_id()).settled:
+        raise PgvaultError(f"host {name} still differs after setup", "run fab host.check to see how", ExitCode.DRIFT)
+
+
+def survey(conn: Conn, cfg: StackConfig) -> tuple[list, HostFacts, HostPlan]:
+    """Desired state, facts and plan for one host: the first half of setup, all of check."""
+    targets = desired_paths(cfg, repository_secrets(cfg), stack_path(cfg.name).read_text(), restore_secrets(cfg))
+    facts = gather(conn, cfg, targets)
+    return targets, facts, plan(cfg, targets, facts, build_id())
+
+

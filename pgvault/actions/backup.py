@@ -1,0 +1,141 @@
+"""Physical backups: run pgBackRest on the host and read its answers.
+
+Backups run as the PostgreSQL OS user with pgBackRest's detail log streamed
+back for progress; a failure becomes one line with pgBackRest's numbered error
+and a hint.  ``info`` and the primary's state feed ``backup.list``, the
+recoverable window and the restore checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from pgvault.core import catalog, pgbackrest, walarchive
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.pgbackrest import BackupSet, StanzaInfo, failure
+from pgvault.core.progress import LineSink, Progress
+from pgvault.core.schema import StackConfig
+from pgvault.edges import remote
+from pgvault.edges.execute import Conn
+from pgvault.edges.waiting import within
+
+_LABEL = re.compile(r"new backup label = (\S+)")
+
+
+def stream_pgbackrest(conn: Conn, cfg: StackConfig, argv: list[str], label: str,
+                      say: Callable[[str], None]) -> tuple[bool, str]:
+    """Run a pgBackRest command with detail logging, printing progress; return (ok, output)."""
+    progress = Progress(label)
+
+    def on_line(line: str) -> None:
+        message = progress.feed(line)
+        if message:
+            say(message)
+
+    sink = LineSink(on_line)
+    result = remote.run(conn, argv, user=cfg.postgres.os_user, stream=sink, warn=True)
+    return result.ok, sink.text
+
+
+def run_backup(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], None],
+               annotations: dict[str, str] | None = None) -> BackupSet:
+    """Take a backup of ``kind`` (full, diff, incr) and return the new set.
+
+    :raises PgvaultError: with pgBackRest's error in one line
+    """
+    options = [f"--type={kind}", "--log-level-console=detail"]
+    options += [f"--annotation={k}={v}" for k, v in sorted((annotations or {}).items())]
+    argv = pgbackrest.priority_prefix(cfg.pgbackrest.backup_priority) + pgbackrest.command(cfg, "backup", *options)
+    ok, output = stream_pgbackrest(conn, cfg, argv, f"{kind} backup", say)
+    if not ok:
+        raise failure(output, "see the pgBackRest log on the host; fab host.check shows configuration drift")
+    match = _LABEL.search(output)
+    found = info(conn, cfg)
+    label = match.group(1) if match else found.backups[-1].label
+    after_backup(conn, cfg, label)
+    return next(b for b in found.backups if b.label == label)
+
+
+def after_backup(conn: Conn, cfg: StackConfig, label: str) -> None:
+    """Mark a finished backup in the database: a named restore point and the table counts it holds."""
+    remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    for database in cfg.postgres.databases:
+        counts = remote.sql(conn, cfg, catalog.TABLE_COUNTS_SQL, database=database).strip() or "{}"
+        remote.sql(conn, cfg, catalog.record_stats_sql(label, database, counts))
+    remote.sql_json(conn, cfg, catalog.create_restore_point_sql(f"pgvault-{label}"))
+
+
+def info(conn: Conn, cfg: StackConfig) -> StanzaInfo:
+    """``pgbackrest info`` of the stack's stanza.
+
+    :raises PgvaultError: when pgBackRest cannot read the repository
+    """
+    result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
+    if not result.ok:
+        raise failure(result.stdout + result.stderr, "check the repository settings and credentials (fab host.check)")
+    try:
+        parsed = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
+    except ValueError:
+        raise PgvaultError(f"stanza {cfg.pgbackrest.stanza} not found in the repository", "run fab host.setup",
+                           ExitCode.FAILED) from None
+    if parsed.status_code not in (0, 2):
+        raise PgvaultError(f"stanza {parsed.name}: {parsed.status_message}", "run fab host.setup", ExitCode.FAILED)
+    return parsed
+
+
+def primary_state(conn: Conn, cfg: StackConfig) -> dict | None:
+    """The primary's clock, WAL position and archiver state; ``None`` when it is down."""
+    try:
+        return remote.sql_json(conn, cfg, catalog.PRIMARY_STATE_SQL)
+    except remote.RemoteError:
+        return None
+
+
+def host_now(conn: Conn) -> datetime:
+    """The DB host's clock in UTC (targets are checked against the host, not this machine)."""
+    text = remote.run(conn, ["date", "-u", "+%Y-%m-%dT%H:%M:%S.%N+00:00"]).stdout.strip()
+    return datetime.fromisoformat(text[:26] + "+00:00")
+
+
+def verify(conn: Conn, cfg: StackConfig, sets: Sequence[BackupSet] = (),
+           kept_from: BackupSet | None = None) -> tuple[bool, list[str]]:
+    """Run ``pgbackrest verify``; return (clean, problem lines).
+
+    ``sets`` and ``kept_from`` (``pgvault.actions.retention.wal_kept_from``) let the holes
+    that archive retention leaves before the anchor full pass as intended.
+    """
+    result = remote.run(conn, pgbackrest.command(cfg, "verify", "--log-level-console=detail"),
+                        user=cfg.postgres.os_user, warn=True)
+    output = result.stdout + result.stderr
+    problems = pgbackrest.verify_problems(output) + walarchive.verify_gaps(output, sets, kept_from)
+    return result.ok and not problems, problems
+
+
+def mark(conn: Conn, cfg: StackConfig, name: str) -> dict:
+    """Create restore point ``name`` and record it in pgvault's registry."""
+    remote.sql(conn, cfg, catalog.ENSURE_SQL)
+    existing = remote.sql_json(conn, cfg, catalog.restore_point_sql(name))
+    if existing:
+        raise PgvaultError(f"restore point {name!r} already exists ({existing['time']})", "choose another name",
+                           ExitCode.USAGE)
+    return remote.sql_json(conn, cfg, catalog.create_restore_point_sql(name))
+
+
+def flush_wal(conn: Conn, cfg: StackConfig, seconds: float = 120) -> str:
+    """Switch to a new WAL segment and wait until the finished one is archived.
+
+    :returns: the name of the segment that was archived
+    :raises PgvaultError: when archiving does not catch up in time
+    """
+    segment = remote.sql(conn, cfg, "SELECT pg_walfile_name(pg_switch_wal());").strip()
+
+    def archived() -> bool:
+        state = primary_state(conn, cfg) or {}
+        return (state.get("last_archived_wal") or "") >= segment
+
+    if not within(seconds, archived, interval=0.5):
+        raise PgvaultError(f"WAL segment {segment} was not archived within {seconds:.0f}s",
+                           "fab host.check shows why archiving fails", ExitCode.FAILED)
+    return segment

@@ -1,0 +1,212 @@
+"""Restores: into a scratch cluster beside production, or in place.
+
+Order of work, so that bad input changes nothing: read the repository and the
+primary, validate the target and choose the backup set (pure:
+``pgvault.core.restore``), check the archive for holes and the destination;
+only then create directories and run ``pgbackrest restore``.  A scratch restore never archives (``--archive-mode=off``
+plus overrides in its configuration) and never touches the production data
+directory; an in-place restore needs ``--force``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+
+from pgvault.actions import backup
+from pgvault.core import catalog, pgbackrest, render, scratch
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.pgbackrest import failure
+from pgvault.core.plan import DesiredDir, DesiredFile
+from pgvault.core.restore import RestoreFacts, RestorePlan, choose, gap_warning, recovery_failure
+from pgvault.core.schema import HostConfig, StackConfig
+from pgvault.core.secrets import restore_secrets_file
+from pgvault.core.targets import Target
+from pgvault.core.walarchive import gaps
+from pgvault.edges import bucket, remote, service
+from pgvault.edges.cloud import s3_client
+from pgvault.edges.execute import Conn
+from pgvault.edges.waiting import within
+
+
+def facts(conn: Conn, cfg: StackConfig, target: Target) -> RestoreFacts:
+    """Read what choosing a set for ``target`` needs: the repository, the primary, the clock, a restore point."""
+    stanza = backup.info(conn, cfg)
+    primary = backup.primary_state(conn, cfg)
+    point = None
+    if target.kind == "name" and primary:
+        point = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
+    return RestoreFacts(stanza, primary, backup.host_now(conn), point)
+
+
+def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> RestorePlan:
+    """Validate ``target``, choose the backup set and check the archive for holes on the way to it.
+
+    :raises UsageError: for a target outside the window (naming it), or beyond a hole in the archive
+    """
+    plan = choose(target, facts(conn, cfg, target))
+    for note in plan.notes:
+        say(f"  {note}")
+    warning = gap_warning(target, plan.backup_set, gaps(bucket.archive_segments(s3_client(cfg), cfg)))
+    if warning:
+        say(f"  {warning}")
+    say(f"  {plan.describe()}")
+    return plan
+
+
+def _require_empty(conn: Conn, cfg: StackConfig, path: str, name: str) -> None:
+    empty = ["sh", "-c", 'test ! -e "$1" || test -z "$(ls -A "$1")"', "sh", path]
+    if not remote.run(conn, empty, user=cfg.postgres.os_user, warn=True).ok:
+        raise UsageError(f"scratch directory {path} exists and is not empty",
+                         f"choose another --name, or remove it with fab restore.drop --name {name}")
+
+
+def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
+    """The pgBackRest configuration restores use: the read-only one when host.setup wrote it."""
+    path = pgbackrest.restore_config_path(cfg)
+    present = remote.run(conn, ["test", "-f", restore_secrets_file(cfg)], user=cfg.postgres.os_user,
+                         warn=True).ok
+    return (path, True) if present else (cfg.pgbackrest.config_path, False)
+
+
+def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
+               say: Callable[[str], None]) -> dict:
+    """Restore ``target`` into a new scratch cluster, start it, and describe it."""
+    chosen = prepare(conn, cfg, target, say).backup_set
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
+    _require_empty(conn, cfg, place.root, place.name)
+    owner = cfg.postgres.os_user
+    for folder in (place.root, place.data_dir, place.tablespaces):
+        remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700))
+    banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
+    files = {place.config: scratch.config_lines(place, chosen.label, banner),
+             place.hba: scratch.hba_lines(banner, owner),
+             f"{place.root}/pg_ident.conf": banner + "\n"}
+    for path, text in files.items():
+        remote.put_file(conn, DesiredFile(path, text, owner, 0o600))
+    started = time.monotonic()
+    options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
+               f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
+               *target.pgbackrest_options()]
+    config_path, read_only = read_only_config(conn, cfg)
+    ok, output = backup.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options,
+                                                                        config_path=config_path), "restore", say)
+    if not ok:
+        raise failure(output, f"the scratch directory {place.root} is left for inspection; "
+                                      f"fab restore.drop --name {place.name} removes it")
+    fetched = time.monotonic()
+    say(f"  starting scratch cluster {place.name} on {place.root} port {place.port} (replaying WAL to "
+        f"{target.describe()})")
+    _start_scratch(conn, cfg, place)
+    reached = wait_promoted(conn, cfg, place.data_dir, place.log, f"fab restore.drop --name {place.name} removes it",
+                            port=place.port, socket_dir=place.root)
+    ready = time.monotonic()
+    return {
+        "host": entry.address,
+        "host_name": entry.name,
+        "port": place.port,
+        "socket_dir": place.root,
+        "data_dir": place.data_dir,
+        "name": place.name,
+        "backup_set": chosen.label,
+        "target": target.describe(),
+        "read_only_credentials": read_only,
+        "recovered_to": reached.get("last_replay"),
+        "in_recovery": reached.get("in_recovery"),
+        "seconds": {"fetch": round(fetched - started, 1), "replay_and_start": round(ready - fetched, 1),
+                    "total": round(ready - started, 1)},
+    }
+
+
+#: what a restored cluster says about itself once it accepts connections
+RECOVERED_SQL = (
+    "SELECT json_build_object('in_recovery', pg_is_in_recovery(), "
+    "'last_replay', pg_last_xact_replay_timestamp(), 'lsn', pg_current_wal_lsn()::text);"
+)
+
+
+def wait_promoted(conn: Conn, cfg: StackConfig, data_dir: str, log: str, cleanup: str, **where) -> dict:
+    """Wait until a restored cluster leaves recovery; fail at once, with PostgreSQL's reason, if it dies.
+
+    :raises PgvaultError: when it stopped (e.g. the target is beyond the archived WAL) or the RTO target passed
+    """
+    def probe() -> dict | None:
+        try:
+            state = remote.sql_json(conn, cfg, RECOVERED_SQL, **where)
+        except remote.RemoteError:
+            state = None
+        if state and not state["in_recovery"]:
+            return state
+        if not remote.run(conn, ["test", "-f", f"{data_dir}/postmaster.pid"], user=cfg.postgres.os_user,
+                          warn=True).ok:
+            _died(conn, cfg, log, cleanup)
+        return None
+
+    reached = within(cfg.targets.rto_seconds, probe, interval=0.5)
+    if reached is None:
+        raise PgvaultError(f"the restored cluster is still in recovery after {cfg.targets.rto_seconds} s (the RTO "
+                           "target)", f"read {log}; {cleanup}", ExitCode.FAILED)
+    return reached
+
+
+def _died(conn: Conn, cfg: StackConfig, log: str, cleanup: str) -> None:
+    tail = remote.run(conn, ["tail", "-n", "60", log], user=cfg.postgres.os_user, warn=True).stdout
+    raise recovery_failure(tail, log, cleanup)
+
+
+def _start_scratch(conn: Conn, cfg: StackConfig, place: scratch.Scratch) -> None:
+    pg = cfg.postgres
+    argv = [f"{pg.bin_dir}/pg_ctl", "-D", place.data_dir, "-l", place.log, "-w", "-t", str(cfg.targets.rto_seconds),
+            "-o", shlex.join(scratch.server_options(place)), "start"]
+    if not remote.run(conn, argv, user=pg.os_user, warn=True).ok:
+        _died(conn, cfg, place.log, f"fab restore.drop --name {place.name} removes it")
+
+
+def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
+    """Stop and delete the scratch cluster ``name`` (only pgvault scratch directories)."""
+    place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
+    owner = cfg.postgres.os_user
+    if not remote.run(conn, remote.as_user(conn, owner) + ["test", "-f", place.config], warn=True).ok:
+        raise UsageError(f"no pgvault scratch cluster {name!r} in {cfg.postgres.scratch_dir}",
+                         "fab restore.list shows the scratch clusters")
+    remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", place.data_dir, "-m", "fast", "-w", "stop"],
+               user=owner, warn=True)
+    remote.run(conn, remote.as_user(conn, owner) + ["rm", "-rf", "--", place.root])
+
+
+def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
+    """The scratch clusters on the host: name, port (from their config) and whether they run."""
+    owner = cfg.postgres.os_user
+    found = remote.run(conn, remote.as_user(conn, owner) + ["find", cfg.postgres.scratch_dir, "-mindepth", "2",
+                                                             "-maxdepth", "2", "-name", scratch.MARKER], warn=True)
+    out = []
+    for path in sorted(found.stdout.split()):
+        root = path.rsplit("/", 1)[0]
+        text = remote.run(conn, ["cat", path], user=owner).stdout
+        port = next((int(line.split("=")[1]) for line in text.splitlines() if line.startswith("port =")), 0)
+        running = remote.run(conn, ["test", "-f", f"{root}/data/postmaster.pid"], user=owner, warn=True).ok
+        out.append({"name": root.rsplit("/", 1)[1], "port": port, "data_dir": f"{root}/data", "running": running})
+    return out
+
+
+def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
+    """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
+    chosen = prepare(conn, cfg, target, say).backup_set
+    if service.is_running(conn, cfg):
+        say("  stopping PostgreSQL")
+        service.control(conn, cfg, "stop")
+    remote.ensure_dir(conn, DesiredDir(cfg.postgres.data_dir, cfg.postgres.os_user, 0o700))
+    options = ["--delta", f"--set={chosen.label}", "--log-level-console=detail", *target.pgbackrest_options()]
+    started = time.monotonic()
+    ok, output = backup.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
+    if not ok:
+        raise failure(output, "PostgreSQL is stopped; fix the cause and run the restore again")
+    say("  starting PostgreSQL")
+    service.control(conn, cfg, "start")
+    reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
+                            "fix the cause and run the restore again")
+    return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
+            "backup_set": chosen.label, "target": target.describe(), "recovered_to": reached.get("last_replay"),
+            "seconds": {"total": round(time.monotonic() - started, 1)}}
+

@@ -1,0 +1,122 @@
+"""Restore drills as pure logic: which target to drill, and whether the restored cluster is right.
+
+The canary table makes the check exact: a random drill target is placed
+halfway between two canaries, so every canary up to the first must be in the
+restored cluster and none from the second on.  For explicit times a one-second
+band around the target is left out (a commit lands a moment after its row's
+clock time).  Table counts are judged plausible against the counts recorded
+at the last backup before the target.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from pgvault.core.bucket import drills_prefix
+from pgvault.core.errors import UsageError
+from pgvault.core.pgbackrest import BackupSet
+from pgvault.core.policy import CANARY_LSN_SLACK
+from pgvault.core.schema import StackConfig
+from pgvault.core.targets import Target, Window, parse_target
+from pgvault.core.wal import parse_lsn
+
+TOLERANCE = timedelta(seconds=1)
+
+
+def fixed_target(kind: str) -> Target | None:
+    """The target of a non-random drill: latest, oldest (the oldest set's end) or a given time; None for random.
+
+    :raises UsageError: for anything else
+    """
+    if kind == "latest":
+        return Target("latest")
+    if kind == "oldest":
+        return Target("immediate")
+    if kind == "random":
+        return None
+    return parse_target(time=kind)
+
+
+def random_moment(win: Window, now: datetime, daily_days: int, rng: random.Random) -> datetime:
+    """A uniformly random moment of the point-in-time recovery window."""
+    if win.earliest is None:
+        raise UsageError("there is no backup to drill", "run fab backup.full first")
+    low = max(win.earliest, now - timedelta(days=daily_days)) + timedelta(seconds=2)
+    high = max(low, (win.latest or now) - timedelta(seconds=2))
+    return low + (high - low) * rng.random()
+
+
+def snap_between_canaries(moment: datetime, canary_times: Sequence[datetime]) -> datetime:
+    """Move ``moment`` halfway between the two canaries around it, so the canary check is exact."""
+    times = sorted(canary_times)
+    pairs = [(a, b) for a, b in pairwise(times) if a <= moment <= b] or list(pairwise(times))
+    if not pairs:
+        return moment
+    before, after = min(pairs, key=lambda p: abs((p[0] + (p[1] - p[0]) / 2 - moment).total_seconds()))
+    return before + (after - before) / 2
+
+
+def canary_verdict(target: Target, expected: Sequence[tuple[int, datetime, str]], restored: set[int],
+                   boundary: tuple[int, int] | None = None) -> tuple[bool, str]:
+    """Are exactly the canaries before the target in the restored cluster?
+
+    :param expected: (seq, written_at, lsn) of the primary's canaries around the target
+    :param restored: canary sequence numbers present in the restored cluster
+    :param boundary: for an ``immediate`` target, the backup's (start, stop) LSN
+    """
+    if target.time is not None:
+        must = {s for s, t, _ in expected if t <= target.time - TOLERANCE}
+        must_not = {s for s, t, _ in expected if t > target.time}
+    elif target.lsn is not None or boundary is not None:
+        start, stop = boundary if boundary else (target.lsn, target.lsn)
+        must = {s for s, _, lsn in expected if parse_lsn(lsn) < start}
+        must_not = {s for s, _, lsn in expected if parse_lsn(lsn) > stop + CANARY_LSN_SLACK}
+    else:
+        return True, "no canary expectation for this target"
+    missing, extra = sorted(must - restored), sorted(must_not & restored)
+    if missing or extra:
+        parts = ([f"{len(missing)} canary row(s) written before the target are missing (first seq {missing[0]})"]
+                 if missing else []) + ([f"{len(extra)} canary row(s) written after the target are present "
+                                         f"(first seq {extra[0]})"] if extra else [])
+        return False, "; ".join(parts)
+    return True, f"{len(must)} canaries before the target present, {len(must_not)} after it absent"
+
+
+def counts_verdict(recorded: dict[str, dict[str, int]], actual: dict[str, dict[str, int]]) -> tuple[bool, str]:
+    """Are the restored tables' row counts plausible against those recorded at the backup?
+
+    A table may have grown since the backup (WAL replayed past it), but it must
+    not have vanished, nor lost more than half of its rows (from more than 100).
+    """
+    problems = []
+    for database, tables in sorted(recorded.items()):
+        for table, rows in sorted(tables.items()):
+            now = actual.get(database, {}).get(table)
+            if now is None:
+                problems.append(f"{database}.{table} is missing")
+            elif rows > 100 and now < rows // 2:
+                problems.append(f"{database}.{table} has {now} rows, {rows} at the backup")
+    checked = sum(len(t) for t in recorded.values())
+    if problems:
+        return False, "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+    return True, f"{checked} table(s) within plausible bounds of the counts recorded at the backup"
+
+
+def boundary_of(backup: BackupSet) -> tuple[int, int]:
+    """(start, stop) LSN of a backup set, for an ``immediate`` drill."""
+    return parse_lsn(backup.lsn_start or "0/0"), parse_lsn(backup.lsn_stop or "0/0")
+
+
+def recovery_lag(target: Target, started: datetime, newest_canary_at: str) -> float:
+    """Seconds between what a drill asked for (its time target, or its start) and the newest canary recovered."""
+    wanted = target.time or started
+    return round(max(0.0, (wanted - datetime.fromisoformat(newest_canary_at)).total_seconds()), 1)
+
+
+def result_key(cfg: StackConfig, result: dict) -> str:
+    """The bucket key of a drill's result document, beside the backups: ``<drills>/<stanza>/<time>-<name>.json``."""
+    stamp = result["finished"][:19].replace(":", "")
+    return f"{drills_prefix(cfg)}{stamp}-{result['name']}.json"

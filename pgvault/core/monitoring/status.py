@@ -1,0 +1,248 @@
+"""The status document: everything the monitoring knows, and what it means (pure).
+
+``monitor.collect`` gathers raw facts (``pgvault.actions.monitoring``) and this module turns
+them into one JSON-ready document: backup sets, the recoverable window, ages
+in seconds, WAL lag measured against the bucket, sizes, storage usage, jobs,
+retention tiers, the last drill, and a list of checks, each green, amber or
+red against the stack's targets.  The same document feeds CloudWatch, the
+Prometheus textfile, ``status.json``, the daily report and the dashboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pgvault.core import metrics
+from pgvault.core.pgbackrest import StanzaInfo
+from pgvault.core.policy import alarm_specs, archive_timeout_seconds, cron_interval_seconds, tier_capacity
+from pgvault.core.retention import Policy, decide
+from pgvault.core.schema import StackConfig
+from pgvault.core.targets import window
+from pgvault.core.units import duration, human_bytes
+from pgvault.core.wal import segments_between
+
+OK, WARNING, CRITICAL = "ok", "warning", "critical"
+#: a full pg_wal volume stops PostgreSQL, a full spool stops archiving: warn early
+VOLUME_WARNING, VOLUME_CRITICAL = 80, 90
+_RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
+
+
+@dataclass
+class Facts:
+    """What the monitoring read from the host and the bucket, and what it could not read."""
+
+    host: str
+    now: datetime
+    stanza: StanzaInfo
+    primary: dict | None
+    jobs: dict
+    newest_wal: tuple[str, datetime] | None
+    newest_logical: datetime | None
+    usage: dict[str, int]
+    drills: list[dict] = field(default_factory=list)
+    #: volume name -> (percent used, bytes free) of pg_wal's and the spool's file systems
+    volumes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: what could not be read (the bucket, PostgreSQL, pgBackRest's info), one line each
+    problems: list[str] = field(default_factory=list)
+
+
+def textfile_path(cfg: StackConfig) -> str:
+    """Where the Prometheus textfile goes (point node_exporter's textfile collector at its folder)."""
+    return cfg.monitoring.textfile or f"{cfg.jobs.state_dir}/textfile/pgvault.prom"
+
+
+def state_path(cfg: StackConfig, name: str) -> str:
+    """A file the monitoring keeps in the jobs' state folder (``status.json``, ``alert-state``, ...)."""
+    return f"{cfg.jobs.state_dir}/{name}"
+
+
+def _age(now: datetime, when: datetime | None) -> int | None:
+    return None if when is None else max(0, int((now - when).total_seconds()))
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
+    """The status document of one host."""
+    valid = facts.stanza.valid_backups
+    fulls = [b for b in valid if b.type == "full"]
+    last_full = fulls[-1] if fulls else None
+    last_any = valid[-1] if valid else None
+    last_archived = (facts.primary or {}).get("last_archived_time")
+    win = window(facts.stanza.backups, datetime.fromisoformat(last_archived) if last_archived else None)
+    wal_name, wal_at = facts.newest_wal or (None, None)
+    current = (facts.primary or {}).get("current_wal")
+    pending = segments_between(wal_name, current) if current and wal_name else None
+    drill = facts.drills[0] if facts.drills else None
+    drill_at = datetime.fromisoformat(drill["finished"]) if drill else None
+    ages = {
+        "last_full_seconds": _age(facts.now, last_full.stop if last_full else None),
+        "last_backup_seconds": _age(facts.now, last_any.stop if last_any else None),
+        "last_logical_seconds": _age(facts.now, facts.newest_logical),
+        "wal_lag_seconds": _age(facts.now, wal_at),
+        "last_drill_seconds": _age(facts.now, drill_at),
+    }
+    doc = {
+        "stack": cfg.name,
+        "stanza": cfg.pgbackrest.stanza,
+        "host": facts.host,
+        "collected_at": facts.now.isoformat(),
+        "backups": [b.as_dict() for b in facts.stanza.backups],
+        "archive": {"min": facts.stanza.archive_min, "max": facts.stanza.archive_max},
+        "window": {"earliest": _iso(win.earliest), "latest": _iso(win.latest)},
+        "ages": ages,
+        "last": {"full": last_full.label if last_full else None, "full_at": _iso(last_full.stop if last_full else None),
+                 "backup": last_any.label if last_any else None,
+                 "backup_at": _iso(last_any.stop if last_any else None), "logical_at": _iso(facts.newest_logical)},
+        "wal": {
+            "newest_in_bucket": wal_name, "newest_in_bucket_at": _iso(wal_at), "current": current,
+            "pending_segments": pending,
+            "postgres_last_archived": (facts.primary or {}).get("last_archived_wal"),
+            "postgres_last_archived_at": last_archived,
+            "failed_count": (facts.primary or {}).get("failed_count"),
+            "last_failed_at": (facts.primary or {}).get("last_failed_time"),
+        },
+        "sizes": {"last_backup_database_bytes": last_any.size if last_any else None,
+                  "repository_bytes": sum(b.repo_delta for b in facts.stanza.backups)},
+        "usage": dict(facts.usage),
+        "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
+        "retention": retention_status(cfg, facts, clock),
+        "jobs": facts.jobs.get("last", {}),
+        "recent_jobs": [j for j in facts.jobs.get("history", [])
+                        if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()],
+        "drill": drill,
+        "drills": facts.drills[:20],
+        "targets": {"rpo_seconds": cfg.targets.rpo_seconds, "rto_seconds": cfg.targets.rto_seconds},
+    }
+    doc["checks"] = [_check("collection", CRITICAL, None, None, problem) for problem in facts.problems]
+    doc["checks"] += checks(cfg, doc)
+    doc["state"] = max((c["state"] for c in doc["checks"]), key=_RANK.get, default=OK)
+    return doc
+
+
+def retention_status(cfg: StackConfig, facts: Facts, clock=None) -> dict:
+    """How many sets each tier holds now, against what the policy keeps at most."""
+    policy = Policy.from_config(cfg.retention)
+    kwargs = {"clock": clock} if clock else {}
+    decisions = decide(facts.stanza.backups, policy, facts.now, **kwargs)
+    counts = {tier: sum(1 for d in decisions if any(r.startswith(tier) for r in d.reasons))
+              for tier in ("daily", "weekly", "monthly")}
+    return {"counts": counts, "at_most": tier_capacity(cfg), "to_expire": sum(1 for d in decisions if not d.keep)}
+
+
+def _check(key: str, state: str, value, limit, message: str) -> dict:
+    return {"key": key, "state": state, "value": value, "limit": limit, "message": message}
+
+
+def checks(cfg: StackConfig, doc: dict) -> list[dict]:
+    """Each figure against its target: ``ok``, ``warning`` (due or close) or ``critical`` (alarm level)."""
+    limits = {a.key: a.threshold for a in alarm_specs(cfg)}
+    ages, wal = doc["ages"], doc["wal"]
+    due = {"full-backup-age": cron_interval_seconds(cfg.schedule.full),
+           "backup-age": min(cron_interval_seconds(cfg.schedule.full), cron_interval_seconds(cfg.schedule.incremental)),
+           "logical-dump-age": cron_interval_seconds(cfg.schedule.logical)}
+    out = []
+    for key, age, what in (("full-backup-age", ages["last_full_seconds"], "full backup"),
+                           ("backup-age", ages["last_backup_seconds"], "backup"),
+                           ("logical-dump-age", ages["last_logical_seconds"], "logical dump")):
+        if age is None:
+            out.append(_check(key, CRITICAL, None, limits[key], f"no {what} yet"))
+            continue
+        state = CRITICAL if age > limits[key] else WARNING if age > due[key] else OK
+        out.append(_check(key, state, age, limits[key], f"last {what} {duration(age)} ago"))
+    lag, rpo = ages["wal_lag_seconds"], cfg.targets.rpo_seconds
+    if lag is None:
+        out.append(_check("wal-archive-lag", CRITICAL, None, rpo, "no WAL segment in the bucket"))
+    else:
+        soft = archive_timeout_seconds(cfg.targets)
+        state = CRITICAL if lag > rpo else WARNING if lag > soft else OK
+        pending = (f", {wal['pending_segments']} finished segment(s) not yet in the bucket"
+                   if wal["pending_segments"] else "")
+        out.append(_check("wal-archive-lag", state, lag, rpo,
+                          f"newest WAL in the bucket is {duration(lag)} old (RPO {rpo} s){pending}"))
+    failed_at, archived_at = wal.get("last_failed_at"), wal.get("postgres_last_archived_at")
+    if failed_at and (not archived_at or failed_at > archived_at):
+        out.append(_check("archiving", CRITICAL, wal.get("failed_count"), 0,
+                          f"PostgreSQL's archive_command is failing since {failed_at[:19]}"))
+    failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
+    out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
+                      f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
+    for name, volume in sorted(doc.get("volumes", {}).items()):
+        pct = volume["used_percent"]
+        state = CRITICAL if pct >= VOLUME_CRITICAL else WARNING if pct >= VOLUME_WARNING else OK
+        out.append(_check(f"{name}-volume", state, pct, VOLUME_CRITICAL,
+                          f"{name} volume {pct}% full ({human_bytes(volume['free_bytes'])} free)"))
+    drill = doc["drill"]
+    if drill is not None:
+        age = doc["ages"]["last_drill_seconds"]
+        limit = limits["drill-age"]
+        state = CRITICAL if not drill.get("passed") else WARNING if age > limit else OK
+        out.append(_check("drill", state, age, limit,
+                          f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago"))
+    return out
+
+
+def summary_line(doc: dict) -> str:
+    """``OK`` or what is wrong, for subject lines."""
+    bad = [c for c in doc["checks"] if c["state"] != OK]
+    if not bad:
+        return "OK"
+    return "; ".join(f"{c['state'].upper()}: {c['message']}" for c in sorted(bad, key=lambda c: -_RANK[c["state"]]))
+
+
+def metric_values(doc: dict) -> dict[str, float]:
+    """The CloudWatch metrics (``pgvault.core.metrics``) this document provides, by metric name."""
+    ages, drill = doc["ages"], doc["drill"]
+    values = {
+        metrics.LAST_FULL_BACKUP_AGE.name: ages["last_full_seconds"],
+        metrics.LAST_BACKUP_AGE.name: ages["last_backup_seconds"],
+        metrics.LAST_LOGICAL_DUMP_AGE.name: ages["last_logical_seconds"],
+        metrics.WAL_ARCHIVE_LAG.name: ages["wal_lag_seconds"],
+        metrics.LAST_DRILL_AGE.name: ages["last_drill_seconds"],
+        metrics.BACKUP_SIZE.name: doc["sizes"]["last_backup_database_bytes"],
+        metrics.REPOSITORY_SIZE.name: doc["sizes"]["repository_bytes"],
+    }
+    if drill is not None:
+        values[metrics.DRILL_FAILED.name] = 0 if drill.get("passed") else 1
+        values[metrics.DRILL_RTO.name] = (drill.get("seconds") or {}).get("rto")
+        values[metrics.DRILL_RECOVERY_LAG.name] = drill.get("recovery_lag_seconds")
+    return {k: float(v) for k, v in values.items() if v is not None}
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def prometheus(doc: dict) -> str:
+    """The Prometheus textfile-collector text: pgvault's metrics plus pgbackrest_exporter's names where they overlap."""
+    labels = f'stack="{doc["stack"]}",stanza="{doc["stanza"]}"'
+    lines = []
+    by_name = {m.name: m for m in metrics.ALL}
+    values = metric_values(doc)
+    for name, value in sorted(values.items()):
+        metric = by_name[name]
+        lines += [f"# HELP {metric.prometheus_name} {metric.description}", f"# TYPE {metric.prometheus_name} gauge",
+                  f"{metric.prometheus_name}{{{labels}}} {_number(value)}"]
+    state = {OK: 0, WARNING: 1, CRITICAL: 2}[doc["state"]]
+    lines += [f"# HELP {metrics.STATE_GAUGE} 0 ok, 1 warning, 2 critical", f"# TYPE {metrics.STATE_GAUGE} gauge",
+              f"{metrics.STATE_GAUGE}{{{labels}}} {state}"]
+    stanza = f'stanza="{doc["stanza"]}"'
+    exporter = metrics.EXPORTER_NAMES
+    last_full = doc["ages"]["last_full_seconds"]
+    if last_full is not None:
+        lines += _gauge(exporter[metrics.LAST_FULL_BACKUP_AGE.name], f'backup_type="full",block_incr="n",{stanza}',
+                        last_full)
+    if doc["backups"]:
+        last = doc["backups"][-1]
+        ident = (f'backup_name="{last["label"]}",backup_type="{last["type"]}",block_incr="n",database_id="1",'
+                 f'repo_key="1",{stanza}')
+        lines += _gauge(exporter[metrics.BACKUP_SIZE.name], ident, last["database_bytes"])
+        lines += _gauge(exporter[metrics.REPOSITORY_SIZE.name], ident, last["repository_bytes"])
+    return "\n".join(lines) + "\n"
+
+
+def _gauge(name: metrics.ExporterName, labels: str, value) -> list[str]:
+    return [f"# HELP {name.name} {name.help}", f"# TYPE {name.name} gauge", f"{name.name}{{{labels}}} {value}"]

@@ -1,0 +1,141 @@
+"""Pure derivations from the stack's numbers: every figure computed once, here.
+
+A number lives once in the stack file; whatever follows from it (the
+``archive_timeout`` that meets the RPO, how overdue a job may be, the alarm
+thresholds, how long canaries are kept) is derived by a function of this module
+so that the host, the bucket, the alarms and the runbooks can never disagree.
+
+The lifecycle rules and their safety rule have their own module,
+``pgvault.core.lifecycle``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+from pgvault.core import metrics
+from pgvault.core.metrics import Metric
+from pgvault.core.schema import StackConfig, TargetsConfig
+from pgvault.core.units import DAY
+
+#: below this, PostgreSQL would switch WAL files so often that the archive
+#: fills with mostly empty 16 MB segments (FAULTS.md row 39)
+MIN_ARCHIVE_TIMEOUT = 10
+#: canary rows are kept this long past the longest retention tier, so a drill of any kept set finds them
+CANARY_MARGIN_DAYS = 30
+#: bytes of WAL between where a canary row's LSN was taken (its INSERT's default) and where its commit record
+#: can end: a canary is "after" a recovery target only beyond this slack
+CANARY_LSN_SLACK = 16384
+
+
+def archive_timeout_seconds(targets: TargetsConfig) -> int:
+    """``archive_timeout`` for the RPO target.
+
+    A committed transaction reaches the bucket at worst ``archive_timeout``
+    after its commit plus the time to push the segment.  Half of the RPO goes
+    to the timeout and half is left for the push, the async queue and retries.
+    """
+    return max(MIN_ARCHIVE_TIMEOUT, targets.rpo_seconds // 2)
+
+
+@functools.lru_cache(maxsize=256)
+def cron_interval_seconds(expression: str) -> int:
+    """The longest gap between two runs of a cron schedule, over a year or 2000 runs (at least a week)."""
+    it = croniter(expression, datetime(2026, 1, 1, tzinfo=UTC))
+    previous = it.get_next(datetime)
+    longest = 0
+    end = previous.replace(year=previous.year + 1)
+    for _ in range(2000):
+        following = it.get_next(datetime)
+        longest = max(longest, int((following - previous).total_seconds()))
+        previous = following
+        if previous >= end:
+            break
+    return longest
+
+
+def overdue_after(interval_seconds: int) -> int:
+    """When a job that runs every ``interval_seconds`` counts as late: a quarter more, at least 15 min."""
+    return interval_seconds + max(interval_seconds // 4, 900)
+
+
+def canary_keep_days(cfg: StackConfig) -> int:
+    """How long the canary job keeps its rows: the longest retention tier plus a margin."""
+    return cfg.retention.monthly_days + CANARY_MARGIN_DAYS
+
+
+def tier_capacity(cfg: StackConfig) -> dict[str, int]:
+    """The most backup sets each retention tier can hold with this schedule (daily, weekly, monthly)."""
+    full_days = max(1, cron_interval_seconds(cfg.schedule.full) // DAY)
+    return {"daily": cfg.retention.daily_days // full_days + 1, "weekly": cfg.retention.weekly_days // 7 + 1,
+            "monthly": cfg.retention.monthly_days // 30 + 1}
+
+
+def topic_name(cfg: StackConfig) -> str:
+    """Name of the stack's SNS alert topic (created by ``infra``, published to by ``ops``)."""
+    return f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}-alerts"
+
+
+def runbook_link(cfg: StackConfig, runbook: str, section: str) -> str:
+    """Where on-call reads what to do: the rendered runbook of this stack and its section."""
+    return f"runbooks/{cfg.name}/{runbook}.md#{section}"
+
+
+def passphrase_parameter(cfg: StackConfig) -> str:
+    """SSM Parameter Store name of the repository passphrase (created by ``infra``)."""
+    return f"/pgvault/{cfg.name}/{cfg.pgbackrest.stanza}/repo-cipher-pass"
+
+
+# ---------------------------------------------------------------- alarms
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One CloudWatch alarm on a pgvault metric, with its thresholds derived from the stack."""
+
+    key: str
+    metric: Metric
+    threshold: float
+    comparison: str
+    statistic: str
+    period: int
+    evaluation_periods: int
+    missing: str
+    description: str
+    anomaly: bool = False
+
+
+def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
+    """Every alarm of the stack. "Too old" alarms treat missing data as breaching (dead man's switch)."""
+    sched = cfg.schedule
+    period = 2 * cron_interval_seconds(sched.monitor)
+    newest = min(cron_interval_seconds(sched.full), cron_interval_seconds(sched.incremental))
+
+    def too_old(key, metric, interval, what):
+        limit = overdue_after(interval)
+        return AlarmSpec(key, metric, limit, "GreaterThanThreshold", "Maximum", period, 1, "breaching",
+                         f"{what} is older than {limit // 3600}h{limit % 3600 // 60:02d}m, or no figure was "
+                         "published (the job or the monitor stopped)")
+
+    return [
+        too_old("full-backup-age", metrics.LAST_FULL_BACKUP_AGE, cron_interval_seconds(sched.full),
+                "the newest full backup"),
+        too_old("backup-age", metrics.LAST_BACKUP_AGE, newest, "the newest backup of any type"),
+        too_old("logical-dump-age", metrics.LAST_LOGICAL_DUMP_AGE, cron_interval_seconds(sched.logical),
+                "the newest logical dump"),
+        too_old("drill-age", metrics.LAST_DRILL_AGE, cron_interval_seconds(sched.drill), "the newest restore drill"),
+        AlarmSpec("wal-archive-lag", metrics.WAL_ARCHIVE_LAG, cfg.targets.rpo_seconds, "GreaterThanThreshold",
+                  "Maximum", period, 1, "breaching",
+                  f"the newest WAL segment in the bucket is older than the {cfg.targets.rpo_seconds} s RPO target"),
+        AlarmSpec("job-failed", metrics.JOB_FAILURES, 1, "GreaterThanOrEqualToThreshold", "Sum", period, 1,
+                  "notBreaching", "a scheduled pgvault job failed"),
+        AlarmSpec("drill-failed", metrics.DRILL_FAILED, 1, "GreaterThanOrEqualToThreshold", "Maximum", period, 1,
+                  "notBreaching", "the newest restore drill failed a check"),
+        AlarmSpec("repository-size-anomaly", metrics.REPOSITORY_SIZE, 2, "LessThanLowerOrGreaterThanUpperThreshold",
+                  "Maximum", 3600, 3, "notBreaching",
+                  "the repository size left its usual band (mass deletion or runaway growth)", anomaly=True),
+    ]

@@ -1,0 +1,108 @@
+"""Restores as pure logic: which backup set, whether the target can be reached, why recovery stopped.
+
+pgBackRest recovers to the end of WAL, silently ignoring a time target, when
+the chosen set is newer than the target, and PostgreSQL silently ends
+recovery at the first missing WAL segment.  So before anything changes,
+:func:`choose` validates the target against the recoverable window and the
+primary (a future time, an LSN not yet written, an xid not yet assigned) and
+picks the set, and :func:`gap_warning` refuses a target whose replay would
+cross a hole in the archive.  Afterwards :func:`recovery_failure` turns the
+restored cluster's last log lines into one error with its fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.pgbackrest import BackupSet, StanzaInfo
+from pgvault.core.targets import Target, Window, choose_set, recoverable_window, validate
+from pgvault.core.wal import parse_lsn
+from pgvault.core.walarchive import Gap, crossing
+
+#: PostgreSQL's words when the archive ends before a commit past the target
+NOT_REACHED = "recovery ended before configured recovery target was reached"
+
+
+@dataclass(frozen=True)
+class RestoreFacts:
+    """What a restore reads before choosing: the repository, the primary, the host's clock."""
+
+    stanza: StanzaInfo
+    #: the primary's state (``catalog.PRIMARY_STATE_SQL``), ``None`` when it is down
+    primary: dict | None
+    now: datetime
+    #: for a name target: its row in pgvault's restore-point registry, when there is one
+    restore_point: dict | None = None
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """The backup set to restore, the window it was chosen in, and what to tell the operator."""
+
+    backup_set: BackupSet
+    window: Window
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def describe(self) -> str:
+        """One line: the set, its type and end, and the window."""
+        chosen = self.backup_set
+        ended = chosen.stop.isoformat(sep=" ", timespec="seconds")
+        return f"backup set {chosen.label} ({chosen.type}, ended {ended}); window {self.window.describe()}"
+
+
+def choose(target: Target, facts: RestoreFacts) -> RestorePlan:
+    """Validate ``target`` and pick the backup set, or refuse before anything changes.
+
+    :raises UsageError: for a target outside the window (naming it), an xid not yet assigned, or no set before it
+    """
+    win = recoverable_window(facts.stanza, facts.primary)
+    valid = facts.stanza.valid_backups
+    oldest_lsn = parse_lsn(valid[0].lsn_stop) if valid and valid[0].lsn_stop else None
+    current_lsn = parse_lsn(facts.primary["lsn"]) if facts.primary else None
+    validate(target, win, facts.now, current_lsn, oldest_lsn)
+    if target.kind == "xid" and facts.primary and int(target.value) >= int(facts.primary["next_xid"]):
+        raise UsageError(f"target xid {target.value} has not been assigned yet (next is {facts.primary['next_xid']})",
+                         "choose an xid of a committed transaction")
+    notes: list[str] = []
+    point_lsn = None
+    if target.kind == "name" and facts.primary:
+        if facts.restore_point:
+            point_lsn = parse_lsn(facts.restore_point["lsn"])
+        else:
+            notes.append(f"restore point {target.value!r} is not in pgvault's registry: replaying from the oldest set")
+    return RestorePlan(choose_set(target, facts.stanza.backups, point_lsn), win, tuple(notes))
+
+
+def gap_warning(target: Target, chosen: BackupSet, gaps: Sequence[Gap]) -> str | None:
+    """A warning when the replay from ``chosen`` crosses a hole in the archive, for targets that end at the hole.
+
+    :raises UsageError: for a time or LSN target beyond the hole (PostgreSQL would stop short of it)
+    """
+    gap = crossing(target, chosen, gaps)
+    if gap is None:
+        return None
+    until = gap.last_before_at.isoformat(sep=" ", timespec="seconds") if gap.last_before_at else "the gap"
+    what = (f"WAL segment(s) {gap.missing} are missing from the archive: recovery from {chosen.label} stops "
+            f"about {until}")
+    if target.kind in ("latest", "name", "xid"):
+        return f"warning: {what}"
+    raise UsageError(f"{what}, before target {target.describe()}",
+                     "choose a target before the gap, or restore a backup set taken after it; run fab backup.verify")
+
+
+def recovery_failure(log_tail: str, log: str, cleanup: str) -> PgvaultError:
+    """The error for a restored cluster that stopped during recovery, from the tail of its log.
+
+    :param log: the log's path, named in the fix
+    :param cleanup: how to remove what the restore left behind
+    """
+    fatal = [line for line in log_tail.splitlines() if "FATAL" in line or "PANIC" in line]
+    reason = fatal[-1].split("FATAL:")[-1].strip() if fatal else "see its log"
+    fix = f"read {log}; {cleanup}"
+    if NOT_REACHED in reason:
+        fix = ("the archived WAL holds no commit after the target yet: choose an earlier target, or wait for the "
+               f"next WAL segment to be archived; {cleanup}")
+    return PgvaultError(f"the restored cluster stopped during recovery: {reason}", fix, ExitCode.FAILED)

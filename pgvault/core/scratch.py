@@ -1,0 +1,116 @@
+"""Scratch clusters, as pure data: where they live, how they start, which port.
+
+A restore that does not replace production lands in a scratch cluster:
+``<scratch_dir>/<name>/`` holds the data directory, tablespaces, a socket, a
+log and the configuration below.  The scratch configuration includes the
+restored ``postgresql.conf`` when there is one, then overrides everything
+that could reach production: no TCP at all, only a Unix socket in its own
+folder (so it can keep production's port number: its address is
+``-h <scratch_dir>/<name> -p <port>``, known from its name alone, which
+makes runbook commands pasteable), ``archive_mode = off`` and an empty
+``archive_command`` (never archive into the production repository), its own
+HBA file.  The same overrides are passed on the command line, where they
+beat ``postgresql.auto.conf`` too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pgvault.core.errors import UsageError
+from pgvault.core.schema import StackConfig
+
+MARKER = "pgvault-scratch.conf"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """The paths and port of one scratch cluster."""
+
+    name: str
+    root: str
+    port: int
+
+    @property
+    def data_dir(self) -> str:
+        return f"{self.root}/data"
+
+    @property
+    def tablespaces(self) -> str:
+        return f"{self.root}/tablespaces"
+
+    @property
+    def config(self) -> str:
+        return f"{self.root}/{MARKER}"
+
+    @property
+    def hba(self) -> str:
+        return f"{self.root}/pg_hba.conf"
+
+    @property
+    def log(self) -> str:
+        return f"{self.root}/postgresql.log"
+
+
+def scratch_name(name: str | None, now: datetime) -> str:
+    """The scratch cluster's name: given, or ``restore-<UTC timestamp>``.
+
+    :raises UsageError: for a name with other than lowercase letters, digits, '-' and '_'
+    """
+    if name is None:
+        return "restore-" + now.strftime("%Y%m%d-%H%M%S")
+    if not _NAME.match(name):
+        raise UsageError(f"scratch name {name!r} is not valid", "use lowercase letters, digits, '-' and '_' (max 40)")
+    return name
+
+
+def scratch_for(cfg: StackConfig, name: str) -> Scratch:
+    """The scratch cluster ``name`` of this stack (production's port, its own socket folder)."""
+    return Scratch(name, f"{cfg.postgres.scratch_dir}/{name}", cfg.postgres.port)
+
+
+def server_options(scratch: Scratch) -> list[str]:
+    """``postgres`` options for ``pg_ctl -o``: they override every config file."""
+    return [
+        "-c", f"config_file={scratch.config}",
+        "-p", str(scratch.port),
+        "-c", "listen_addresses=",
+        "-c", f"unix_socket_directories={scratch.root}",
+        "-c", "archive_mode=off",
+        "-c", "archive_command=",
+    ]
+
+
+def config_lines(scratch: Scratch, label: str, banner: str) -> str:
+    """The scratch cluster's configuration file."""
+    return "\n".join([
+        banner,
+        f"# Scratch cluster {scratch.name}, restored from backup set {label}. It never archives.",
+        f"include_if_exists = '{scratch.data_dir}/postgresql.conf'",
+        f"data_directory = '{scratch.data_dir}'",
+        f"hba_file = '{scratch.hba}'",
+        f"ident_file = '{scratch.root}/pg_ident.conf'",
+        f"port = {scratch.port}",
+        "listen_addresses = ''",
+        f"unix_socket_directories = '{scratch.root}'",
+        "archive_mode = off",
+        "archive_command = ''",
+        "hot_standby = off",
+        "external_pid_file = ''",
+        f"cluster_name = 'pgvault-{scratch.name}'",
+        "logging_collector = off",
+        "",
+    ])
+
+
+def hba_lines(banner: str, os_user: str) -> str:
+    """Who may connect to a scratch cluster (socket only): the OS user by peer, others with a password."""
+    return "\n".join([
+        banner,
+        f"local   all  {os_user}  peer",
+        "local   all  all  scram-sha-256",
+        "",
+    ])

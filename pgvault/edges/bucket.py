@@ -1,0 +1,100 @@
+"""What the bucket itself holds: WAL segments, logical dumps, storage by prefix, drill results.
+
+Listings, not pgBackRest's word for it: the monitoring measures WAL lag from
+the newest segment object, and restores look for holes in the archive before
+replaying across one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pgvault.core import walarchive
+from pgvault.core.bucket import archive_root, drills_prefix, usage_categories
+from pgvault.core.logical import stanza_prefix
+from pgvault.core.schema import StackConfig
+
+
+def _prefixes(client, bucket: str, prefix: str) -> list[str]:
+    answer = client.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    return sorted(p["Prefix"] for p in answer.get("CommonPrefixes", []))
+
+
+def _archive_ids(client, cfg: StackConfig) -> list[str]:
+    return sorted(_prefixes(client, cfg.repository.bucket, archive_root(cfg)),
+                  key=lambda p: int(p.rstrip("/").rsplit("-", 1)[-1]))
+
+
+def _segments(client, bucket: str, prefix: str) -> list[tuple[str, datetime]]:
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            name = walarchive.segment_name(item["Key"])
+            if name:
+                found.append((name, item["LastModified"]))
+    return found
+
+
+def newest_wal(client, cfg: StackConfig) -> tuple[str, datetime] | None:
+    """The newest WAL segment object in the repository: (segment name, when it landed)."""
+    for archive_id in reversed(_archive_ids(client, cfg)):
+        for folder in reversed(_prefixes(client, cfg.repository.bucket, archive_id)):
+            segments = _segments(client, cfg.repository.bucket, folder)
+            if segments:
+                return max(segments)
+    return None
+
+
+def current_archive(client, cfg: StackConfig) -> str | None:
+    """The key prefix of the current archive id (the database system the stanza backs up now)."""
+    ids = _archive_ids(client, cfg)
+    return ids[-1] if ids else None
+
+
+def archive_segments(client, cfg: StackConfig) -> list[tuple[str, datetime]]:
+    """Every WAL segment of the current archive id."""
+    prefix = current_archive(client, cfg)
+    return _segments(client, cfg.repository.bucket, prefix) if prefix else []
+
+
+def newest_logical(client, cfg: StackConfig) -> datetime | None:
+    """When the newest logical dump landed."""
+    newest = None
+    prefix = stanza_prefix(cfg)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".dump") and (newest is None or item["LastModified"] > newest):
+                newest = item["LastModified"]
+    return newest
+
+
+def usage(client, cfg: StackConfig) -> dict[str, int]:
+    """Bytes stored by category: backups, WAL, logical dumps, drill results, noncurrent versions."""
+    repo = cfg.repository
+    categories = usage_categories(cfg)
+    totals = {name: 0 for name in categories.values()} | {"other": 0}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=repo.bucket):
+        for item in page.get("Contents", []):
+            name = next((n for p, n in categories.items() if item["Key"].startswith(p)), "other")
+            totals[name] += item["Size"]
+    try:
+        noncurrent = 0
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=repo.bucket):
+            noncurrent += sum(v["Size"] for v in page.get("Versions", []) if not v.get("IsLatest"))
+        totals["noncurrent"] = noncurrent
+    except (ClientError, BotoCoreError):
+        pass  # an S3 implementation without versioning: no noncurrent figure
+    return totals
+
+
+def latest_drills(client, cfg: StackConfig, limit: int = 20) -> list[dict]:
+    """The newest drill results stored beside the backups, newest first."""
+    prefix = drills_prefix(cfg)
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".json")]
+    return [json.loads(client.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read())
+            for key in sorted(keys, reverse=True)[:limit]]

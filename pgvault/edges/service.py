@@ -1,0 +1,35 @@
+"""Start, stop and restart the production PostgreSQL the way its host does.
+
+``postgres.control`` says how: ``pg_ctlcluster`` (Debian without systemd),
+``systemd``, or plain ``pg_ctl`` (the sandbox).  Reloads never need this:
+``SELECT pg_reload_conf()`` works everywhere.
+"""
+
+from __future__ import annotations
+
+from pgvault.core.schema import StackConfig
+from pgvault.edges import remote
+from pgvault.edges.execute import Conn
+
+
+def control(conn: Conn, cfg: StackConfig, action: str) -> None:
+    """Run ``action`` (start, stop, restart) on the stack's cluster, waiting for it."""
+    pg = cfg.postgres
+    if pg.control == "pg_ctl":
+        argv = [f"{pg.bin_dir}/pg_ctl", "-D", pg.data_dir, "-w", "-t", "300"]
+        if action != "stop":
+            argv += ["-l", pg.log_file]
+        if action != "start":
+            argv += ["-m", "fast"]
+        remote.run(conn, argv + [action], user=pg.os_user)
+    elif pg.control == "pg_ctlcluster":
+        remote.run(conn, remote.as_root(conn) + ["pg_ctlcluster", str(pg.version), pg.cluster, action])
+    else:
+        remote.run(conn, remote.as_root(conn) + ["systemctl", action, f"postgresql@{pg.version}-{pg.cluster}"])
+
+
+def is_running(conn: Conn, cfg: StackConfig) -> bool:
+    """True when the cluster accepts connections on its socket."""
+    pg = cfg.postgres
+    argv = [f"{pg.bin_dir}/pg_isready", "-q", "-h", pg.socket_dir, "-p", str(pg.port)]
+    return remote.run(conn, argv, warn=True).ok

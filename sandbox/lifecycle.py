@@ -1,0 +1,170 @@
+"""Bring the whole sandbox up, report on it, and take it down again.
+
+``up`` is idempotent: a part that already runs is left alone and reported as
+such.  ``down`` stops every part it started (scratch clusters of restores
+included) and removes the sandbox folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.policy import topic_name
+from pgvault.core.postgres import libpq_uri
+from pgvault.core.schema import StackConfig
+from pgvault.edges.cloud import s3_client
+from sandbox import cluster, moto, seaweed, smtp, sshd
+from sandbox.credentials import APP_PASSWORD, ensure_secrets, write_private
+from sandbox.processes import State, alive, port_open, read_pidfile, stop
+from sandbox.tls import TlsFiles, ensure_tls
+
+
+def require_sandbox(cfg: StackConfig) -> Path:
+    """The sandbox folder of ``cfg``; refuses a stack that is not a sandbox."""
+    if cfg.sandbox is None:
+        raise PgvaultError(
+            f"stack {cfg.name} is not a sandbox (no pgvault:sandbox section)",
+            "use --stack sandbox; sandbox tasks never touch real hosts",
+            ExitCode.USAGE,
+        )
+    return Path(cfg.sandbox.dir)
+
+
+def _ssh_port(cfg: StackConfig) -> int:
+    return cfg.hosts[0].ssh_port
+
+
+def up(cfg: StackConfig) -> list[tuple[str, str]]:
+    """Start every part that is not running; return ``[(part, what happened)]``."""
+    folder = require_sandbox(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    state = State(folder)
+    secrets = ensure_secrets(Path(cfg.secrets.file or folder / "secrets.env"))
+    tls = TlsFiles(Path(cfg.repository.ca_file).parent if cfg.repository.ca_file else folder / "tls")
+    ensure_tls(tls)
+    report = []
+
+    recorded = state.load()
+    if alive(recorded.get("s3", {}).get("pid")) and port_open(cfg.repository.endpoint_port):
+        report.append(("s3", f"already running on {cfg.repository.endpoint}"))
+    else:
+        started = seaweed.start(folder / "s3", tls, cfg.repository.endpoint_port, secrets)
+        state.update("s3", started)
+        report.append(("s3", f"started on https://{cfg.repository.endpoint}"))
+    created = seaweed.ensure_bucket(s3_client(cfg), cfg.repository.bucket)
+    report.append(("bucket", f"{cfg.repository.bucket} {'created' if created else 'exists'}"))
+
+    if alive(recorded.get("moto", {}).get("pid")) and port_open(cfg.sandbox.moto_port):
+        report.append(("moto", f"already running on 127.0.0.1:{cfg.sandbox.moto_port}"))
+    else:
+        state.update("moto", moto.start(folder / "moto", cfg.sandbox.moto_port))
+        report.append(("moto", f"started on http://127.0.0.1:{cfg.sandbox.moto_port}"))
+    moto.ensure_alert_topic(cfg)
+    report.append(("alerts", f"SNS topic {topic_name(cfg)} -> SQS queue {moto.inbox_name(cfg)}"))
+
+    smtp_port = _smtp_port(cfg)
+    if smtp_port and alive(recorded.get("smtp", {}).get("pid")) and port_open(smtp_port):
+        report.append(("smtp", f"already running on 127.0.0.1:{smtp_port}"))
+    elif smtp_port:
+        state.update("smtp", smtp.start(folder / "mail", smtp_port))
+        report.append(("smtp", f"started on 127.0.0.1:{smtp_port}, mail in {smtp.maildir(folder / 'mail')}"))
+
+    identity = Path(cfg.hosts[0].identity_file or folder / "ssh" / "id_ed25519")
+    if alive(read_pidfile(folder / "ssh" / "sshd.pid")) and port_open(_ssh_port(cfg)):
+        report.append(("sshd", f"already running on 127.0.0.1:{_ssh_port(cfg)}"))
+    else:
+        state.update("sshd", sshd.start(folder / "ssh", _ssh_port(cfg), identity))
+        report.append(("sshd", f"started on 127.0.0.1:{_ssh_port(cfg)}"))
+
+    created = cluster.initialise(cfg)
+    started = cluster.start(cfg)
+    cluster.ensure_app_database(cfg, secrets[APP_PASSWORD])
+    write_private(_pgpass(folder), f"*:*:*:{cluster.APP_ROLE}:{secrets[APP_PASSWORD]}\n")
+    what = "created and started" if created else ("started" if started else "already running")
+    report.append(("postgres", f"{what} on 127.0.0.1:{cfg.postgres.port}"))
+    return report
+
+
+def _smtp_port(cfg: StackConfig) -> int | None:
+    """The SMTP catcher's port when the stack sends mail to loopback."""
+    relay = cfg.alerts.smtp
+    return relay.port if relay is not None and relay.host in ("127.0.0.1", "localhost") else None
+
+
+def mailbox(cfg: StackConfig) -> Path:
+    """The Maildir where the sandbox's SMTP catcher keeps what it received."""
+    return smtp.maildir(require_sandbox(cfg) / "mail")
+
+
+def _pgpass(folder: Path) -> Path:
+    return folder / "pgpass"
+
+
+def dsn(cfg: StackConfig) -> str:
+    """libpq URI of the sandbox database, password kept in the 0600 passfile."""
+    folder = require_sandbox(cfg)
+    return libpq_uri(cluster.APP_ROLE, "127.0.0.1", cfg.postgres.port, cfg.postgres.databases[0], str(_pgpass(folder)))
+
+
+def scratch_dsn(cfg: StackConfig, socket_dir: str, port: int) -> str:
+    """libpq URI of a restored scratch cluster of the sandbox: its Unix socket, the app role's passfile."""
+    folder = require_sandbox(cfg)
+    return (f"postgresql://{cluster.APP_ROLE}@/{cfg.postgres.databases[0]}?host={socket_dir}&port={port}"
+            f"&passfile={_pgpass(folder)}")
+
+
+def status(cfg: StackConfig) -> dict:
+    """Each part's state, plus the database DSN."""
+    folder = require_sandbox(cfg)
+    recorded = State(folder).load()
+    parts = {
+        "s3": {"running": alive(recorded.get("s3", {}).get("pid")) and port_open(cfg.repository.endpoint_port),
+               "endpoint": cfg.repository.endpoint_url, "bucket": cfg.repository.bucket},
+        "moto": {"running": alive(recorded.get("moto", {}).get("pid")) and port_open(cfg.sandbox.moto_port),
+                 "endpoint": f"http://127.0.0.1:{cfg.sandbox.moto_port}"},
+        "sshd": {"running": alive(read_pidfile(folder / "ssh" / "sshd.pid")) and port_open(_ssh_port(cfg)),
+                 "address": f"127.0.0.1:{_ssh_port(cfg)}"},
+        "postgres": {"running": cluster.running(cfg), "address": f"127.0.0.1:{cfg.postgres.port}",
+                     "data_dir": cfg.postgres.data_dir},
+    }
+    if _smtp_port(cfg):
+        parts["smtp"] = {"running": alive(recorded.get("smtp", {}).get("pid")) and port_open(_smtp_port(cfg)),
+                         "address": f"127.0.0.1:{_smtp_port(cfg)}"}
+    return {
+        "stack": cfg.name,
+        "dir": str(folder),
+        "exists": folder.is_dir(),
+        "parts": parts,
+        "running": all(p["running"] for p in parts.values()),
+        "dsn": dsn(cfg),
+    }
+
+
+def down(cfg: StackConfig) -> list[str]:
+    """Stop everything the sandbox started and remove its folder; return what was stopped."""
+    folder = require_sandbox(cfg)
+    stopped = []
+    scratch = Path(cfg.postgres.scratch_dir)
+    for pidfile in sorted(scratch.glob("*/data/postmaster.pid")) if scratch.is_dir() else []:
+        subprocess.run(cluster.as_db_user(cfg, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", str(pidfile.parent),
+                                                "-m", "immediate", "-w", "stop"]), capture_output=True)
+        stopped.append(f"scratch cluster {pidfile.parent.parent.name}")
+    if cluster.running(cfg) or Path(cfg.postgres.data_dir, "postmaster.pid").exists():
+        cluster.stop(cfg)
+        stopped.append("postgres")
+    recorded = State(folder).load()
+    for part, pid in (("sshd", read_pidfile(folder / "ssh" / "sshd.pid")),
+                      ("smtp", recorded.get("smtp", {}).get("pid")),
+                      ("moto", recorded.get("moto", {}).get("pid")),
+                      ("s3", recorded.get("s3", {}).get("pid"))):
+        if alive(pid):
+            stop(pid, grace=5)
+            stopped.append(part)
+    seaweed.remove_sockets(cfg.repository.endpoint_port, recorded.get("s3", {}).get("ports", {}))
+    shutil.rmtree(folder, ignore_errors=True)
+    return stopped

@@ -1,0 +1,73 @@
+"""OpenSSH ``sshd`` on 127.0.0.1: the door to the sandbox's stand-in DB host.
+
+Fabric reaches the sandbox host exactly as it reaches a production host: over
+SSH with a key.  This sshd accepts only the generated key, only for the
+invoking user, only on loopback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from pathlib import Path
+
+from pgvault.core.errors import ExitCode, PgvaultError
+from sandbox.processes import port_open, read_pidfile, require_free_port, wait_started
+
+SSHD = "/usr/sbin/sshd"
+
+
+def config_text(folder: Path, port: int, user: str) -> str:
+    """The ``sshd_config`` of the sandbox."""
+    lines = [
+        f"Port {port}",
+        "ListenAddress 127.0.0.1",
+        f"HostKey {folder / 'host_ed25519'}",
+        f"PidFile {folder / 'sshd.pid'}",
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}",
+        f"AllowUsers {user}",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PermitRootLogin prohibit-password",
+        "UsePAM no",
+        "StrictModes no",
+        "PrintMotd no",
+        "X11Forwarding no",
+        "AllowTcpForwarding no",
+        "Subsystem sftp internal-sftp",
+        "LogLevel VERBOSE",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _keygen(path: Path, comment: str) -> None:
+    if not path.is_file():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+            check=True, stdin=subprocess.DEVNULL,
+        )
+
+
+def start(folder: Path, port: int, identity_file: Path) -> dict:
+    """Generate keys and config once, start sshd, wait for its port; return ``{"pid"}``."""
+    if not Path(SSHD).is_file():
+        raise PgvaultError("OpenSSH server is not installed", "run make deps (installs openssh-server)",
+                           ExitCode.FAILED)
+    require_free_port(port, "the sandbox sshd", "pgvault:hosts[0].ssh_port")
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    _keygen(folder / "host_ed25519", "pgvault-sandbox-host")
+    identity_file.parent.mkdir(parents=True, exist_ok=True)
+    _keygen(identity_file, "pgvault-sandbox-operator")
+    (folder / "authorized_keys").write_text(Path(f"{identity_file}.pub").read_text())
+    config = folder / "sshd_config"
+    config.write_text(config_text(folder, port, getpass.getuser()))
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    log = folder / "sshd.log"
+    subprocess.run([SSHD, "-t", "-f", str(config)], check=True, stdin=subprocess.DEVNULL)
+    subprocess.run([SSHD, "-f", str(config), "-E", str(log)], check=True, stdin=subprocess.DEVNULL)
+    wait_started(lambda: port_open(port), "sshd", log)
+    return {"pid": read_pidfile(folder / "sshd.pid")}

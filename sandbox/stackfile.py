@@ -1,0 +1,61 @@
+"""Private sandbox stacks: a whole sandbox in a fresh folder on free loopback ports.
+
+The test session and the benchmark each run their own sandbox this way, so
+they never collide with the committed ``sandbox`` stack or with each other.
+The folder lives under /var/tmp: the ``postgres`` user must be able to reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sandbox.processes import free_port
+
+PORTS = ("ssh", "pg", "s3", "moto", "smtp")
+
+
+def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-itest", rpo_seconds: int = 20,
+                   io_timeout: int = 10) -> dict[str, Any]:
+    """The ``config:`` mapping of a private sandbox stack rooted at ``folder`` on the given ports."""
+    return {
+        "pgvault:sandbox": {"dir": folder, "moto_port": ports["moto"]},
+        "pgvault:hosts": [{"name": "db1", "address": "127.0.0.1", "ssh_port": ports["ssh"],
+                           "identity_file": f"{folder}/ssh/id_ed25519"}],
+        "pgvault:postgres": {
+            "version": 15, "data_dir": f"{folder}/host/pg/data", "include_dir": f"{folder}/host/pg/data/conf.d",
+            "socket_dir": f"{folder}/host/run", "scratch_dir": f"{folder}/host/scratch",
+            "log_file": f"{folder}/host/log/postgresql.log", "control": "pg_ctl", "port": ports["pg"],
+            "databases": ["crm"],
+        },
+        "pgvault:pgbackrest": {
+            "stanza": "crm", "config_path": f"{folder}/host/etc/pgbackrest",
+            "log_path": f"{folder}/host/log/pgbackrest",
+            "spool_path": f"{folder}/host/spool/pgbackrest", "lock_path": f"{folder}/host/lock/pgbackrest",
+            "io_timeout": io_timeout,
+        },
+        "pgvault:jobs": {
+            "install_dir": f"{folder}/host/opt/pgvault", "config_dir": f"{folder}/host/etc/pgvault",
+            "state_dir": f"{folder}/host/var/lib/pgvault", "log_dir": f"{folder}/host/log/pgvault",
+            "cron_file": f"{folder}/host/etc/cron.d/pgvault-crm",
+        },
+        "pgvault:repository": {"bucket": bucket, "region": "us-east-1", "endpoint": f"localhost:{ports['s3']}",
+                               "uri_style": "path", "ca_file": f"{folder}/tls/ca.pem"},
+        "pgvault:targets": {"rpo_seconds": rpo_seconds},
+        "pgvault:alerts": {"smtp": {"host": "127.0.0.1", "port": ports["smtp"], "tls": "none",
+                                    "sender": "pgvault@itest.invalid", "recipients": ["oncall@itest.invalid"]}},
+        "pgvault:secrets": {"file": f"{folder}/secrets.env"},
+    }
+
+
+def create(name: str, prefix: str = "pgv-", **options: Any) -> Path:
+    """Write ``Pulumi.<name>.yaml`` for a new private sandbox; return its folder (the stack folder too)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    os.chmod(folder, 0o755)
+    config = sandbox_config(str(folder), {port: free_port() for port in PORTS}, **options)
+    (folder / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=True))
+    return folder

@@ -1,0 +1,66 @@
+"""Drill logic: targets between canaries, the exact canary verdict, plausible counts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pgvault.core import drill
+from pgvault.core.targets import Target, Window, parse_target
+from pgvault.core.wal import parse_lsn
+
+T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CANARIES = [T + timedelta(minutes=m) for m in range(10)]
+
+
+def test_fixed_targets():
+    assert drill.fixed_target("latest").kind == "latest"
+    assert drill.fixed_target("oldest").pgbackrest_options() == ["--type=immediate", "--target-action=promote"]
+    assert drill.fixed_target("random") is None
+    assert drill.fixed_target("2026-11-26 12:00:00+00").kind == "time"
+
+
+def test_random_moments_stay_inside_the_window():
+    win = Window(T, T + timedelta(hours=1))
+    for seed in range(50):
+        moment = drill.random_moment(win, T + timedelta(hours=2), 30, random.Random(seed))
+        assert T < moment < T + timedelta(hours=1)
+
+
+def test_snapping_lands_halfway_between_canaries():
+    snapped = drill.snap_between_canaries(T + timedelta(minutes=3, seconds=10), CANARIES)
+    assert snapped == T + timedelta(minutes=3, seconds=30)
+    assert drill.snap_between_canaries(T, []) == T
+
+
+def expected(times):
+    return [(n, t, "0/0") for n, t in enumerate(times, start=1)]
+
+
+def test_canary_verdict_is_exact_between_canaries():
+    target = parse_target(time=(T + timedelta(minutes=3, seconds=30)).isoformat())
+    ok, detail = drill.canary_verdict(target, expected(CANARIES), {1, 2, 3, 4})
+    assert ok and detail == "4 canaries before the target present, 6 after it absent"
+    bad, detail = drill.canary_verdict(target, expected(CANARIES), {1, 2, 3, 4, 5})
+    assert not bad and "written after the target are present (first seq 5)" in detail
+    bad, detail = drill.canary_verdict(target, expected(CANARIES), {1, 2})
+    assert not bad and "2 canary row(s) written before the target are missing (first seq 3)" in detail
+
+
+def test_canary_verdict_by_lsn():
+    rows = [(1, T, "0/1000000"), (2, T, "0/2000000"), (3, T, "0/9000000")]
+    ok, _ = drill.canary_verdict(Target("lsn", "0/3000000", lsn=parse_lsn("0/3000000")), rows, {1, 2})
+    assert ok
+
+
+@pytest.mark.parametrize("recorded, actual, ok", [
+    ({"crm": {"public.notes": 1000}}, {"crm": {"public.notes": 990}}, True),
+    ({"crm": {"public.notes": 1000}}, {"crm": {"public.notes": 0}}, False),
+    ({"crm": {"public.notes": 1000}}, {"crm": {}}, False),
+    ({"crm": {"public.notes": 10}}, {"crm": {"public.notes": 0}}, True),
+    ({"crm": {"public.notes": 0}}, {"crm": {"public.notes": 8000}}, True),
+])
+def test_counts_are_judged_plausible(recorded, actual, ok):
+    assert drill.counts_verdict(recorded, actual)[0] is ok

@@ -1,0 +1,113 @@
+"""The restore plan: facts in (pgBackRest's info, the primary, the clock, a restore point), a set or a refusal out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pgvault.core.errors import PgvaultError, UsageError
+from pgvault.core.pgbackrest import parse_info
+from pgvault.core.restore import NOT_REACHED, RestoreFacts, choose, gap_warning, recovery_failure
+from pgvault.core.targets import parse_target
+from pgvault.core.walarchive import Gap
+
+INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_fulls.json").read_text(), "crm")
+FIRST_FULL, FIRST_INCR, SECOND_FULL, SECOND_INCR = (b.label for b in INFO.backups)
+NOW = INFO.backups[-1].stop + timedelta(minutes=10)
+PRIMARY = {"lsn": "0/F000200", "next_xid": "900", "last_archived_time": (NOW - timedelta(minutes=1)).isoformat()}
+
+
+def facts(primary: dict | None = PRIMARY, point: dict | None = None) -> RestoreFacts:
+    return RestoreFacts(INFO, primary, NOW, point)
+
+
+def at(backup: str, seconds: float) -> str:
+    """A time ``seconds`` after a backup set ended."""
+    return (next(b for b in INFO.backups if b.label == backup).stop + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize("target, chosen", [
+    ({}, SECOND_INCR),
+    ({"time": at(FIRST_INCR, 30)}, FIRST_INCR),
+    ({"time": at(SECOND_FULL, 1)}, SECOND_FULL),
+    ({"time": at(SECOND_INCR, 60)}, SECOND_INCR),
+    ({"lsn": "0/C000000"}, SECOND_FULL),
+    ({"lsn": "0/6000100"}, FIRST_INCR),
+    ({"xid": "800"}, FIRST_FULL),
+])
+def test_the_newest_set_that_ends_before_the_target_is_chosen(target, chosen):
+    plan = choose(parse_target(**target), facts())
+    assert plan.backup_set.label == chosen
+    assert plan.window.earliest == INFO.backups[0].stop and plan.notes == ()
+
+
+def test_a_restore_point_in_the_registry_picks_the_set_before_it_and_an_unknown_one_replays_from_the_oldest():
+    known = choose(parse_target(name="before-upgrade"), facts(point={"lsn": "0/7000000"}))
+    assert known.backup_set.label == FIRST_INCR and known.notes == ()
+    unknown = choose(parse_target(name="typo"), facts())
+    assert unknown.backup_set.label == FIRST_FULL
+    assert unknown.notes == ("restore point 'typo' is not in pgvault's registry: replaying from the oldest set",)
+
+
+@pytest.mark.parametrize("target, primary, words", [
+    ({"time": (NOW + timedelta(hours=1)).isoformat()}, PRIMARY, "is in the future"),
+    ({"time": at(FIRST_FULL, -60)}, PRIMARY, "before the earliest restorable point"),
+    ({"lsn": "0/F000300"}, PRIMARY, "is in the future (current 0/F000200)"),
+    ({"lsn": "0/1000000"}, PRIMARY, "before the oldest backup's end"),
+    ({"xid": "900"}, PRIMARY, "target xid 900 has not been assigned yet (next is 900)"),
+])
+def test_unreachable_targets_are_refused_before_anything_changes(target, primary, words):
+    with pytest.raises(UsageError) as caught:
+        choose(parse_target(**target), facts(primary))
+    assert words in caught.value.message and caught.value.fix
+
+
+def test_with_the_primary_down_the_archive_alone_bounds_the_window():
+    plan = choose(parse_target(xid="123456"), facts(primary=None))
+    assert plan.backup_set.label == FIRST_FULL and plan.window.latest == INFO.backups[-1].stop
+
+
+def test_no_backup_at_all_is_refused():
+    empty = RestoreFacts(INFO.__class__("crm", 2, "no valid backups", (), None, None), PRIMARY, NOW)
+    with pytest.raises(UsageError, match="there is no backup to restore from"):
+        choose(parse_target(), empty)
+
+
+GAP = Gap(1, "000000010000000000000007", "00000001000000000000000A",
+          datetime.fromisoformat(at(FIRST_INCR, 60)))
+
+
+@pytest.mark.parametrize("target, outcome", [
+    ({}, "warning"),
+    ({"name": "later"}, "warning"),
+    ({"time": at(FIRST_INCR, 30)}, None),
+    ({"time": at(FIRST_INCR, 120)}, "refused"),
+    ({"lsn": "0/7000000"}, None),
+    ({"lsn": "0/9000000"}, "refused"),
+])
+def test_a_hole_in_the_archive_is_named_and_blocks_a_target_beyond_it(target, outcome):
+    chosen = INFO.backups[1]
+    if outcome == "refused":
+        with pytest.raises(UsageError, match="000000010000000000000008..000000010000000000000009 are missing"):
+            gap_warning(parse_target(**target), chosen, [GAP])
+        return
+    found = gap_warning(parse_target(**target), chosen, [GAP])
+    assert (found is not None) == (outcome == "warning")
+    assert found is None or found.startswith("warning: WAL segment(s) 000000010000000000000008..")
+
+
+def test_a_later_set_skips_the_hole():
+    assert gap_warning(parse_target(), INFO.backups[2], [GAP]) is None
+
+
+@pytest.mark.parametrize("tail, message, fix", [
+    (f"2026-11-27 LOG: redo done\n2026-11-27 FATAL:  {NOT_REACHED}\n", NOT_REACHED, "choose an earlier target"),
+    ("2026-11-27 PANIC: could not locate a valid checkpoint record\n", "could not locate a valid checkpoint",
+     "read /x/log"),
+    ("", "see its log", "read /x/log; drop it"),
+])
+def test_a_cluster_that_stopped_in_recovery_is_one_line_with_the_reason(tail, message, fix):
+    error = recovery_failure(tail, "/x/log", "drop it")
+    assert isinstance(error, PgvaultError) and message in error.message and fix in error.fix
