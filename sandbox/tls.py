@@ -23,14 +23,17 @@ class TlsFiles:
 
     @property
     def ca(self) -> Path:
+        """The CA certificate clients trust."""
         return self.folder / "ca.pem"
 
     @property
     def cert(self) -> Path:
+        """The server certificate for ``localhost``."""
         return self.folder / "cert.pem"
 
     @property
     def key(self) -> Path:
+        """The server certificate's private key (mode 0600)."""
         return self.folder / "key.pem"
 
 

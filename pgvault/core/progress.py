@@ -58,6 +58,7 @@ class LineSink:
         self._pending = ""
 
     def write(self, data: str) -> int:
+        """Keep ``data`` and hand every line it completes to the callback."""
         self.parts.append(data)
         self._pending += data
         *lines, self._pending = self._pending.split("\n")

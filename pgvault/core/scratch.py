@@ -36,22 +36,27 @@ class Scratch:
 
     @property
     def data_dir(self) -> str:
+        """The restored data directory."""
         return f"{self.root}/data"
 
     @property
     def tablespaces(self) -> str:
+        """Where the backup's tablespaces are mapped (never production's)."""
         return f"{self.root}/tablespaces"
 
     @property
     def config(self) -> str:
+        """The scratch configuration file, which also marks the folder as pgvault's."""
         return f"{self.root}/{MARKER}"
 
     @property
     def hba(self) -> str:
+        """The scratch cluster's own HBA file (socket only)."""
         return f"{self.root}/pg_hba.conf"
 
     @property
     def log(self) -> str:
+        """The server log of the scratch cluster."""
         return f"{self.root}/postgresql.log"
 
 

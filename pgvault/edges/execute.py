@@ -48,7 +48,8 @@ class Conn(Protocol):
     user: str
     host: str
 
-    def put(self, source, remote: str): ...
+    def put(self, source, remote: str):
+        """Upload ``source`` (a binary file object) to the path ``remote`` on the host."""
 
 
 class CommandTimeout(Exception):
