@@ -20,7 +20,7 @@ from croniter import croniter
 from pgvault.core import metrics
 from pgvault.core.metrics import Metric
 from pgvault.core.schema import StackConfig, TargetsConfig
-from pgvault.core.units import DAY
+from pgvault.core.units import DAY, duration
 
 #: below this, PostgreSQL would switch WAL files so often that the archive
 #: fills with mostly empty 16 MB segments (FAULTS.md row 39)
@@ -118,7 +118,7 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
     def too_old(key, metric, interval, what):
         limit = overdue_after(interval)
         return AlarmSpec(key, metric, limit, "GreaterThanThreshold", "Maximum", period, 1, "breaching",
-                         f"{what} is older than {limit // 3600}h{limit % 3600 // 60:02d}m, or no figure was "
+                         f"{what} is older than {duration(limit)}, or no figure was "
                          "published (the job or the monitor stopped)")
 
     return [

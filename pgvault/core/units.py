@@ -21,12 +21,14 @@ def human_bytes(count: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``5 h`` or ``3 d``: whole units, switching at twice the next unit."""
+    """``45 s``, ``12 min``, ``1 h 15 min``, ``30 h`` or ``8 d 18 h``: whole units, the two largest that matter."""
     whole = int(max(0, seconds))
     if whole >= 2 * DAY:
-        return f"{whole // DAY} d"
-    if whole >= 2 * HOUR:
-        return f"{whole // HOUR} h"
+        days, hours = divmod(whole, DAY)
+        return f"{days} d" + (f" {hours // HOUR} h" if hours // HOUR else "")
+    if whole >= HOUR:
+        hours, rest = divmod(whole, HOUR)
+        return f"{hours} h" + (f" {rest // MINUTE} min" if rest // MINUTE else "")
     if whole >= 2 * MINUTE:
         return f"{whole // MINUTE} min"
     return f"{whole} s"

@@ -145,7 +145,8 @@ def test_s3_stopping_mid_backup_fails_clearly_and_lists_no_partial_set(faults):
     running = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     assert within(30, _pgbackrest_backup_pids), "the backup never started"
-    assert within(60, lambda: "backup file " in _read_from(log, logged)), "the backup never started copying"
+    # PostgreSQL is in backup mode and pgBackRest works on the repository: the backup is under way
+    assert within(60, lambda: "backup start archive = " in _read_from(log, logged)), "the backup never began"
     with s3_frozen(faults):
         out, err = running.communicate(timeout=300)
     assert running.returncode == ExitCode.FAILED

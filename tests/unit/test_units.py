@@ -14,7 +14,8 @@ def test_sizes_in_powers_of_1024(count, text):
 
 
 @pytest.mark.parametrize("seconds, text", [(-3, "0 s"), (5, "5 s"), (119, "119 s"), (120, "2 min"),
-                                           (7199, "119 min"), (7200, "2 h"), (47 * 3600, "47 h"), (2 * 86400, "2 d"),
-                                           (10.9 * 86400, "10 d")])
+                                           (3599, "59 min"), (3600, "1 h"), (4500, "1 h 15 min"), (30 * 3600, "30 h"),
+                                           (47 * 3600 + 59, "47 h"), (2 * 86400, "2 d"),
+                                           (8 * 86400 + 18 * 3600, "8 d 18 h"), (10.9 * 86400, "10 d 21 h")])
 def test_durations_in_whole_units(seconds, text):
     assert duration(seconds) == text
