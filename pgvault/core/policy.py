@@ -58,6 +58,11 @@ def cron_interval_seconds(expression: str) -> int:
     return longest
 
 
+def backup_interval_seconds(cfg: StackConfig) -> int:
+    """The longest a healthy schedule goes without a backup of any type (full or incremental)."""
+    return min(cron_interval_seconds(cfg.schedule.full), cron_interval_seconds(cfg.schedule.incremental))
+
+
 def overdue_after(interval_seconds: int) -> int:
     """When a job that runs every ``interval_seconds`` counts as late: a quarter more, at least 15 min."""
     return interval_seconds + max(interval_seconds // 4, 900)
@@ -113,7 +118,6 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
     """Every alarm of the stack. "Too old" alarms treat missing data as breaching (dead man's switch)."""
     sched = cfg.schedule
     period = 2 * cron_interval_seconds(sched.monitor)
-    newest = min(cron_interval_seconds(sched.full), cron_interval_seconds(sched.incremental))
 
     def too_old(key, metric, interval, what):
         limit = overdue_after(interval)
@@ -124,7 +128,7 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
     return [
         too_old("full-backup-age", metrics.LAST_FULL_BACKUP_AGE, cron_interval_seconds(sched.full),
                 "the newest full backup"),
-        too_old("backup-age", metrics.LAST_BACKUP_AGE, newest, "the newest backup of any type"),
+        too_old("backup-age", metrics.LAST_BACKUP_AGE, backup_interval_seconds(cfg), "the newest backup of any type"),
         too_old("logical-dump-age", metrics.LAST_LOGICAL_DUMP_AGE, cron_interval_seconds(sched.logical),
                 "the newest logical dump"),
         too_old("drill-age", metrics.LAST_DRILL_AGE, cron_interval_seconds(sched.drill), "the newest restore drill"),

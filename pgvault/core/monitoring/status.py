@@ -15,10 +15,16 @@ from datetime import datetime, timedelta
 
 from pgvault.core import metrics
 from pgvault.core.pgbackrest import StanzaInfo
-from pgvault.core.policy import alarm_specs, archive_timeout_seconds, cron_interval_seconds, tier_capacity
+from pgvault.core.policy import (
+    alarm_specs,
+    archive_timeout_seconds,
+    backup_interval_seconds,
+    cron_interval_seconds,
+    tier_capacity,
+)
 from pgvault.core.retention import Policy, decide
 from pgvault.core.schema import StackConfig
-from pgvault.core.targets import window
+from pgvault.core.targets import recoverable_window
 from pgvault.core.units import duration, human_bytes
 from pgvault.core.wal import segments_between
 
@@ -72,7 +78,7 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
     last_full = fulls[-1] if fulls else None
     last_any = valid[-1] if valid else None
     last_archived = (facts.primary or {}).get("last_archived_time")
-    win = window(facts.stanza.backups, datetime.fromisoformat(last_archived) if last_archived else None)
+    win = recoverable_window(facts.stanza, facts.primary)
     wal_name, wal_at = facts.newest_wal or (None, None)
     current = (facts.primary or {}).get("current_wal")
     pending = segments_between(wal_name, current) if current and wal_name else None
@@ -142,7 +148,7 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
     limits = {a.key: a.threshold for a in alarm_specs(cfg)}
     ages, wal = doc["ages"], doc["wal"]
     due = {"full-backup-age": cron_interval_seconds(cfg.schedule.full),
-           "backup-age": min(cron_interval_seconds(cfg.schedule.full), cron_interval_seconds(cfg.schedule.incremental)),
+           "backup-age": backup_interval_seconds(cfg),
            "logical-dump-age": cron_interval_seconds(cfg.schedule.logical)}
     out = []
     for key, age, what in (("full-backup-age", ages["last_full_seconds"], "full backup"),
