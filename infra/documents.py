@@ -20,7 +20,9 @@ VERSION = "2012-10-17"
 
 #: object actions pgBackRest needs under its prefix (pgBackRest's sample policy)
 BACKUP_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectTagging",
-                         "s3:DeleteObject"]
+                         "s3:DeleteObject", "s3:AbortMultipartUpload"]
+#: listing the host needs: objects (pgBackRest, WAL lag) and their versions (the monitor's noncurrent bytes)
+BACKUP_LIST_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions"]
 #: read-only object actions for restores and drills
 RESTORE_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
 #: what the break-glass role may do on the bucket (explicit, no wildcards)
@@ -30,13 +32,18 @@ BREAK_GLASS_ACTIONS = ["s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:De
                        "s3:GetBucketObjectLockConfiguration"]
 
 
-def _list_statements(bucket_arn: str, prefixes: list[str]) -> list[dict]:
-    """ListBucket at the root (delimiter '/') and below each prefix, nowhere else."""
+def _list_statements(bucket_arn: str, prefixes: list[str], actions: list[str] | str = "s3:ListBucket") -> list[dict]:
+    """List (``actions``) at the root (delimiter '/') and below each prefix, nowhere else.
+
+    Every request is conditioned on ``s3:prefix``, so a listing of the whole
+    bucket and ``HeadBucket`` (authorised as an unconditioned ListBucket) are
+    denied: the host proves the bucket is reachable by listing its own prefix.
+    """
     tops = [p.rstrip("/") for p in prefixes]
     return [
-        {"Sid": "ListRoots", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+        {"Sid": "ListRoots", "Effect": "Allow", "Action": actions, "Resource": bucket_arn,
          "Condition": {"StringEquals": {"s3:prefix": ["", *tops], "s3:delimiter": ["/"]}}},
-        {"Sid": "ListPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+        {"Sid": "ListPrefixes", "Effect": "Allow", "Action": actions, "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": [f"{t}/*" for t in tops]}}},
     ]
 
@@ -47,7 +54,7 @@ def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix
     pgvault's metric namespace and the alert topic (whose key SNS needs to encrypt a published message)."""
     prefixes = [repo_prefix, f"{logical_prefix}/", f"{drills_prefix}/"]
     return {"Version": VERSION, "Statement": [
-        *_list_statements(bucket_arn, prefixes),
+        *_list_statements(bucket_arn, prefixes, BACKUP_LIST_ACTIONS),
         {"Sid": "Objects", "Effect": "Allow", "Action": BACKUP_OBJECT_ACTIONS,
          "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn},
