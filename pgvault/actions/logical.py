@@ -97,11 +97,11 @@ def dump_one(conn: Conn, cfg: StackConfig, client, database: str, say: Callable[
         client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"],
                                          MultipartUpload={"Parts": parts})
     except StreamFailed as exc:
-        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+        _abort(client, bucket, key, upload["UploadId"])
         raise PgvaultError(f"pg_dump of {database} failed: {exc}", "nothing was stored; check the database",
                            ExitCode.FAILED) from None
     except (ClientError, BotoCoreError) as exc:
-        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+        _abort(client, bucket, key, upload["UploadId"])
         raise _s3_error(exc, "upload") from None
     sha = digest.hexdigest()
     client.put_object_tagging(Bucket=bucket, Key=key,
@@ -112,6 +112,15 @@ def dump_one(conn: Conn, cfg: StackConfig, client, database: str, say: Callable[
                       ContentType="application/json", Tagging=logical.tagging({"tier": tier}))
     say(f"  {database}: {human_bytes(size)}, sha256 {sha[:16]}...")
     return doc
+
+
+def _abort(client, bucket: str, key: str, upload_id: str) -> None:
+    """Abort a failed upload; if S3 refuses that too, the lifecycle rule removes the parts, and the
+    error reported stays the one that made the dump fail."""
+    try:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except (ClientError, BotoCoreError):
+        pass
 
 
 def _part(client, bucket: str, key: str, upload_id: str, number: int, body: bytes) -> dict:

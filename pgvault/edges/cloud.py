@@ -17,17 +17,23 @@ from pgvault.core.secrets import S3_KEY, S3_KEY_SECRET
 from pgvault.edges.secretstore import read_secret
 
 
-def s3_client(cfg: StackConfig, config: Config | None = None):
-    """An S3 client for the stack's bucket (``config`` merges over the defaults, e.g. shorter timeouts)."""
+def s3_client(cfg: StackConfig, config: Config | None = None, keys: tuple[str, str] | None = None):
+    """An S3 client for the stack's bucket (``config`` merges over the defaults, e.g. shorter timeouts).
+
+    ``keys`` (access key, secret) replace the stack's credentials, e.g. the
+    read-only restore keys.  Every upload carries a checksum
+    (``request_checksum_calculation="when_supported"``): S3 refuses a put
+    without one into a bucket with Object Lock retention.
+    """
     repo = cfg.repository
-    kwargs = _keys(cfg)
+    kwargs = _keys(cfg) if keys is None else {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]}
     verify = repo.ca_file if (repo.verify_tls and repo.ca_file) else repo.verify_tls
     base = Config(
         s3={"addressing_style": "path" if repo.uri_style == "path" else "virtual"},
         retries={"max_attempts": 3, "mode": "standard"},
         connect_timeout=10,
         read_timeout=60,
-        request_checksum_calculation="when_required",
+        request_checksum_calculation="when_supported",
         response_checksum_validation="when_required",
     )
     return boto3.client(
