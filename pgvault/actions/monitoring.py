@@ -19,7 +19,6 @@ import json
 from datetime import datetime
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from pgvault.actions import backup
 from pgvault.core.errors import PgvaultError
@@ -47,7 +46,7 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
     jobs = _jobs(conn, cfg)
     volumes = _volumes(conn, cfg)
     empty = StanzaInfo(cfg.pgbackrest.stanza, 99, _UNREAD, (), None, None)
-    if not _reachable(cfg):
+    if not bucket.reachable(s3_client(cfg, config=_QUICK), cfg):
         problems.append(f"the bucket {cfg.repository.bucket} at {cfg.repository.endpoint_url} cannot be reached")
         fallback = None
         if primary and primary.get("last_archived_time"):
@@ -62,14 +61,6 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
     return status.Facts(host_name, now, stanza, primary, jobs, bucket.newest_wal(client, cfg),
                         bucket.newest_logical(client, cfg), bucket.usage(client, cfg),
                         bucket.latest_drills(client, cfg), volumes, problems)
-
-
-def _reachable(cfg: StackConfig) -> bool:
-    try:
-        s3_client(cfg, config=_QUICK).head_bucket(Bucket=cfg.repository.bucket)
-        return True
-    except (ClientError, BotoCoreError):
-        return False
 
 
 def _volumes(conn: Conn, cfg: StackConfig) -> dict[str, tuple[int, int]]:

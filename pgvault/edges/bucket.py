@@ -3,6 +3,10 @@
 Listings, not pgBackRest's word for it: the monitoring measures WAL lag from
 the newest segment object, and restores look for holes in the archive before
 replaying across one.
+
+Every request stays below pgvault's own prefixes: the DB host's policy lets
+it list nothing else (``infra.documents``), so neither ``HeadBucket`` nor a
+listing of the whole bucket is ever sent.
 """
 
 from __future__ import annotations
@@ -71,20 +75,31 @@ def newest_logical(client, cfg: StackConfig) -> datetime | None:
     return newest
 
 
-def usage(client, cfg: StackConfig) -> dict[str, int]:
-    """Bytes stored by category: backups, WAL, logical dumps, drill results, noncurrent versions."""
-    repo = cfg.repository
-    categories = usage_categories(cfg)
-    totals = {name: 0 for name in categories.values()} | {"other": 0}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=repo.bucket):
-        for item in page.get("Contents", []):
-            name = next((n for p, n in categories.items() if item["Key"].startswith(p)), "other")
-            totals[name] += item["Size"]
+def reachable(client, cfg: StackConfig) -> bool:
+    """True when the repository prefix can be listed (the host's proof that the bucket answers)."""
     try:
-        noncurrent = 0
-        for page in client.get_paginator("list_object_versions").paginate(Bucket=repo.bucket):
-            noncurrent += sum(v["Size"] for v in page.get("Versions", []) if not v.get("IsLatest"))
-        totals["noncurrent"] = noncurrent
+        client.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=cfg.repository.repo_prefix, MaxKeys=1)
+        return True
+    except (ClientError, BotoCoreError):
+        return False
+
+
+def usage(client, cfg: StackConfig) -> dict[str, int]:
+    """Bytes stored by category (backups, WAL, logical dumps, drill results) and in noncurrent versions.
+
+    Each category is listed under its own prefix; objects outside pgvault's
+    prefixes are not the host's to see.
+    """
+    bucket = cfg.repository.bucket
+    totals = {}
+    for prefix, name in usage_categories(cfg).items():
+        totals[name] = sum(item["Size"] for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix) for item in page.get("Contents", []))
+    try:
+        totals["noncurrent"] = sum(
+            version["Size"] for prefix in usage_categories(cfg)
+            for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+            for version in page.get("Versions", []) if not version.get("IsLatest"))
     except (ClientError, BotoCoreError):
         pass  # an S3 implementation without versioning: no noncurrent figure
     return totals
