@@ -22,7 +22,6 @@ import psycopg
 from pgvault.core import pgbackrest
 from pgvault.core.pgbackrest import StanzaInfo, parse_info
 from pgvault.core.postgres import psql_argv
-from pgvault.edges.cloud import s3_client
 from pgvault.edges.stackfile import load_stack
 from pgvault.edges.waiting import within
 from sandbox import lifecycle, stackfile
@@ -112,8 +111,8 @@ class Lab:
         return parse_info(self.pgbackrest("info", "--output=json"), self.cfg.pgbackrest.stanza)
 
     def s3(self):
-        """A boto3 S3 client for the lab's bucket."""
-        return s3_client(self.cfg)
+        """An S3 client with the sandbox's admin keys: the lab keeps its baselines outside pgvault's prefixes."""
+        return lifecycle.admin_client(self.cfg)
 
     # ------------------------------------------------------------ facts
 

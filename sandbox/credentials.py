@@ -1,9 +1,13 @@
 """The sandbox's own secrets, generated once into ``secrets.env`` (mode 0600).
 
 They stand in for what an operator exports in production: the repository
-passphrase, S3 keys (SeaweedFS accepts exactly these), read-only S3 keys for
-restores and drills (SeaweedFS grants them Read and List only), and the
-password of the sandbox's application role.  The file is the stack's ``secrets.file``.
+passphrase, the DB host's S3 keys (SeaweedFS grants them exactly the backup
+policy the Pulumi program deploys), read-only S3 keys for restores and drills
+(exactly the restore policy), and the password of the sandbox's application
+role.  Two entries have no production counterpart: the application role's
+password and the sandbox's S3 admin keys, used only to create the bucket and by
+fault-injection tests (pgvault itself never reads them).  The file is the
+stack's ``secrets.file``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pgvault.core.secrets import REPO_CIPHER_PASS, RESTORE_S3_KEY, RESTORE_S3_KE
 
 #: password of the sandbox database's application role
 APP_PASSWORD = "PGVAULT_SANDBOX_APP_PASSWORD"
+#: the sandbox S3's admin identity (bucket set-up and fault injection only)
+ADMIN_S3_KEY = "PGVAULT_SANDBOX_ADMIN_S3_KEY"
+ADMIN_S3_KEY_SECRET = "PGVAULT_SANDBOX_ADMIN_S3_KEY_SECRET"
 
 
 def _fresh() -> dict[str, str]:
@@ -28,6 +35,8 @@ def _fresh() -> dict[str, str]:
         RESTORE_S3_KEY: "PGVR" + secrets.token_hex(8).upper(),
         RESTORE_S3_KEY_SECRET: secrets.token_urlsafe(30),
         APP_PASSWORD: secrets.token_urlsafe(18),
+        ADMIN_S3_KEY: "PGVA" + secrets.token_hex(8).upper(),
+        ADMIN_S3_KEY_SECRET: secrets.token_urlsafe(30),
     }
 
 

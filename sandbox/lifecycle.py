@@ -2,7 +2,8 @@
 
 ``up`` is idempotent: a part that already runs is left alone and reported as
 such.  ``down`` stops every part it started (scratch clusters of restores
-included) and removes the sandbox folder.
+included), waits until each has exited and released its ports, and removes
+the sandbox folder, so an ``up`` right after it starts cleanly.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pgvault.core.postgres import libpq_uri
 from pgvault.core.schema import StackConfig
 from pgvault.edges.cloud import s3_client
 from sandbox import cluster, moto, seaweed, smtp, sshd
-from sandbox.credentials import APP_PASSWORD, ensure_secrets, write_private
-from sandbox.processes import State, alive, port_open, read_pidfile, stop
+from sandbox.credentials import ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET, APP_PASSWORD, ensure_secrets, write_private
+from sandbox.processes import State, alive, port_open, read_pidfile, stop, wait_closed
 from sandbox.tls import TlsFiles, ensure_tls
 
 
@@ -53,11 +54,12 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     if alive(recorded.get("s3", {}).get("pid")) and port_open(cfg.repository.endpoint_port):
         report.append(("s3", f"already running on {cfg.repository.endpoint}"))
     else:
-        started = seaweed.start(folder / "s3", tls, cfg.repository.endpoint_port, secrets)
+        started = seaweed.start(cfg, folder / "s3", tls, secrets)
         state.update("s3", started)
         report.append(("s3", f"started on https://{cfg.repository.endpoint}"))
-    created = seaweed.ensure_bucket(s3_client(cfg), cfg.repository.bucket)
-    report.append(("bucket", f"{cfg.repository.bucket} {'created' if created else 'exists'}"))
+    created = seaweed.ensure_bucket(admin_client(cfg), cfg)
+    lock = f", Object Lock {cfg.storage.object_lock_days} d GOVERNANCE" if cfg.storage.object_lock else ""
+    report.append(("bucket", f"{cfg.repository.bucket} {'created' if created else 'exists'} (versioned{lock})"))
 
     if alive(recorded.get("moto", {}).get("pid")) and port_open(cfg.sandbox.moto_port):
         report.append(("moto", f"already running on 127.0.0.1:{cfg.sandbox.moto_port}"))
@@ -88,6 +90,12 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     what = "created and started" if created else ("started" if started else "already running")
     report.append(("postgres", f"{what} on 127.0.0.1:{cfg.postgres.port}"))
     return report
+
+
+def admin_client(cfg: StackConfig):
+    """An S3 client with the sandbox's admin keys: bucket set-up and fault injection only, never pgvault's jobs."""
+    secrets = ensure_secrets(Path(cfg.secrets.file or require_sandbox(cfg) / "secrets.env"))
+    return s3_client(cfg, keys=(secrets[ADMIN_S3_KEY], secrets[ADMIN_S3_KEY_SECRET]))
 
 
 def _smtp_port(cfg: StackConfig) -> int | None:
@@ -163,8 +171,11 @@ def down(cfg: StackConfig) -> list[str]:
                       ("moto", recorded.get("moto", {}).get("pid")),
                       ("s3", recorded.get("s3", {}).get("pid"))):
         if alive(pid):
-            stop(pid, grace=5)
             stopped.append(part)
-    seaweed.remove_sockets(cfg.repository.endpoint_port, recorded.get("s3", {}).get("ports", {}))
+        stop(pid, grace=5)
+    s3_ports = recorded.get("s3", {}).get("ports", {})
+    wait_closed([cfg.postgres.port, _ssh_port(cfg), cfg.repository.endpoint_port, cfg.sandbox.moto_port,
+                 *([_smtp_port(cfg)] if _smtp_port(cfg) else []), *s3_ports.values()])
+    seaweed.remove_sockets(cfg.repository.endpoint_port, s3_ports)
     shutil.rmtree(folder, ignore_errors=True)
     return stopped

@@ -48,17 +48,41 @@ def alive(pid: int | None) -> bool:
 
 
 def stop(pid: int | None, grace: float = 10.0) -> None:
-    """Stop a daemon: SIGTERM, then SIGKILL after ``grace`` seconds.
+    """Stop a daemon: SIGTERM, then SIGKILL after ``grace`` seconds; reap it when it is our child.
 
     SeaweedFS can ignore SIGTERM for over 15 s (DESIGN.md), hence the fallback.
     """
-    if not alive(pid):
+    if alive(pid):
+        _signal(pid, signal.SIGTERM)
+        if not within(grace, lambda: not alive(pid), interval=0.1):
+            _signal(pid, signal.SIGKILL)
+            within(5, lambda: not alive(pid), interval=0.1)
+    _reap(pid)
+
+
+def _reap(pid: int | None) -> None:
+    """Collect the exit status of ``pid`` if this process started it (no zombie is left behind).
+
+    A multi-threaded daemon (SeaweedFS) shows as a zombie while its other
+    threads still exit, before it can be collected, hence the short wait.
+    """
+    def collected() -> bool:
+        try:
+            return os.waitpid(pid, os.WNOHANG)[0] == pid
+        except ChildProcessError:
+            return True  # not our child (an earlier ``fab sandbox.up`` started it), or already collected
+
+    if pid:
+        within(5, collected, interval=0.05)
+
+
+def wait_closed(ports: Sequence[int], seconds: float = 30) -> None:
+    """Wait until nothing listens on any of ``ports`` on loopback; raise naming those still open."""
+    if within(seconds, lambda: not any(port_open(port) for port in ports), interval=0.1):
         return
-    _signal(pid, signal.SIGTERM)
-    if within(grace, lambda: not alive(pid), interval=0.1):
-        return
-    _signal(pid, signal.SIGKILL)
-    within(5, lambda: not alive(pid), interval=0.1)
+    still = ", ".join(str(port) for port in ports if port_open(port))
+    raise PgvaultError(f"ports {still} are still in use after the sandbox stopped",
+                       "find the process with `ss -ltnp` and stop it", ExitCode.FAILED)
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -4,6 +4,15 @@
 explicitly and bound to loopback (its Iceberg and Lance ports are switched
 off); credentials come from an ``-s3.config`` identities file (mode 0600).
 pgBackRest needs ``repo1-s3-uri-style=path`` against it.
+
+The sandbox is as strict as production: SeaweedFS enforces IAM policy
+documents attached to an identity (conditions included, and ``HeadBucket``
+counts as an unconditioned ``ListBucket``), and the documents are the very
+ones the Pulumi program deploys (``infra.documents``).  The DB host's keys get
+the backup policy, the restore keys the restore policy; only the admin
+identity (bucket set-up, fault injection) has SeaweedFS's own Admin action.
+The bucket is versioned like the production one, with Object Lock when the
+stack's ``storage.object_lock`` says so.
 """
 
 from __future__ import annotations
@@ -14,10 +23,12 @@ from pathlib import Path
 
 import botocore.exceptions
 
+from infra import documents
 from pgvault.core.errors import PgvaultError
+from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, S3_KEY, S3_KEY_SECRET
 from pgvault.edges.waiting import within
-from sandbox.credentials import write_private
+from sandbox.credentials import ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET, write_private
 from sandbox.processes import free_port, port_open, require_free_port, spawn, venv_binary, wait_started
 from sandbox.tls import TlsFiles
 
@@ -25,16 +36,39 @@ from sandbox.tls import TlsFiles
 INTERNAL_PORTS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3_grpc")
 
 
-def identities(keys: dict[str, str]) -> dict:
-    """The ``-s3.config`` document: the backup identity with full access, the restore identity read-only."""
+#: the names of the sandbox's policies (SeaweedFS's ``policies`` list)
+BACKUP_POLICY, RESTORE_POLICY = "pgvault-backup", "pgvault-restore"
+#: stand-in ARNs for what SeaweedFS does not serve (its policy engine judges only the S3 statements)
+_ELSEWHERE = "arn:aws:{}:us-east-1:000000000000:sandbox"
+
+
+def policies(cfg: StackConfig) -> dict[str, dict]:
+    """The backup and restore policies of ``cfg``'s bucket, as the Pulumi program writes them."""
+    repo = cfg.repository
+    bucket_arn = f"arn:aws:s3:::{repo.bucket}"
+    key, parameter = _ELSEWHERE.format("kms"), _ELSEWHERE.format("ssm")
+    return {
+        BACKUP_POLICY: documents.backup_policy(bucket_arn, key, parameter, repo.repo_prefix, repo.logical_prefix,
+                                               repo.drills_prefix, _ELSEWHERE.format("sns"), key),
+        RESTORE_POLICY: documents.restore_policy(bucket_arn, key, parameter, repo.repo_prefix, repo.logical_prefix),
+    }
+
+
+def identities(cfg: StackConfig, keys: dict[str, str]) -> dict:
+    """The ``-s3.config`` document: admin, the DB host (backup policy), restores and drills (restore policy)."""
+    def credentials(key: str, secret: str) -> list[dict]:
+        return [{"accessKey": keys[key], "secretKey": keys[secret]}]
+
     return {
         "identities": [
-            {"name": "pgvault", "credentials": [{"accessKey": keys[S3_KEY], "secretKey": keys[S3_KEY_SECRET]}],
+            {"name": "sandbox-admin", "credentials": credentials(ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET),
              "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
-            {"name": "pgvault-restore",
-             "credentials": [{"accessKey": keys[RESTORE_S3_KEY], "secretKey": keys[RESTORE_S3_KEY_SECRET]}],
-             "actions": ["Read", "List"]},
-        ]
+            {"name": "pgvault-host", "credentials": credentials(S3_KEY, S3_KEY_SECRET),
+             "policyNames": [BACKUP_POLICY]},
+            {"name": "pgvault-restore", "credentials": credentials(RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET),
+             "policyNames": [RESTORE_POLICY]},
+        ],
+        "policies": [{"name": name, "content": json.dumps(doc)} for name, doc in policies(cfg).items()],
     }
 
 
@@ -54,11 +88,12 @@ def argv(folder: Path, tls: TlsFiles, s3_port: int, ports: dict[str, int]) -> li
     ]
 
 
-def start(folder: Path, tls: TlsFiles, s3_port: int, keys: dict[str, str]) -> dict:
+def start(cfg: StackConfig, folder: Path, tls: TlsFiles, keys: dict[str, str]) -> dict:
     """Start SeaweedFS and wait for its S3 port; return ``{"pid", "ports"}``."""
+    s3_port = cfg.repository.endpoint_port
     require_free_port(s3_port, "the sandbox S3 endpoint", "pgvault:repository.endpoint")
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    write_private(folder / "config.json", json.dumps(identities(keys)))
+    write_private(folder / "config.json", json.dumps(identities(cfg, keys)))
     ports = {name: free_port() for name in INTERNAL_PORTS}
     log = folder / "weed.log"
     pid = spawn(argv(folder, tls, s3_port, ports), log)
@@ -66,9 +101,23 @@ def start(folder: Path, tls: TlsFiles, s3_port: int, keys: dict[str, str]) -> di
     return {"pid": pid, "ports": ports}
 
 
-def ensure_bucket(client, bucket: str) -> bool:
-    """Create ``bucket`` if missing (retrying while SeaweedFS warms up); True if created."""
+def ensure_bucket(admin, cfg: StackConfig) -> bool:
+    """Create the stack's bucket if missing, versioned (and locked when the stack says so); True if created.
 
+    ``admin`` is an S3 client with the sandbox's admin keys; creation retries
+    while SeaweedFS warms up.
+    """
+    bucket, storage = cfg.repository.bucket, cfg.storage
+    created = _create(admin, bucket, storage.object_lock)
+    admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if storage.object_lock:
+        admin.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": storage.object_lock_days}}})
+    return created
+
+
+def _create(client, bucket: str, object_lock: bool) -> bool:
     def attempt():
         try:
             client.head_bucket(Bucket=bucket)
@@ -79,7 +128,7 @@ def ensure_bucket(client, bucket: str) -> bool:
         except botocore.exceptions.BotoCoreError:
             return None
         try:
-            client.create_bucket(Bucket=bucket)
+            client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=object_lock)
             return "created"
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
             return None

@@ -20,9 +20,14 @@ PORTS = ("ssh", "pg", "s3", "moto", "smtp")
 
 
 def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-itest", rpo_seconds: int = 20,
-                   io_timeout: int = 10) -> dict[str, Any]:
-    """The ``config:`` mapping of a private sandbox stack rooted at ``folder`` on the given ports."""
+                   io_timeout: int = 10, object_lock_days: int | None = None) -> dict[str, Any]:
+    """The ``config:`` mapping of a private sandbox stack rooted at ``folder`` on the given ports.
+
+    ``object_lock_days`` turns on Object Lock with that default GOVERNANCE retention.
+    """
+    storage = {"object_lock": True, "object_lock_days": object_lock_days} if object_lock_days else {}
     return {
+        **({"pgvault:storage": storage} if storage else {}),
         "pgvault:sandbox": {"dir": folder, "moto_port": ports["moto"]},
         "pgvault:hosts": [{"name": "db1", "address": "127.0.0.1", "ssh_port": ports["ssh"],
                            "identity_file": f"{folder}/ssh/id_ed25519"}],

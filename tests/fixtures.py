@@ -62,8 +62,12 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """Start a private sandbox for the session and tear it down at the end."""
-    folder = stackfile.create("itest")
+    """Start a private sandbox for the session and tear it down at the end.
+
+    Its bucket is versioned with Object Lock (1 day of GOVERNANCE retention),
+    so every job the suite runs proves it works on a locked bucket.
+    """
+    folder = stackfile.create("itest", object_lock_days=1)
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
     os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK="itest")
     cfg = load_stack("itest")

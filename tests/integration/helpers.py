@@ -12,8 +12,8 @@ from invoke import Context
 
 from ops import ssh
 from pgvault.actions import backup
-from pgvault.edges.cloud import s3_client
 from pgvault.edges.waiting import within
+from sandbox.lifecycle import admin_client
 
 MARKS_DDL = ("CREATE TABLE IF NOT EXISTS pitr_marks "
              "(label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
@@ -69,8 +69,11 @@ def fingerprint(sandbox) -> tuple:
 
 @contextmanager
 def damaged_object(sandbox, key: str, at: float, length: int):
-    """Flip ``length`` bytes of bucket object ``key`` from ``at`` (a fraction of its size) until the block ends."""
-    s3, bucket = s3_client(sandbox.cfg), sandbox.cfg.repository.bucket
+    """Flip ``length`` bytes of bucket object ``key`` from ``at`` (a fraction of its size) until the block ends.
+
+    The damage is done with the sandbox's admin keys, as an attacker or a faulty disk would, not the host's.
+    """
+    s3, bucket = admin_client(sandbox.cfg), sandbox.cfg.repository.bucket
     original = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     damaged = bytearray(original)
     start = int(len(damaged) * at)

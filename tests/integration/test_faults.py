@@ -17,7 +17,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import boto3
 import pytest
 import trustme
 from botocore.exceptions import ClientError
@@ -30,6 +29,7 @@ from pgvault.edges import bucket, remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.secretstore import read_secret
 from pgvault.edges.waiting import within
+from sandbox.lifecycle import admin_client
 from sandbox.processes import State
 from tests.builders import merge, sandbox_config, stack_text
 from tests.fixtures import FAB, ROOT
@@ -242,7 +242,7 @@ def test_a_deleted_wal_segment_is_reported_and_a_target_across_it_refused(faults
     mark(faults, "fault5-b")
     backups_flush(faults)
     (after,), = faults.sql("SELECT clock_timestamp()")
-    s3 = s3_client(cfg)
+    s3 = admin_client(cfg)
     key = _archive_key(faults, victim)
     body = s3.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read()
     s3.delete_object(Bucket=cfg.repository.bucket, Key=key)
@@ -358,9 +358,7 @@ def test_drills_and_restores_never_write_to_the_repository_or_touch_production(f
     after_data = production()
     assert before_data - after_data == set(), "files vanished from the production data directory"
     assert all(p.endswith(("_fsm", "_vm")) for p in after_data - before_data), after_data - before_data
-    restore_keys = {"aws_access_key_id": read_secret(cfg, RESTORE_S3_KEY).reveal(),
-                    "aws_secret_access_key": read_secret(cfg, RESTORE_S3_KEY_SECRET).reveal()}
-    reader = boto3.client("s3", endpoint_url=cfg.repository.endpoint_url, region_name=cfg.repository.region,
-                          verify=cfg.repository.ca_file, **restore_keys)
+    reader = s3_client(cfg, keys=(read_secret(cfg, RESTORE_S3_KEY).reveal(),
+                                  read_secret(cfg, RESTORE_S3_KEY_SECRET).reveal()))
     with pytest.raises(ClientError, match="AccessDenied|Forbidden|403"):
         reader.put_object(Bucket=cfg.repository.bucket, Key=f"{cfg.repository.repo_prefix}intruder", Body=b"x")

@@ -29,7 +29,7 @@ LAYERS = {
     "pgvault": ("pgvault",),
     "ops.tasks.sandbox": ("pgvault", "ops", "sandbox"),
     "ops": ("pgvault", "ops"),
-    "sandbox": ("pgvault", "ops", "sandbox"),
+    "sandbox": ("pgvault", "ops", "sandbox", "infra"),
     "infra": ("pgvault.core", "pgvault.edges.stackfile", "infra"),
 }
 #: third-party packages the core may import: parsing, validation, templates, cron arithmetic
