@@ -10,28 +10,66 @@ from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from pgvault.core.config import parse_stack
+from tests.builders import BASE, merge, stack_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 
 
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine received with a registration (RegisterResourceRequest)."""
+
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: tuple[str, ...]
+    #: each alias as the engine sees it: {"urn": ...} or a spec {"name", "type", "parentUrn", "noParent", ...}
+    aliases: tuple[dict, ...]
+    dependencies: tuple[str, ...]
+    property_dependencies: dict
+
+    @classmethod
+    def of(cls, request) -> Options:
+        """Read the options out of a ``RegisterResourceRequest``."""
+        aliases = []
+        for alias in request.aliases:
+            if alias.HasField("spec"):
+                spec = alias.spec
+                aliases.append({k: v for k, v in (("name", spec.name), ("type", spec.type), ("stack", spec.stack),
+                                                  ("project", spec.project), ("parentUrn", spec.parentUrn),
+                                                  ("noParent", spec.noParent)) if v})
+            else:
+                aliases.append({"urn": alias.urn})
+        return cls(parent=request.parent, protect=bool(request.protect),
+                   retain_on_delete=bool(request.retainOnDelete), ignore_changes=tuple(request.ignoreChanges),
+                   aliases=tuple(aliases), dependencies=tuple(request.dependencies),
+                   property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()})
+
+
 @dataclass
 class Resource:
-    """One registered resource: type token, logical name, inputs (camelCase, as the engine sees them), state."""
+    """One registered resource: type token, logical name, inputs (camelCase, as the engine sees them), state,
+    and its URN and options as the engine received them."""
 
     typ: str
     name: str
     inputs: dict
     state: dict
+    urn: str = ""
+    options: Options | None = None
 
 
 @dataclass
@@ -52,12 +90,30 @@ class Graph:
         assert len(found) == 1, f"expected one {typ} {name or ''}, found {[r.name for r in found]}"
         return found[0]
 
+    def by_urn(self, urn: str) -> Resource:
+        """The resource registered under ``urn``."""
+        (found,) = [r for r in self.resources if r.urn == urn]
+        return found
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock engine, recording each registration with its URN, inputs and options."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, graph: Graph):
+        super().__init__(mocks)
+        self.graph = graph
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.graph.resources.append(Resource(
+                request.type, request.name, dict(rpc.deserialize_properties(request.object)),
+                dict(self.resources[response.urn].state), response.urn, Options.of(request)))
+        return response
+
 
 class Recorder(pulumi.runtime.Mocks):
-    """Mocks that give each resource plausible computed outputs and record it."""
-
-    def __init__(self, graph: Graph):
-        self.graph = graph
+    """Mocks that give each resource plausible computed outputs."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state = dict(args.inputs)
@@ -75,7 +131,6 @@ class Recorder(pulumi.runtime.Mocks):
             state["result"] = "mock-passphrase-never-real"
         if args.typ == "aws:iam/accessKey:AccessKey":
             state["secret"] = "mock-secret-access-key"
-        self.graph.resources.append(Resource(args.typ, args.name, dict(args.inputs), state))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -84,18 +139,20 @@ class Recorder(pulumi.runtime.Mocks):
         return {}
 
 
-def run_program(stack: str, stack_dir: Path = ROOT) -> Graph:
-    """Run ``infra/__main__.py`` for ``stack`` under mocks; return what it registered."""
+def run_under_mocks(stack: str, body: Callable[[], object], stack_dir: Path = ROOT) -> Graph:
+    """Run ``body`` (a Pulumi program) for ``stack`` under mocks; return what it registered and exported."""
     graph = Graph()
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
-    pulumi.runtime.set_mocks(Recorder(graph), project="pgvault", stack=stack, preview=False)
+    mocks = Recorder()
+    pulumi.runtime.set_mocks(mocks, project="pgvault", stack=stack, preview=False,
+                             monitor=RecordingMonitor(mocks, graph))
     exported: dict = {}
     saved = (os.environ.get("PGVAULT_STACK_DIR"), pulumi.export)
     os.environ["PGVAULT_STACK_DIR"] = str(stack_dir)
     pulumi.export = lambda name, value: exported.__setitem__(name, value)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")))
+        _sync_await(run_pulumi_func(body))
         for name, value in exported.items():
             output = pulumi.Output.from_input(value)
             graph.outputs[name] = _sync_await(output.future())
@@ -107,6 +164,20 @@ def run_program(stack: str, stack_dir: Path = ROOT) -> Graph:
         else:
             os.environ["PGVAULT_STACK_DIR"] = saved[0]
     return graph
+
+
+def run_program(stack: str, stack_dir: Path = ROOT) -> Graph:
+    """Run ``infra/__main__.py`` for ``stack`` under mocks; return what it registered."""
+    return run_under_mocks(
+        stack, lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"), stack_dir)
+
+
+def run_stack(folder: Path, name: str, **sections) -> Graph:
+    """Write ``Pulumi.<name>.yaml`` (the test builders' production-like stack plus ``section=value`` overrides)
+    into ``folder`` and run the program for it."""
+    overrides = {f"pgvault:{key}": value for key, value in sections.items()}
+    (folder / f"Pulumi.{name}.yaml").write_text(stack_text(merge(BASE, overrides)))
+    return run_program(name, folder)
 
 
 def committed_stack(name: str):
