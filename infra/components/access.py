@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from infra import documents
+from infra.components.base import Component, generation_arguments, protects
 from pgvault.core.policy import passphrase_parameter
 from pgvault.core.schema import StackConfig
 
@@ -31,6 +32,7 @@ class BackupAccessArgs:
     parameter_name: str
     iam_user: bool
     break_glass_principals: tuple[str, ...]
+    protect: bool
 
     @classmethod
     def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id, topic_arn,
@@ -41,20 +43,27 @@ class BackupAccessArgs:
                    prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
-                   break_glass_principals=cfg.access.break_glass_principals)
+                   break_glass_principals=cfg.access.break_glass_principals, protect=protects(cfg))
 
 
-class BackupAccess(pulumi.ComponentResource):
+class BackupAccess(Component):
     """Roles for backup (also an instance profile), restore (read only) and break-glass; an optional IAM
-    user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy."""
+    user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy.
+
+    The passphrase is generated once and kept: it ignores changes to its generation arguments (a new length
+    would regenerate it), its parameter ignores changes to its value, and both are retained on delete and
+    protected, because the repository encrypted with it is unreadable without it.
+    """
 
     def __init__(self, name: str, args: BackupAccessArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("pgvault:access:BackupAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        passphrase = random.RandomPassword(f"{name}-passphrase", length=64, special=False, opts=child)
+        super().__init__("pgvault:access:BackupAccess", name, args.protect, opts)
+        passphrase = random.RandomPassword(
+            **self.child("passphrase", stateful=True, ignore_changes=generation_arguments(random.RandomPasswordArgs)),
+            length=64, special=False)
         self.parameter = aws.ssm.Parameter(
-            f"{name}-passphrase", name=args.parameter_name, type="SecureString", value=passphrase.result,
-            key_id=args.key_arn, description="pgBackRest repository passphrase (repo1-cipher-pass)", opts=child)
+            **self.child("passphrase", stateful=True, ignore_changes=["value"]), name=args.parameter_name,
+            type="SecureString", value=passphrase.result, key_id=args.key_arn,
+            description="pgBackRest repository passphrase (repo1-cipher-pass)")
         common = pulumi.Output.all(args.bucket_arn, args.key_arn, self.parameter.arn)
         backup_doc = pulumi.Output.all(common, args.topic_arn, args.alerts_key_arn).apply(
             lambda v: json.dumps(documents.backup_policy(*v[0], args.repo_prefix, args.logical_prefix,
@@ -62,35 +71,35 @@ class BackupAccess(pulumi.ComponentResource):
         restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
             v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
 
-        self.backup_role = aws.iam.Role(f"{name}-backup", name=f"{args.prefix}-backup",
-                                        assume_role_policy=json.dumps(documents.ec2_trust()), opts=child)
-        aws.iam.RolePolicy(f"{name}-backup-policy", role=self.backup_role.id, policy=backup_doc, opts=child)
-        self.instance_profile = aws.iam.InstanceProfile(f"{name}-backup-profile", name=f"{args.prefix}-backup",
-                                                        role=self.backup_role.name, opts=child)
+        self.backup_role = aws.iam.Role(**self.child("backup"), name=f"{args.prefix}-backup",
+                                        assume_role_policy=json.dumps(documents.ec2_trust()))
+        aws.iam.RolePolicy(**self.child("backup-policy"), role=self.backup_role.id, policy=backup_doc)
+        self.instance_profile = aws.iam.InstanceProfile(**self.child("backup-profile"), name=f"{args.prefix}-backup",
+                                                        role=self.backup_role.name)
 
-        self.restore_role = aws.iam.Role(f"{name}-restore", name=f"{args.prefix}-restore",
-                                         assume_role_policy=json.dumps(documents.ec2_trust()), opts=child)
-        aws.iam.RolePolicy(f"{name}-restore-policy", role=self.restore_role.id, policy=restore_doc, opts=child)
+        self.restore_role = aws.iam.Role(**self.child("restore"), name=f"{args.prefix}-restore",
+                                         assume_role_policy=json.dumps(documents.ec2_trust()))
+        aws.iam.RolePolicy(**self.child("restore-policy"), role=self.restore_role.id, policy=restore_doc)
 
         principals = list(args.break_glass_principals) or None
         trust = (pulumi.Output.from_input(json.dumps(documents.break_glass_trust(principals))) if principals else
                  pulumi.Output.from_input(args.account_id).apply(
                      lambda account: json.dumps(documents.break_glass_trust([f"arn:aws:iam::{account}:root"]))))
-        self.break_glass_role = aws.iam.Role(f"{name}-break-glass", name=f"{args.prefix}-break-glass",
-                                             assume_role_policy=trust, max_session_duration=3600, opts=child)
-        aws.iam.RolePolicy(f"{name}-break-glass-policy", role=self.break_glass_role.id,
+        self.break_glass_role = aws.iam.Role(**self.child("break-glass"), name=f"{args.prefix}-break-glass",
+                                             assume_role_policy=trust, max_session_duration=3600)
+        aws.iam.RolePolicy(**self.child("break-glass-policy"), role=self.break_glass_role.id,
                            policy=pulumi.Output.all(args.bucket_arn, args.key_arn).apply(
-                               lambda v: json.dumps(documents.break_glass_policy(v[0], v[1]))), opts=child)
+                               lambda v: json.dumps(documents.break_glass_policy(v[0], v[1]))))
 
-        aws.s3.BucketPolicy(f"{name}-bucket-policy", bucket=args.bucket_name,
+        aws.s3.BucketPolicy(**self.child("bucket-policy", stateful=True), bucket=args.bucket_name,
                             policy=pulumi.Output.all(args.bucket_arn, args.key_arn, self.break_glass_role.arn).apply(
-                                lambda v: json.dumps(documents.bucket_policy(v[0], v[1], v[2]))), opts=child)
+                                lambda v: json.dumps(documents.bucket_policy(v[0], v[1], v[2]))))
 
         self.access_key = None
         if args.iam_user:
-            user = aws.iam.User(f"{name}-backup-user", name=f"{args.prefix}-backup", opts=child)
-            aws.iam.UserPolicy(f"{name}-backup-user-policy", user=user.name, policy=backup_doc, opts=child)
-            self.access_key = aws.iam.AccessKey(f"{name}-backup-user-key", user=user.name, opts=child)
+            user = aws.iam.User(**self.child("backup-user"), name=f"{args.prefix}-backup")
+            aws.iam.UserPolicy(**self.child("backup-user-policy"), user=user.name, policy=backup_doc)
+            self.access_key = aws.iam.AccessKey(**self.child("backup-user-key"), user=user.name)
         self.register_outputs({"backup_role_arn": self.backup_role.arn, "restore_role_arn": self.restore_role.arn,
                                "break_glass_role_arn": self.break_glass_role.arn,
                                "parameter_name": self.parameter.name})

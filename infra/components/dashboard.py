@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents
+from infra.components.base import Component
 from pgvault.core.policy import AlarmSpec
 from pgvault.core.schema import StackConfig
 
@@ -34,15 +35,15 @@ class BackupDashboardArgs:
                    rpo_seconds=cfg.targets.rpo_seconds)
 
 
-class BackupDashboard(pulumi.ComponentResource):
+class BackupDashboard(Component):
     """Last backup age, size history, WAL lag, drills (RTO, recovery point), storage by class, alarm states."""
 
     def __init__(self, name: str, args: BackupDashboardArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("pgvault:monitoring:BackupDashboard", name, None, opts)
+        super().__init__("pgvault:monitoring:BackupDashboard", name, False, opts)
         body = pulumi.Output.all(args.bucket, *args.alarm_arns).apply(lambda v: json.dumps(documents.dashboard_body(
             args.stack, args.stanza, args.region, v[0], list(args.alarms), list(v[1:]), args.rpo_seconds)))
-        self.dashboard = aws.cloudwatch.Dashboard(f"{name}-dashboard", dashboard_name=args.name,
-                                                  dashboard_body=body, opts=pulumi.ResourceOptions(parent=self))
+        self.dashboard = aws.cloudwatch.Dashboard(**self.child("dashboard"), dashboard_name=args.name,
+                                                  dashboard_body=body)
         self.url = pulumi.Output.concat("https://", args.region, ".console.aws.amazon.com/cloudwatch/home?region=",
                                         args.region, "#dashboards:name=", self.dashboard.dashboard_name)
         self.register_outputs({"url": self.url})

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import documents
+from infra.components.base import Component, protects
 from pgvault.core.lifecycle import lifecycle_rules
 from pgvault.core.schema import StackConfig
 
@@ -30,43 +31,42 @@ class BackupBucketArgs:
         return cls(bucket=cfg.repository.bucket, lifecycle=tuple(lifecycle_rules(cfg)),
                    object_lock=cfg.storage.object_lock,
                    object_lock_days=cfg.storage.object_lock_days, force_destroy=cfg.storage.force_destroy,
-                   protect=not cfg.is_sandbox, tags=(("pgvault:stack", cfg.name),
+                   protect=protects(cfg), tags=(("pgvault:stack", cfg.name),
                                                      ("pgvault:stanza", cfg.pgbackrest.stanza)))
 
 
-class BackupBucket(pulumi.ComponentResource):
+class BackupBucket(Component):
     """The bucket: SSE-KMS with a rotating customer key and bucket keys, versioning, no public access,
     owner-enforced objects, lifecycle rules from ``pgvault.core.lifecycle``, optional Object Lock."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("pgvault:storage:BackupBucket", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        super().__init__("pgvault:storage:BackupBucket", name, args.protect, opts)
         tags = dict(args.tags)
-        self.key = aws.kms.Key(f"{name}-key", description=f"pgvault data key for s3://{args.bucket}",
-                               enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=stateful)
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/pgvault-{args.bucket}", target_key_id=self.key.key_id,
-                      opts=child)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket, object_lock_enabled=args.object_lock,
-                                    force_destroy=args.force_destroy, tags=tags, opts=stateful)
-        versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=self.bucket.id,
-                                             versioning_configuration={"status": "Enabled"}, opts=child)
+        self.key = aws.kms.Key(**self.child("key", stateful=True), description=f"pgvault data key for s3://{args.bucket}",
+                               enable_key_rotation=True, deletion_window_in_days=30, tags=tags)
+        aws.kms.Alias(**self.child("key-alias"), name=f"alias/pgvault-{args.bucket}", target_key_id=self.key.key_id)
+        # Object Lock is switched on by the lock configuration below, on the existing versioned bucket; a bucket
+        # created with object_lock_enabled (earlier versions) is kept as it is rather than replaced
+        self.bucket = aws.s3.Bucket(**self.child("bucket", stateful=True, ignore_changes=["object_lock_enabled"]),
+                                    bucket=args.bucket, force_destroy=args.force_destroy, tags=tags)
+        versioning = aws.s3.BucketVersioning(**self.child("versioning", stateful=True), bucket=self.bucket.id,
+                                             versioning_configuration={"status": "Enabled"})
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=self.bucket.id,
+            **self.child("encryption", stateful=True), bucket=self.bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
                                                                  "kms_master_key_id": self.key.arn},
-                    "bucket_key_enabled": True}], opts=child)
-        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=self.bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-                                       opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=self.bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=self.bucket.id,
-                                            rules=documents.lifecycle_args(list(args.lifecycle)),
-                                            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+                    "bucket_key_enabled": True}])
+        aws.s3.BucketPublicAccessBlock(
+            **self.child("public-access", stateful=True), bucket=self.bucket.id, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+        aws.s3.BucketOwnershipControls(**self.child("ownership", stateful=True), bucket=self.bucket.id,
+                                       rule={"object_ownership": "BucketOwnerEnforced"})
+        aws.s3.BucketLifecycleConfiguration(**self.child("lifecycle", stateful=True, depends_on=[versioning]),
+                                            bucket=self.bucket.id,
+                                            rules=documents.lifecycle_args(list(args.lifecycle)))
         if args.object_lock:
             aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock", bucket=self.bucket.id,
-                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.object_lock_days}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+                **self.child("object-lock", stateful=True, depends_on=[versioning]), bucket=self.bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.object_lock_days}})
         self.register_outputs({"bucket": self.bucket.bucket, "bucket_arn": self.bucket.arn, "key_arn": self.key.arn})

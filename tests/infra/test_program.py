@@ -94,10 +94,8 @@ def _stack_of(graph):
 
 def test_object_lock_only_when_switched_on(graphs):
     example, sandbox = graphs["example"], graphs["sandbox"]
-    assert example.one(BUCKET).inputs["objectLockEnabled"] is True
     lock = example.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").inputs["rule"]
     assert lock == {"defaultRetention": {"mode": "GOVERNANCE", "days": 14}}
-    assert sandbox.one(BUCKET).inputs.get("objectLockEnabled") in (False, None)
     assert not sandbox.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
 
 
