@@ -95,6 +95,19 @@ def ec2_trust() -> dict:
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
+def restore_trust(operators: list[str]) -> dict:
+    """Trust policy of the read-only restore role: EC2 (its instance profile) and the listed operators.
+
+    Operators assume it with ``aws sts assume-role`` or an ``AWS_PROFILE`` with ``role_arn``; no MFA
+    condition, because it can only read and SSO sessions carry no MFA flag.
+    """
+    trust = ec2_trust()
+    if operators:
+        trust["Statement"].append({"Sid": "Operators", "Effect": "Allow", "Principal": {"AWS": list(operators)},
+                                   "Action": "sts:AssumeRole"})
+    return trust
+
+
 def break_glass_trust(principals: list[str]) -> dict:
     """Trust policy of the break-glass role: the given principals, with MFA only."""
     return {"Version": VERSION, "Statement": [

@@ -8,6 +8,8 @@ BACKUP_ROLE_ARN = "backup_role_arn"
 RESTORE_ROLE_ARN = "restore_role_arn"
 BREAK_GLASS_ROLE_ARN = "break_glass_role_arn"
 INSTANCE_PROFILE = "instance_profile"
+RESTORE_INSTANCE_PROFILE = "restore_instance_profile"
+RESTORE_INSTANCE_PROFILE_ARN = "restore_instance_profile_arn"
 PASSPHRASE_PARAMETER = "passphrase_parameter"
 TOPIC_ARN = "alert_topic_arn"
 DASHBOARD_URL = "dashboard_url"
@@ -15,4 +17,5 @@ BACKUP_USER_KEY_ID = "backup_user_access_key_id"
 BACKUP_USER_KEY_SECRET = "backup_user_secret_access_key"
 
 ALWAYS = (BUCKET_NAME, BUCKET_ARN, REGION, KMS_KEY_ARN, BACKUP_ROLE_ARN, RESTORE_ROLE_ARN, BREAK_GLASS_ROLE_ARN,
-          INSTANCE_PROFILE, PASSPHRASE_PARAMETER, TOPIC_ARN, DASHBOARD_URL)
+          INSTANCE_PROFILE, RESTORE_INSTANCE_PROFILE, RESTORE_INSTANCE_PROFILE_ARN, PASSPHRASE_PARAMETER, TOPIC_ARN,
+          DASHBOARD_URL)

@@ -32,6 +32,7 @@ class BackupAccessArgs:
     parameter_name: str
     iam_user: bool
     break_glass_principals: tuple[str, ...]
+    restore_principals: tuple[str, ...]
     protect: bool
 
     @classmethod
@@ -43,12 +44,15 @@ class BackupAccessArgs:
                    prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
-                   break_glass_principals=cfg.access.break_glass_principals, protect=protects(cfg))
+                   break_glass_principals=cfg.access.break_glass_principals,
+                   restore_principals=cfg.access.restore_principals, protect=protects(cfg))
 
 
 class BackupAccess(Component):
-    """Roles for backup (also an instance profile), restore (read only) and break-glass; an optional IAM
+    """Roles for backup and restore (read only), each also an instance profile, and break-glass; an optional IAM
     user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy.
+
+    Operators listed in ``access.restore_principals`` may assume the restore role (roles have no access keys).
 
     The passphrase is generated once and kept: it ignores changes to its generation arguments (a new length
     would regenerate it), its parameter ignores changes to its value, and both are retained on delete and
@@ -77,9 +81,12 @@ class BackupAccess(Component):
         self.instance_profile = aws.iam.InstanceProfile(**self.child("backup-profile"), name=f"{args.prefix}-backup",
                                                         role=self.backup_role.name)
 
-        self.restore_role = aws.iam.Role(**self.child("restore"), name=f"{args.prefix}-restore",
-                                         assume_role_policy=json.dumps(documents.ec2_trust()))
+        self.restore_role = aws.iam.Role(
+            **self.child("restore"), name=f"{args.prefix}-restore",
+            assume_role_policy=json.dumps(documents.restore_trust(list(args.restore_principals))))
         aws.iam.RolePolicy(**self.child("restore-policy"), role=self.restore_role.id, policy=restore_doc)
+        self.restore_profile = aws.iam.InstanceProfile(**self.child("restore-profile"), name=f"{args.prefix}-restore",
+                                                       role=self.restore_role.name)
 
         principals = list(args.break_glass_principals) or None
         trust = (pulumi.Output.from_input(json.dumps(documents.break_glass_trust(principals))) if principals else
@@ -101,5 +108,6 @@ class BackupAccess(Component):
             aws.iam.UserPolicy(**self.child("backup-user-policy"), user=user.name, policy=backup_doc)
             self.access_key = aws.iam.AccessKey(**self.child("backup-user-key"), user=user.name)
         self.register_outputs({"backup_role_arn": self.backup_role.arn, "restore_role_arn": self.restore_role.arn,
+                               "restore_instance_profile": self.restore_profile.name,
                                "break_glass_role_arn": self.break_glass_role.arn,
                                "parameter_name": self.parameter.name})

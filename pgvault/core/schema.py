@@ -346,8 +346,12 @@ class AccessConfig(_Model):
     break_glass_principals: tuple[str, ...] = Field(
         (), description="IAM ARNs that may assume the break-glass role (default: the account, with MFA)"
     )
+    restore_principals: tuple[str, ...] = Field(
+        (), description="IAM ARNs of operators (users, roles, account root) that may assume the read-only restore "
+        "role, e.g. on-call's role; hosts use it through its instance profile"
+    )
 
-    @field_validator("break_glass_principals")
+    @field_validator("break_glass_principals", "restore_principals")
     @classmethod
     def _arns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for arn in v:

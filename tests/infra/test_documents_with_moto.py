@@ -79,8 +79,9 @@ def test_iam_policies_are_accepted_by_iam(aws, make):
 
 
 @pytest.mark.parametrize("trust", [documents.ec2_trust(),
+                                   documents.restore_trust([f"arn:aws:iam::{ACCOUNT}:role/oncall"]),
                                    documents.break_glass_trust([f"arn:aws:iam::{ACCOUNT}:root"])],
-                         ids=["ec2", "break-glass"])
+                         ids=["ec2", "restore", "break-glass"])
 def test_trust_policies_are_accepted_by_iam(aws, trust):
     aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
 

@@ -10,7 +10,7 @@ from infra import outputs
 from infra.components.storage import BackupBucketArgs
 from pgvault.core import metrics
 from pgvault.core.policy import alarm_specs, overdue_after, passphrase_parameter
-from tests.infra.harness import ACCOUNT, committed_stack
+from tests.infra.harness import ACCOUNT, committed_stack, run_stack
 
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
@@ -145,12 +145,25 @@ def test_only_the_break_glass_role_may_bypass_governance(graph):
     assert trust["Statement"][0]["Principal"] == {"AWS": [f"arn:aws:iam::{ACCOUNT}:root"]}
 
 
-def test_backup_role_is_an_instance_profile(graph):
-    profile = graph.one("aws:iam/instanceProfile:InstanceProfile")
-    assert profile.inputs["role"] == graph.one("aws:iam/role:Role", "access-backup").state["name"]
+def test_backup_and_restore_roles_are_instance_profiles(graph):
+    """A DB host or a restore host runs as one of them, without access keys (roles cannot have any)."""
     for role in ("access-backup", "access-restore"):
+        (profile,) = [p for p in graph.of_type("aws:iam/instanceProfile:InstanceProfile")
+                      if p.inputs["role"] == graph.one("aws:iam/role:Role", role).state["name"]]
         trust = json.loads(graph.one("aws:iam/role:Role", role).inputs["assumeRolePolicy"])
         assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+        assert profile.inputs["name"]
+
+
+def test_operators_assume_the_restore_role_only_when_listed(graph, tmp_path):
+    trust = json.loads(graph.one("aws:iam/role:Role", "access-restore").inputs["assumeRolePolicy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+    oncall = [f"arn:aws:iam::{ACCOUNT}:role/oncall", f"arn:aws:iam::{ACCOUNT}:user/alice"]
+    listed = run_stack(tmp_path, "ops", access={"restore_principals": oncall})
+    trust = json.loads(listed.one("aws:iam/role:Role", "access-restore").inputs["assumeRolePolicy"])
+    assert trust["Statement"][1] == {"Sid": "Operators", "Effect": "Allow", "Principal": {"AWS": oncall},
+                                     "Action": "sts:AssumeRole"}
+    assert listed.outputs[outputs.RESTORE_ROLE_ARN] == listed.one("aws:iam/role:Role", "access-restore").state["arn"]
 
 
 def test_passphrase_is_a_secure_string_readable_by_backup_and_restore_only(graph):
@@ -213,4 +226,8 @@ def test_outputs(graphs, name):
     for graph in graphs.values():
         assert graph.outputs[name]
     assert graphs["example"].outputs[outputs.BUCKET_NAME] == "example-crm-pgvault"
+    profiles = {p.state["name"]: p.state["arn"] for p in graphs["example"].of_type(
+        "aws:iam/instanceProfile:InstanceProfile")}
+    assert graphs["example"].outputs[outputs.RESTORE_INSTANCE_PROFILE] in profiles
+    assert graphs["example"].outputs[outputs.RESTORE_INSTANCE_PROFILE_ARN] in profiles.values()
     assert graphs["example"].outputs[outputs.REGION] == "eu-west-1"

@@ -16,6 +16,7 @@ from tests.builders import make_stack
     ({"storage": {"force_destroy": True}}, "force_destroy is true outside a sandbox"),
     ({"storage": {"protection_days": 0}}, "pgvault:storage.protection_days"),
     ({"access": {"break_glass_principals": ["root"]}}, "is not an IAM user, role or account root ARN"),
+    ({"access": {"restore_principals": ["arn:aws:iam::123:role/x"]}}, "is not an IAM user, role or account root ARN"),
     ({"alerts": {"emails": ["not-an-address"]}}, "is not an e-mail address"),
 ])
 def test_unsafe_configuration_is_refused(sections, words):
