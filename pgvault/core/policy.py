@@ -20,7 +20,7 @@ from croniter import croniter
 from pgvault.core import metrics
 from pgvault.core.metrics import Metric
 from pgvault.core.schema import StackConfig, TargetsConfig
-from pgvault.core.units import DAY, duration
+from pgvault.core.units import DAY, HOUR, MINUTE, duration
 
 #: below this, PostgreSQL would switch WAL files so often that the archive
 #: fills with mostly empty 16 MB segments (FAULTS.md row 39)
@@ -98,9 +98,34 @@ def passphrase_parameter(cfg: StackConfig) -> str:
 # ---------------------------------------------------------------- alarms
 
 
+#: periods CloudWatch accepts besides whole minutes (high resolution)
+ALARM_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+#: the longest span (period x evaluation periods) CloudWatch evaluates: 7 days, or 1 day for periods under an hour
+ALARM_SPAN = 7 * DAY
+ALARM_SPAN_SHORT_PERIOD = DAY
+
+
+def alarm_window(period: int, evaluation_periods: int) -> tuple[int, int]:
+    """``(period, evaluation_periods)`` within PutMetricAlarm's limits.
+
+    The period is a whole number of minutes (or 10, 20, 30 s) and at most 7
+    days; the evaluation periods are cut so that their span is at most 7 days,
+    or 1 day when the period is under an hour.
+    """
+    if period not in ALARM_HIGH_RESOLUTION_PERIODS:
+        period = -(-period // MINUTE) * MINUTE
+    period = min(period, ALARM_SPAN)
+    span = ALARM_SPAN_SHORT_PERIOD if period < HOUR else ALARM_SPAN
+    return period, max(1, min(evaluation_periods, span // period))
+
+
 @dataclass(frozen=True)
 class AlarmSpec:
-    """One CloudWatch alarm on a pgvault metric, with its thresholds derived from the stack."""
+    """One CloudWatch alarm on a pgvault metric, with its thresholds derived from the stack.
+
+    Its period and evaluation periods always fit CloudWatch (:func:`alarm_window`): a monitor that runs once a
+    week would otherwise ask for a two-week period, which PutMetricAlarm refuses.
+    """
 
     key: str
     metric: Metric
@@ -112,6 +137,11 @@ class AlarmSpec:
     missing: str
     description: str
     anomaly: bool = False
+
+    def __post_init__(self):
+        period, evaluation_periods = alarm_window(self.period, self.evaluation_periods)
+        object.__setattr__(self, "period", period)
+        object.__setattr__(self, "evaluation_periods", evaluation_periods)
 
 
 def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
