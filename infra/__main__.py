@@ -24,8 +24,8 @@ storage = BackupBucket("backups", BackupBucketArgs.from_config(cfg), opts)
 alert_args = BackupAlertsArgs.from_config(cfg, account_id)
 alerts = BackupAlerts("alerts", alert_args, opts)
 access = BackupAccess("access", BackupAccessArgs.from_config(
-    cfg, storage.bucket.bucket, storage.bucket.arn, storage.key.arn, account_id, alerts.topic.arn, alerts.key.arn),
-    opts)
+    cfg, storage.bucket.bucket, storage.bucket.arn, storage.key.arn, account_id, alerts.topic.arn, alerts.key.arn,
+    policy_after=storage.policy_after), opts)
 dashboard = BackupDashboard("dashboard", BackupDashboardArgs.from_config(
     cfg, storage.bucket.bucket, alert_args.alarms, tuple(a.arn for a in alerts.alarms)), opts)
 

@@ -17,6 +17,10 @@ from pgvault.core import metrics
 from pgvault.core.policy import AlarmSpec
 
 VERSION = "2012-10-17"
+#: seconds per point of pgvault's own metrics on the dashboard (the monitor publishes every few minutes)
+DASHBOARD_PERIOD = 300
+#: S3 publishes its storage metrics (BucketSizeBytes, NumberOfObjects) once a day
+S3_STORAGE_PERIOD = 86400
 
 #: object actions pgBackRest needs under its prefix (pgBackRest's sample policy)
 BACKUP_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectTagging",
@@ -141,14 +145,22 @@ def bucket_policy(bucket_arn: str, key_arn: str, break_glass_arn: str) -> dict:
     ]}
 
 
-def alerts_key_policy(account_id: str) -> dict:
-    """Key policy of the alert topic's key: the account administers it; CloudWatch may encrypt alarms to it."""
+def for_this_account(account_id: str, source_arn: str) -> dict:
+    """The condition that binds a service principal to this account's own resources (no confused deputy)."""
+    return {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arn}}
+
+
+def alerts_key_policy(account_id: str, region: str, alarm_prefix: str) -> dict:
+    """Key policy of the alert topic's key: the account administers it; CloudWatch may encrypt to it for this
+    stack's alarms (named ``<alarm_prefix>...``) only."""
     root = f"arn:aws:iam::{account_id}:root"
+    alarms = f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{alarm_prefix}*"
     return {"Version": VERSION, "Statement": [
         {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*",
          "Resource": "*"},
         {"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": for_this_account(account_id, alarms)},
     ]}
 
 
@@ -187,8 +199,8 @@ def _metric_line(spec_metric: metrics.Metric, stack: str, stanza: str, label: st
 def dashboard_body(stack: str, stanza: str, region: str, bucket: str, alarms: list[AlarmSpec],
                    alarm_arns: list[str], rpo_seconds: int) -> dict:
     """The CloudWatch dashboard: backup ages, sizes, WAL lag, drills, storage by class, alarm states."""
-    def graph(title, lines, x, y, unit_label, annotations=None, stat="Maximum", width=12):
-        props = {"title": title, "region": region, "view": "timeSeries", "stat": stat, "period": 300,
+    def graph(title, lines, x, y, unit_label, annotations=None, stat="Maximum", width=12, period=DASHBOARD_PERIOD):
+        props = {"title": title, "region": region, "view": "timeSeries", "stat": stat, "period": period,
                  "metrics": lines, "yAxis": {"left": {"label": unit_label, "showUnits": False}}}
         if annotations:
             props["annotations"] = {"horizontal": annotations}
@@ -219,7 +231,7 @@ def dashboard_body(stack: str, stanza: str, region: str, bucket: str, alarms: li
             _metric_line(metrics.DRILL_RTO, stack, stanza, "measured RTO"),
             _metric_line(metrics.DRILL_RECOVERY_LAG, stack, stanza, "recovery point lag"),
         ], 12, 8, "seconds"),
-        graph("Bucket storage by class (bytes)", storage, 0, 14, "bytes", stat="Average"),
+        graph("Bucket storage by class (bytes)", storage, 0, 14, "bytes", stat="Average", period=S3_STORAGE_PERIOD),
         {"type": "alarm", "x": 12, "y": 14, "width": 12, "height": 6,
          "properties": {"title": "Alarms", "alarms": alarm_arns}},
     ]

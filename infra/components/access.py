@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra import documents
+from infra import documents, names
 from infra.components.base import Component, generation_arguments, protects
 from pgvault.core.policy import passphrase_parameter
 from pgvault.core.schema import StackConfig
@@ -34,18 +34,21 @@ class BackupAccessArgs:
     break_glass_principals: tuple[str, ...]
     restore_principals: tuple[str, ...]
     protect: bool
+    #: what the bucket policy is put after (the bucket's public access block and ownership controls)
+    policy_after: tuple[pulumi.Resource, ...] = ()
 
     @classmethod
     def from_config(cls, cfg: StackConfig, bucket_name, bucket_arn, key_arn, account_id, topic_arn,
-                    alerts_key_arn) -> BackupAccessArgs:
+                    alerts_key_arn, policy_after: tuple[pulumi.Resource, ...] = ()) -> BackupAccessArgs:
         """Build the args from the stack, the bucket's outputs and the alert topic's."""
         return cls(bucket_name=bucket_name, bucket_arn=bucket_arn, key_arn=key_arn, account_id=account_id,
                    topic_arn=topic_arn, alerts_key_arn=alerts_key_arn,
-                   prefix=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", repo_prefix=cfg.repository.repo_prefix,
+                   prefix=names.prefix(cfg), repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
                    break_glass_principals=cfg.access.break_glass_principals,
-                   restore_principals=cfg.access.restore_principals, protect=protects(cfg))
+                   restore_principals=cfg.access.restore_principals, protect=protects(cfg),
+                   policy_after=tuple(policy_after))
 
 
 class BackupAccess(Component):
@@ -75,36 +78,39 @@ class BackupAccess(Component):
         restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
             v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
 
-        self.backup_role = aws.iam.Role(**self.child("backup"), name=f"{args.prefix}-backup",
+        backup_name, restore_name = names.iam_name(args.prefix, "backup"), names.iam_name(args.prefix, "restore")
+        self.backup_role = aws.iam.Role(**self.child("backup"), name=backup_name,
                                         assume_role_policy=json.dumps(documents.ec2_trust()))
         aws.iam.RolePolicy(**self.child("backup-policy"), role=self.backup_role.id, policy=backup_doc)
-        self.instance_profile = aws.iam.InstanceProfile(**self.child("backup-profile"), name=f"{args.prefix}-backup",
+        self.instance_profile = aws.iam.InstanceProfile(**self.child("backup-profile"), name=backup_name,
                                                         role=self.backup_role.name)
 
         self.restore_role = aws.iam.Role(
-            **self.child("restore"), name=f"{args.prefix}-restore",
+            **self.child("restore"), name=restore_name,
             assume_role_policy=json.dumps(documents.restore_trust(list(args.restore_principals))))
         aws.iam.RolePolicy(**self.child("restore-policy"), role=self.restore_role.id, policy=restore_doc)
-        self.restore_profile = aws.iam.InstanceProfile(**self.child("restore-profile"), name=f"{args.prefix}-restore",
+        self.restore_profile = aws.iam.InstanceProfile(**self.child("restore-profile"), name=restore_name,
                                                        role=self.restore_role.name)
 
         principals = list(args.break_glass_principals) or None
         trust = (pulumi.Output.from_input(json.dumps(documents.break_glass_trust(principals))) if principals else
                  pulumi.Output.from_input(args.account_id).apply(
                      lambda account: json.dumps(documents.break_glass_trust([f"arn:aws:iam::{account}:root"]))))
-        self.break_glass_role = aws.iam.Role(**self.child("break-glass"), name=f"{args.prefix}-break-glass",
+        self.break_glass_role = aws.iam.Role(**self.child("break-glass"),
+                                             name=names.iam_name(args.prefix, "break-glass"),
                                              assume_role_policy=trust, max_session_duration=3600)
         aws.iam.RolePolicy(**self.child("break-glass-policy"), role=self.break_glass_role.id,
                            policy=pulumi.Output.all(args.bucket_arn, args.key_arn).apply(
                                lambda v: json.dumps(documents.break_glass_policy(v[0], v[1]))))
 
-        aws.s3.BucketPolicy(**self.child("bucket-policy", stateful=True), bucket=args.bucket_name,
+        aws.s3.BucketPolicy(**self.child("bucket-policy", stateful=True, depends_on=args.policy_after),
+                            bucket=args.bucket_name,
                             policy=pulumi.Output.all(args.bucket_arn, args.key_arn, self.break_glass_role.arn).apply(
                                 lambda v: json.dumps(documents.bucket_policy(v[0], v[1], v[2]))))
 
         self.access_key = None
         if args.iam_user:
-            user = aws.iam.User(**self.child("backup-user"), name=f"{args.prefix}-backup")
+            user = aws.iam.User(**self.child("backup-user"), name=backup_name)
             aws.iam.UserPolicy(**self.child("backup-user-policy"), user=user.name, policy=backup_doc)
             self.access_key = aws.iam.AccessKey(**self.child("backup-user-key"), user=user.name)
         self.register_outputs({"backup_role_arn": self.backup_role.arn, "restore_role_arn": self.restore_role.arn,

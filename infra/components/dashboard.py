@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import documents
+from infra import documents, names
 from infra.components.base import Component
 from pgvault.core.policy import AlarmSpec
 from pgvault.core.schema import StackConfig
@@ -30,7 +30,7 @@ class BackupDashboardArgs:
     @classmethod
     def from_config(cls, cfg: StackConfig, bucket, alarms, alarm_arns) -> BackupDashboardArgs:
         """Build the args from the stack, the bucket name and the alarms."""
-        return cls(name=f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}", stack=cfg.name, stanza=cfg.pgbackrest.stanza,
+        return cls(name=names.prefix(cfg), stack=cfg.name, stanza=cfg.pgbackrest.stanza,
                    region=cfg.repository.region, bucket=bucket, alarms=tuple(alarms), alarm_arns=tuple(alarm_arns),
                    rpo_seconds=cfg.targets.rpo_seconds)
 

@@ -56,11 +56,13 @@ class BackupBucket(Component):
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
                                                                  "kms_master_key_id": self.key.arn},
                     "bucket_key_enabled": True}])
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             **self.child("public-access", stateful=True), bucket=self.bucket.id, block_public_acls=True,
             block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
-        aws.s3.BucketOwnershipControls(**self.child("ownership", stateful=True), bucket=self.bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"})
+        ownership = aws.s3.BucketOwnershipControls(**self.child("ownership", stateful=True), bucket=self.bucket.id,
+                                                   rule={"object_ownership": "BucketOwnerEnforced"})
+        #: what a bucket policy must wait for: S3 answers 409 OperationAborted to a policy put during either
+        self.policy_after = (public_access, ownership)
         aws.s3.BucketLifecycleConfiguration(**self.child("lifecycle", stateful=True, depends_on=[versioning]),
                                             bucket=self.bucket.id,
                                             rules=documents.lifecycle_args(list(args.lifecycle)))

@@ -94,7 +94,7 @@ def test_a_malformed_policy_is_refused(aws):
 
 
 def test_alerts_key_policy_is_accepted_by_kms(aws):
-    key = aws("kms").create_key(Policy=json.dumps(documents.alerts_key_policy(ACCOUNT)))
+    key = aws("kms").create_key(Policy=json.dumps(documents.alerts_key_policy(ACCOUNT, REGION, "pgvault-x-")))
     policy = aws("kms").get_key_policy(KeyId=key["KeyMetadata"]["KeyId"], PolicyName="default")["Policy"]
     assert "cloudwatch.amazonaws.com" in policy
 

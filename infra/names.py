@@ -1,0 +1,33 @@
+"""Names of the stack's AWS resources, derived once, within AWS's length limits (pure).
+
+A stack name and a stanza may each be 63 characters, so ``pgvault-<stack>-<stanza>-break-glass``
+can reach 147 characters; IAM refuses role and user names over 64.  A name that fits is used as
+it is (existing stacks keep their roles: a new name would replace them); a longer one keeps its
+purpose (the suffix), a hash of the whole name, and as much of the prefix as fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pgvault.core.schema import StackConfig
+
+#: IAM's limit on role and user names (instance profiles allow 128)
+IAM_NAME_MAX = 64
+_HASH_CHARS = 8
+
+
+def prefix(cfg: StackConfig) -> str:
+    """The prefix of the stack's resource names: ``pgvault-<stack>-<stanza>``."""
+    return f"pgvault-{cfg.name}-{cfg.pgbackrest.stanza}"
+
+
+def iam_name(name_prefix: str, suffix: str) -> str:
+    """``<prefix>-<suffix>`` within IAM's 64 characters: unchanged when it fits, else the prefix cut short and
+    a hash of the full name, so two long stacks that share a beginning still differ, and a rerun agrees."""
+    full = f"{name_prefix}-{suffix}"
+    if len(full) <= IAM_NAME_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_CHARS]
+    keep = IAM_NAME_MAX - len(suffix) - _HASH_CHARS - 2
+    return f"{name_prefix[:keep].rstrip('-')}-{digest}-{suffix}"
