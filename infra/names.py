@@ -15,6 +15,11 @@ from pgvault.core.schema import StackConfig
 #: IAM's limit on role and user names (instance profiles allow 128)
 IAM_NAME_MAX = 64
 _HASH_CHARS = 8
+#: the tag by which each role declares what it is for; the policy pack judges a role's policies by it
+PURPOSE_TAG = "pgvault:purpose"
+BACKUP, RESTORE, BREAK_GLASS = "backup", "restore", "break-glass"
+#: every purpose a pgvault role may declare
+PURPOSES = (BACKUP, RESTORE, BREAK_GLASS)
 
 
 def prefix(cfg: StackConfig) -> str:

@@ -51,6 +51,10 @@ class BackupAccessArgs:
                    policy_after=tuple(policy_after))
 
 
+def _purpose(purpose: str) -> dict[str, str]:
+    return {names.PURPOSE_TAG: purpose}
+
+
 class BackupAccess(Component):
     """Roles for backup and restore (read only), each also an instance profile, and break-glass; an optional IAM
     user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy.
@@ -78,15 +82,16 @@ class BackupAccess(Component):
         restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
             v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
 
-        backup_name, restore_name = names.iam_name(args.prefix, "backup"), names.iam_name(args.prefix, "restore")
-        self.backup_role = aws.iam.Role(**self.child("backup"), name=backup_name,
+        backup_name, restore_name = names.iam_name(args.prefix, names.BACKUP), names.iam_name(args.prefix,
+                                                                                             names.RESTORE)
+        self.backup_role = aws.iam.Role(**self.child("backup"), name=backup_name, tags=_purpose(names.BACKUP),
                                         assume_role_policy=json.dumps(documents.ec2_trust()))
         aws.iam.RolePolicy(**self.child("backup-policy"), role=self.backup_role.id, policy=backup_doc)
         self.instance_profile = aws.iam.InstanceProfile(**self.child("backup-profile"), name=backup_name,
                                                         role=self.backup_role.name)
 
         self.restore_role = aws.iam.Role(
-            **self.child("restore"), name=restore_name,
+            **self.child("restore"), name=restore_name, tags=_purpose(names.RESTORE),
             assume_role_policy=json.dumps(documents.restore_trust(list(args.restore_principals))))
         aws.iam.RolePolicy(**self.child("restore-policy"), role=self.restore_role.id, policy=restore_doc)
         self.restore_profile = aws.iam.InstanceProfile(**self.child("restore-profile"), name=restore_name,
@@ -97,8 +102,9 @@ class BackupAccess(Component):
                  pulumi.Output.from_input(args.account_id).apply(
                      lambda account: json.dumps(documents.break_glass_trust([f"arn:aws:iam::{account}:root"]))))
         self.break_glass_role = aws.iam.Role(**self.child("break-glass"),
-                                             name=names.iam_name(args.prefix, "break-glass"),
-                                             assume_role_policy=trust, max_session_duration=3600)
+                                             name=names.iam_name(args.prefix, names.BREAK_GLASS),
+                                             tags=_purpose(names.BREAK_GLASS), assume_role_policy=trust,
+                                             max_session_duration=3600)
         aws.iam.RolePolicy(**self.child("break-glass-policy"), role=self.break_glass_role.id,
                            policy=pulumi.Output.all(args.bucket_arn, args.key_arn).apply(
                                lambda v: json.dumps(documents.break_glass_policy(v[0], v[1]))))

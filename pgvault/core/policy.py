@@ -144,6 +144,12 @@ class AlarmSpec:
         object.__setattr__(self, "evaluation_periods", evaluation_periods)
 
 
+#: metrics whose alarms fire when the figure stops arriving (dead man's switch): the policy pack requires an alarm on
+#: each, treating missing data as breaching
+DEAD_MAN_METRICS = (metrics.LAST_FULL_BACKUP_AGE, metrics.LAST_BACKUP_AGE, metrics.LAST_LOGICAL_DUMP_AGE,
+                    metrics.LAST_DRILL_AGE, metrics.WAL_ARCHIVE_LAG)
+
+
 def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
     """Every alarm of the stack. "Too old" alarms treat missing data as breaching (dead man's switch)."""
     sched = cfg.schedule

@@ -20,7 +20,15 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+from pulumi_policy import (
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
+from infra.policies import POLICIES
 from pgvault.core.config import parse_stack
 from tests.builders import BASE, merge, stack_text
 
@@ -178,6 +186,33 @@ def run_stack(folder: Path, name: str, **sections) -> Graph:
     overrides = {f"pgvault:{key}": value for key, value in sections.items()}
     (folder / f"Pulumi.{name}.yaml").write_text(stack_text(merge(BASE, overrides)))
     return run_program(name, folder)
+
+
+def policy_violations(resources: list[Resource], config: dict | None = None) -> list[str]:
+    """What the policy pack (``infra.policies.POLICIES``) reports for these resources, ``<policy>: <message>``.
+
+    Each resource policy sees each resource's inputs, as ``pulumi preview`` shows them; each stack policy sees
+    them all, with their outputs (the mocks' state, under any edited inputs) and the dependencies and property
+    dependencies the engine recorded.
+    """
+    found: list[str] = []
+    nodes = {r.urn: PolicyResource(r.typ, {**r.state, **r.inputs}, r.urn, r.name, None, None, None, [], {})
+             for r in resources}
+    for r in resources:
+        node = nodes[r.urn]
+        node.dependencies = [nodes[u] for u in r.options.dependencies if u in nodes]
+        node.property_dependencies = {k: [nodes[u] for u in v if u in nodes]
+                                      for k, v in r.options.property_dependencies.items()}
+        node.parent = nodes.get(r.options.parent)
+    for policy in POLICIES:
+        def report(message, urn=None, name=policy.name):
+            found.append(f"{name}: {message}")
+        if isinstance(policy, ResourceValidationPolicy):
+            for r in resources:
+                policy.validate(ResourceValidationArgs(r.typ, r.inputs, r.urn, r.name, None, None, config), report)
+        elif isinstance(policy, StackValidationPolicy):
+            policy.validate(StackValidationArgs(list(nodes.values()), config), report)
+    return found
 
 
 def committed_stack(name: str):

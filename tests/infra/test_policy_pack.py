@@ -1,91 +1,171 @@
-"""The policy pack's rules pass over the committed stacks' resources and fail on broken ones."""
+"""The policy pack passes the real program and refuses each way of breaking pgvault's invariants (issue 12, defect 7).
+
+Every case edits a copy of the example stack's resource graph, as a hand edit or
+another program would, and runs the whole pack (resource and stack policies) on it.
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from collections.abc import Callable
 
 import pytest
-from pulumi_policy import ResourceValidationArgs
 
-from infra.policies import POLICIES
+from infra.policies import DEFAULT_REPO_PREFIX, POLICIES
 from pgvault.core.lifecycle import from_engine, repository_violations
+from tests.infra.harness import Resource, policy_violations
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
-def violations(resource_type: str, name: str, props: dict) -> list[str]:
-    found: list[str] = []
-    args = ResourceValidationArgs(resource_type, props, f"urn:{name}", name, None, None, {})
-    for policy in POLICIES:
-        policy.validate(args, lambda message, urn=None, name=policy.name: found.append(f"{name}: {message}"))
+def test_the_program_passes_the_pack(graph):
+    assert policy_violations(graph.resources) == []
+
+
+def _one(resources: list[Resource], typ: str, name: str | None = None) -> Resource:
+    (found,) = [r for r in resources if r.typ == typ and (name is None or r.name == name)]
     return found
 
 
-def test_the_program_never_violates_a_policy(graph):
-    for resource in graph.resources:
-        assert violations(resource.typ, resource.name, resource.inputs) == [], resource.name
+def _document(resource: Resource, edit: Callable[[dict], None], key: str = "policy") -> None:
+    doc = json.loads(resource.inputs[key])
+    edit(doc)
+    resource.inputs[key] = json.dumps(doc)
 
 
-def _broken(graph, typ, name=None):
-    resource = next(r for r in graph.resources if r.typ == typ and (name is None or r.name == name))
-    return resource.typ, resource.name, copy.deepcopy(resource.inputs)
+def _statement(doc: dict, sid: str) -> dict:
+    (found,) = [s for s in doc["Statement"] if s.get("Sid") == sid]
+    return found
 
 
-def test_expiring_repository_objects_is_refused(graphs):
-    typ, name, props = _broken(graphs["example"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    props["rules"][0]["expiration"] = {"days": 30}
-    assert any("expires live objects under pgbackrest/" in v for v in violations(typ, name, props))
+def _grant(*actions: str, statement: str = "Action") -> Callable[[dict], None]:
+    return lambda doc: doc["Statement"].append({"Effect": "Allow", statement: list(actions), "Resource": "*"})
+
+
+def _rule(resources, **fields):
+    _one(resources, LIFECYCLE).inputs["rules"][0].update(fields)
+
+
+def _tls(sid, **fields):
+    return lambda r: _document(_one(r, BUCKET_POLICY), lambda doc: _statement(doc, sid).update(fields))
+
+
+def _key(key_id):
+    def edit(resources):
+        rule = _one(resources, ENCRYPTION).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        rule["kmsMasterKeyId"] = key_id
+    return edit
+
+
+def _restore_policy(resources):
+    """The restore role's policy, renamed: the pack must find it through its role, not its name."""
+    policy = _one(resources, ROLE_POLICY, "access-restore-policy")
+    policy.name = "access-readers"
+    return policy
+
+
+def _metric_queries(resources):
+    alarm = _one(resources, ALARM, "alerts-backup-age").inputs
+    metric = {k: alarm.pop(k) for k in ("namespace", "metricName", "dimensions", "period", "statistic")}
+    alarm.pop("threshold")
+    alarm["metricQueries"] = [
+        {"id": "m1", "returnData": False, "metric": {"namespace": metric["namespace"],
+                                                     "metricName": metric["metricName"], "period": metric["period"],
+                                                     "stat": metric["statistic"], "dimensions": metric["dimensions"]}},
+        {"id": "e1", "expression": "FILL(m1, 0)", "returnData": True}]
+
+
+def _drop(typ, name=None):
+    return lambda resources: resources.remove(_one(resources, typ, name))
+
+
+CASES = {
+    "a repository rule expiring by date": (
+        lambda r: _rule(r, expiration={"date": "2027-01-01T00:00:00Z"}), "expires live objects under pgbackrest/"),
+    "noncurrent expiry shorter than the lock": (
+        lambda r: _rule(r, noncurrentVersionExpiration={"noncurrentDays": 1}), "14-day Object Lock retention"),
+    "a TLS deny on GetObject only": (_tls("DenyInsecureTransport", Action="s3:GetObject"), "aws:SecureTransport"),
+    "a TLS deny on objects only": (
+        lambda r: _document(_one(r, BUCKET_POLICY), lambda doc: _statement(doc, "DenyInsecureTransport").update(
+            Resource=_statement(doc, "DenyInsecureTransport")["Resource"][1])), "aws:SecureTransport"),
+    "TLS 1.0 allowed": (_tls("DenyOldTls", Condition={"NumericLessThan": {"s3:TlsVersion": "1.0"}}),
+                        "TLS versions below 1.2"),
+    "the TLS deny narrowed to one principal": (
+        _tls("DenyOldTls", Condition={"NumericLessThan": {"s3:TlsVersion": "1.2"},
+                                      "StringEquals": {"aws:PrincipalAccount": "999999999999"}}),
+        "TLS versions below 1.2"),
+    "the AWS-managed key": (_key("alias/aws/s3"), "AWS-managed key"),
+    "a key from outside the stack": (_key("arn:aws:kms:eu-west-1:999999999999:key/x"), "the stack's own KMS key"),
+    "s3:Delete* for the host": (
+        lambda r: _document(_one(r, ROLE_POLICY, "access-backup-policy"), _grant("s3:Delete*")), "wildcard"),
+    "s3:* for the restore role": (lambda r: _document(_restore_policy(r), _grant("s3:*")), "wildcard"),
+    "NotAction for the host": (
+        lambda r: _document(_one(r, ROLE_POLICY, "access-backup-policy"), _grant("iam:*", statement="NotAction")),
+        "NotAction"),
+    "kms:Encrypt for the restore role": (lambda r: _document(_restore_policy(r), _grant("kms:Encrypt")),
+                                         "restore role may kms:Encrypt"),
+    "s3:PutObject for the restore role": (lambda r: _document(_restore_policy(r), _grant("s3:PutObject")),
+                                          "restore role may s3:PutObject"),
+    "a role without a declared purpose": (
+        lambda r: _one(r, "aws:iam/role:Role", "access-restore").inputs["tags"].clear(), "pgvault:purpose"),
+    "an age alarm on metric queries": (_metric_queries, "metric queries"),
+    "an age alarm that ignores silence": (
+        lambda r: _one(r, ALARM, "alerts-full-backup-age").inputs.update(treatMissingData="notBreaching"),
+        "missing data as breaching"),
+    "an age alarm without actions": (
+        lambda r: _one(r, ALARM, "alerts-drill-age").inputs.update(actionsEnabled=False), "actions"),
+    "an alarm CloudWatch refuses": (
+        lambda r: _one(r, ALARM, "alerts-job-failed").inputs.update(period=600, evaluationPeriods=1000),
+        "CloudWatch"),
+    "a missing age alarm": (_drop(ALARM, "alerts-drill-age"), "no alarm on pgvault LastDrillAgeSeconds"),
+    "a missing bucket policy": (_drop(BUCKET_POLICY), "has no bucket policy"),
+    "a bucket policy not ordered after the public access block": (
+        lambda r: setattr(_one(r, BUCKET_POLICY), "options", dataclasses.replace(
+            _one(r, BUCKET_POLICY).options, dependencies=())), "public access block"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_pack_refuses(graphs, case):
+    edit, words = CASES[case]
+    resources = copy.deepcopy(graphs["example"].resources)
+    edit(resources)
+    found = policy_violations(resources)
+    assert any(words in v for v in found), found
 
 
 @pytest.mark.parametrize("days", [1, 30, 396, 400, 4000])
 def test_the_pack_applies_the_loaders_own_rule(graphs, days):
-    """One rule, two callers: the pack refuses exactly what the stack loader would (a backstop of any length)."""
-    typ, name, props = _broken(graphs["example"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    props["rules"][0]["expiration"] = {"days": days}
-    pack = [v for v in violations(typ, name, props) if v.startswith("pgbackrest-repository-lifecycle: ")]
-    loader = repository_violations(from_engine(props["rules"]), "pgbackrest/")
+    """One rule, two callers: the pack refuses exactly what the stack loader would (an expiry of any length)."""
+    resources = copy.deepcopy(graphs["example"].resources)
+    _rule(resources, expiration={"days": days})
+    pack = [v for v in policy_violations(resources) if v.startswith("pgbackrest-repository-lifecycle: ")]
+    loader = repository_violations(from_engine(_one(resources, LIFECYCLE).inputs["rules"]), "pgbackrest/", 14)
     assert pack and pack == [f"pgbackrest-repository-lifecycle: {v.message}" for v in loader]
 
 
 def test_deep_archive_under_the_repository_is_refused(graphs):
-    typ, name, props = _broken(graphs["example"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    props["rules"][0]["transitions"].append({"days": 180, "storageClass": "DEEP_ARCHIVE"})
-    assert any("DEEP_ARCHIVE" in v for v in violations(typ, name, props))
+    resources = copy.deepcopy(graphs["example"].resources)
+    _one(resources, LIFECYCLE).inputs["rules"][0]["transitions"].append({"days": 180, "storageClass": "DEEP_ARCHIVE"})
+    assert any("DEEP_ARCHIVE" in v for v in policy_violations(resources))
 
 
-def test_a_bucket_policy_without_the_tls_deny_is_refused(graphs):
-    typ, name, props = _broken(graphs["example"], "aws:s3/bucketPolicy:BucketPolicy")
-    doc = json.loads(props["policy"])
-    doc["Statement"] = [s for s in doc["Statement"] if s["Sid"] not in ("DenyInsecureTransport", "DenyOldTls")]
-    props["policy"] = json.dumps(doc)
-    found = violations(typ, name, props)
-    assert any("aws:SecureTransport" in v for v in found) and any("TLS versions below 1.2" in v for v in found)
+def test_the_repository_prefix_comes_from_the_packs_config(graphs):
+    resources = copy.deepcopy(graphs["example"].resources)
+    rules = _one(resources, LIFECYCLE).inputs["rules"]
+    rules.append({"id": "other", "status": "Enabled", "filter": {"prefix": "elsewhere/"}, "expiration": {"days": 3}})
+    assert policy_violations(resources) == []
+    assert any("elsewhere/" in v for v in policy_violations(resources, {"repoPrefix": "elsewhere/"}))
 
 
-def test_aes256_default_encryption_is_refused(graphs):
-    typ, name, props = _broken(
-        graphs["example"], "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-    props["rules"][0]["applyServerSideEncryptionByDefault"] = {"sseAlgorithm": "AES256"}
-    assert any("aws:kms" in v for v in violations(typ, name, props))
-
-
-@pytest.mark.parametrize("action", ["s3:*", "*"])
-def test_wildcard_actions_are_refused(graphs, action):
-    typ, name, props = _broken(graphs["example"], "aws:iam/rolePolicy:RolePolicy", "access-backup-policy")
-    doc = json.loads(props["policy"])
-    doc["Statement"].append({"Effect": "Allow", "Action": action, "Resource": "*"})
-    props["policy"] = json.dumps(doc)
-    assert any("wildcard" in v for v in violations(typ, name, props))
-
-
-def test_a_writable_restore_role_is_refused(graphs):
-    typ, name, props = _broken(graphs["example"], "aws:iam/rolePolicy:RolePolicy", "access-restore-policy")
-    doc = json.loads(props["policy"])
-    doc["Statement"].append({"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": "arn:aws:s3:::b/*"})
-    props["policy"] = json.dumps(doc)
-    assert any("restore role may s3:DeleteObject" in v for v in violations(typ, name, props))
-
-
-def test_an_age_alarm_that_ignores_silence_is_refused(graphs):
-    typ, name, props = _broken(graphs["example"], "aws:cloudwatch/metricAlarm:MetricAlarm", "alerts-full-backup-age")
-    props["treatMissingData"] = "notBreaching"
-    assert any("missing data as breaching" in v for v in violations(typ, name, props))
+def test_the_packs_config_keys_have_a_schema():
+    schemas = {p.name: p.config_schema for p in POLICIES if p.config_schema is not None}
+    (lifecycle,) = schemas.values()
+    assert lifecycle.properties["repoPrefix"]["default"] == DEFAULT_REPO_PREFIX == "pgbackrest/"
+    assert lifecycle.properties["repoPrefix"]["type"] == "string"

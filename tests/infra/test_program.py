@@ -9,7 +9,7 @@ import pytest
 from infra import outputs
 from infra.components.storage import BackupBucketArgs
 from pgvault.core import metrics
-from pgvault.core.policy import alarm_specs, overdue_after, passphrase_parameter
+from pgvault.core.policy import DEAD_MAN_METRICS, alarm_specs, overdue_after, passphrase_parameter
 from tests.infra.harness import ACCOUNT, committed_stack, run_stack
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -231,3 +231,9 @@ def test_outputs(graphs, name):
     assert graphs["example"].outputs[outputs.RESTORE_INSTANCE_PROFILE] in profiles
     assert graphs["example"].outputs[outputs.RESTORE_INSTANCE_PROFILE_ARN] in profiles.values()
     assert graphs["example"].outputs[outputs.REGION] == "eu-west-1"
+
+
+def test_the_alarms_that_treat_silence_as_breaching_are_the_packs_dead_man_metrics():
+    for stack in ("sandbox", "example"):
+        breaching = {s.metric for s in alarm_specs(committed_stack(stack)) if s.missing == "breaching"}
+        assert breaching == set(DEAD_MAN_METRICS)
