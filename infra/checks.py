@@ -141,3 +141,18 @@ def check_alarm_window(props: dict, report: Report) -> None:
             if alarm_window(int(period), int(evaluations)) != (int(period), int(evaluations)):
                 report(f"CloudWatch refuses a period of {period:g} s over {evaluations:g} evaluation periods "
                        "(a whole number of minutes, spanning at most 7 days, or 1 day under an hour)")
+
+
+def check_service_principals(props: dict, report: Report) -> None:
+    """A resource policy (bucket, key) that lets an AWS service act binds it to this account's own resources with
+    ``aws:SourceAccount`` and ``aws:SourceArn``, or another account's alarms or buckets could use it (the confused
+    deputy)."""
+    for statement in statements(props.get("policy")):
+        principal = statement.get("Principal")
+        if statement.get("Effect") != "Allow" or not isinstance(principal, dict) or "Service" not in principal:
+            continue
+        condition = statement.get("Condition") or {}
+        keys = {k for tests in condition.values() if isinstance(tests, dict) for k in tests}
+        if not {"aws:SourceAccount", "aws:SourceArn"} <= keys:
+            report(f"the policy lets {principal['Service']} act without aws:SourceAccount and aws:SourceArn "
+                   "conditions; bind it to this account's own resources")

@@ -63,6 +63,8 @@ def _repo_prefix(args) -> str:
 POLICIES = [
     _resource("bucket-tls-only", "every bucket policy denies all S3 requests without TLS or below TLS 1.2",
               (BUCKET_POLICY,), checks.check_tls_only),
+    _resource("service-principals-bound", "services act on a bucket or key only for this account's resources",
+              (BUCKET_POLICY, "aws:kms/key:Key"), checks.check_service_principals),
     _resource("iam-least-privilege", "IAM policies list their actions: no wildcards, no NotAction or NotResource",
               IAM_POLICIES, checks.check_least_privilege),
     _resource("age-alarms-dead-man", "age alarms name their metric, treat missing data as breaching, have actions",

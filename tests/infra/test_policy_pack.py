@@ -123,6 +123,9 @@ CASES = {
     "an alarm CloudWatch refuses": (
         lambda r: _one(r, ALARM, "alerts-job-failed").inputs.update(period=600, evaluationPeriods=1000),
         "CloudWatch"),
+    "a service principal bound to no account": (
+        lambda r: _document(_one(r, "aws:kms/key:Key", "alerts-key"),
+                            lambda doc: _statement(doc, "CloudWatchPublishes").pop("Condition")), "aws:SourceAccount"),
     "a missing age alarm": (_drop(ALARM, "alerts-drill-age"), "no alarm on pgvault LastDrillAgeSeconds"),
     "a missing bucket policy": (_drop(BUCKET_POLICY), "has no bucket policy"),
     "a bucket policy not ordered after the public access block": (
