@@ -14,6 +14,7 @@ prefix, and Get/Put/Delete objects only below it.
 from __future__ import annotations
 
 from pgvault.core import metrics
+from pgvault.core.lifecycle import ABORT_MULTIPART_DAYS
 from pgvault.core.policy import AlarmSpec
 
 VERSION = "2012-10-17"
@@ -119,18 +120,25 @@ def break_glass_trust(principals: list[str]) -> dict:
          "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
 
 
+def tls_only(bucket_arn: str) -> list[dict]:
+    """Statements denying every request to the bucket and its objects made without TLS, or below TLS 1.2."""
+    everything = [bucket_arn, f"{bucket_arn}/*"]
+    return [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
+         "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    ]
+
+
 def bucket_policy(bucket_arn: str, key_arn: str, break_glass_arn: str) -> dict:
     """Deny plain HTTP, TLS below 1.2, puts with another encryption or key, and retention bypass (but for break-glass).
 
     A put without encryption headers is allowed: the bucket's default
     encryption applies the stack's key to it (pgBackRest sends none).
     """
-    everything = [bucket_arn, f"{bucket_arn}/*"]
     return {"Version": VERSION, "Statement": [
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
-         "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+        *tls_only(bucket_arn),
         {"Sid": "DenyOtherEncryption", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
          "Resource": f"{bucket_arn}/*",
          "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
@@ -161,6 +169,55 @@ def alerts_key_policy(account_id: str, region: str, alarm_prefix: str) -> dict:
         {"Sid": "CloudWatchPublishes", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": for_this_account(account_id, alarms)},
+    ]}
+
+
+def access_log_bucket_policy(log_bucket_arn: str, log_prefix: str, source_bucket_arn: str, account_id: str) -> dict:
+    """The access-log bucket's policy: TLS only, and S3's log delivery may put logs of the backup bucket, of this
+    account, under ``log_prefix`` (a bucket with enforced ownership takes no log-delivery ACL)."""
+    return {"Version": VERSION, "Statement": [
+        *tls_only(log_bucket_arn),
+        {"Sid": "S3DeliversAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"{log_bucket_arn}/{log_prefix}*",
+         "Condition": for_this_account(account_id, source_bucket_arn)},
+    ]}
+
+
+def access_log_lifecycle(log_prefix: str, days: int, noncurrent_days: int) -> list[dict]:
+    """The access-log bucket's lifecycle (S3 API shape): logs expire after ``days``, overwritten or deleted ones
+    after ``noncurrent_days`` more, stale multipart uploads after a week."""
+    return [{"ID": "access-logs", "Status": "Enabled", "Filter": {"Prefix": log_prefix}, "Expiration": {"Days": days},
+             "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_MULTIPART_DAYS}}]
+
+
+def replication_trust(account_id: str, source_bucket_arn: str) -> dict:
+    """Trust policy of the replication role: S3, replicating this account's backup bucket only."""
+    return {"Version": VERSION, "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole",
+         "Condition": for_this_account(account_id, source_bucket_arn)}]}
+
+
+def replication_policy(source_arn: str, source_key_arn: str, source_region: str, replica_arn: str,
+                       replica_key_arn: str, replica_region: str, prefixes: list[str]) -> dict:
+    """What S3 replication needs (S3 user guide, "Setting up permissions" for replication, with Object Lock and
+    SSE-KMS): read the configuration and each version under ``prefixes`` with its tags, retention and legal hold,
+    decrypt with the source key and encrypt with the replica's, both only through S3, write replicas and deletes."""
+    return {"Version": VERSION, "Statement": [
+        {"Sid": "SourceConfiguration", "Effect": "Allow",
+         "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": source_arn},
+        {"Sid": "SourceVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention", "s3:GetObjectLegalHold"],
+         "Resource": [f"{source_arn}/{p}*" for p in prefixes]},
+        {"Sid": "Replicas", "Effect": "Allow",
+         "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+         "Resource": [f"{replica_arn}/{p}*" for p in prefixes]},
+        {"Sid": "SourceKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": source_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}}},
+        {"Sid": "ReplicaKey", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+         "Resource": replica_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}}},
     ]}
 
 

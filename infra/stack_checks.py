@@ -63,8 +63,7 @@ def log_targets(resources: list) -> set[str]:
 
 def check_buckets(resources: list, report: Report) -> None:
     """Every bucket has a bucket policy (put after its public access block and ownership controls, or S3 answers
-    409), a public access block, default encryption, and versioning unless it only receives access logs."""
-    logs = log_targets(resources)
+    409), a public access block, default encryption, and versioning (an overwrite or delete can be undone)."""
     for bucket in _of_type(resources, BUCKET):
         policies = _attached(resources, BUCKET_POLICY, "bucket", bucket)
         guards = _attached(resources, PUBLIC_ACCESS, "bucket", bucket) + _attached(resources, OWNERSHIP, "bucket",
@@ -75,7 +74,7 @@ def check_buckets(resources: list, report: Report) -> None:
             report(f"bucket {bucket.name} has no public access block", bucket.urn)
         if not _attached(resources, ENCRYPTION, "bucket", bucket):
             report(f"bucket {bucket.name} has no default encryption", bucket.urn)
-        if bucket.urn not in logs and not _attached(resources, VERSIONING, "bucket", bucket):
+        if not _attached(resources, VERSIONING, "bucket", bucket):
             report(f"bucket {bucket.name} is not versioned: an overwrite or delete could not be undone", bucket.urn)
         for policy in policies:
             waits_for = {d.urn for d in policy.dependencies or []}

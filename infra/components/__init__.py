@@ -1,1 +1,1 @@
-"""ComponentResources, one job each: storage, access, alerting, dashboard."""
+"""ComponentResources, one job each: storage, access, alerting, dashboard, and the optional replication and audit."""

@@ -54,15 +54,16 @@ class Component(pulumi.ComponentResource):
                              if isinstance(alias, pulumi.Alias) and isinstance(alias.name, str))
 
     def child(self, suffix: str, *, stateful: bool = False, depends_on: Sequence[pulumi.Resource] | None = None,
-              ignore_changes: Sequence[str] | None = None) -> dict:
+              ignore_changes: Sequence[str] | None = None, provider: pulumi.ProviderResource | None = None) -> dict:
         """``resource_name`` and ``opts`` of the child ``<component>-<suffix>`` (pass them as ``**``).
 
         :param stateful: retain it on delete, and protect it unless the stack is a sandbox
+        :param provider: another provider than the component's (a resource in the replica's region)
         """
         aliases = [pulumi.Alias(name=f"{old}-{suffix}", parent=pulumi.create_urn(old, self._type, self._parent))
                    for old in self._former]
         opts = pulumi.ResourceOptions(parent=self, aliases=aliases or None, depends_on=list(depends_on or []) or None,
-                                      ignore_changes=list(ignore_changes or []) or None)
+                                      ignore_changes=list(ignore_changes or []) or None, provider=provider)
         if stateful:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=self._protect,
                                                                              retain_on_delete=True))

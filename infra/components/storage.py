@@ -1,4 +1,4 @@
-"""BackupBucket: the encrypted, versioned bucket, its data key and its lifecycle."""
+"""BackupBucket: the encrypted, versioned bucket, its data key and its lifecycle (also the replica's)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import documents
+from infra import documents, names
 from infra.components.base import Component, protects
 from pgvault.core.lifecycle import lifecycle_rules
 from pgvault.core.schema import StackConfig
@@ -28,11 +28,35 @@ class BackupBucketArgs:
     @classmethod
     def from_config(cls, cfg: StackConfig) -> BackupBucketArgs:
         """Build the args (``load_stack`` has already refused rules that could break pgBackRest)."""
-        return cls(bucket=cfg.repository.bucket, lifecycle=tuple(lifecycle_rules(cfg)),
-                   object_lock=cfg.storage.object_lock,
+        return cls._named(cfg, cfg.repository.bucket)
+
+    @classmethod
+    def replica_of(cls, cfg: StackConfig) -> BackupBucketArgs:
+        """The second copy's bucket (``storage.replica_region``): the same settings under ``<bucket>-replica``."""
+        return cls._named(cfg, names.bucket_name(cfg.repository.bucket, "replica"))
+
+    @classmethod
+    def _named(cls, cfg: StackConfig, bucket: str) -> BackupBucketArgs:
+        return cls(bucket=bucket, lifecycle=tuple(lifecycle_rules(cfg)), object_lock=cfg.storage.object_lock,
                    object_lock_days=cfg.storage.object_lock_days, force_destroy=cfg.storage.force_destroy,
-                   protect=protects(cfg), tags=(("pgvault:stack", cfg.name),
-                                                     ("pgvault:stanza", cfg.pgbackrest.stanza)))
+                   protect=protects(cfg), tags=(("pgvault:stack", cfg.name), ("pgvault:stanza", cfg.pgbackrest.stanza)))
+
+
+def secure(component: Component, bucket: aws.s3.Bucket) -> tuple[aws.s3.BucketVersioning, tuple[pulumi.Resource, ...]]:
+    """Version ``bucket``, block all public access to it and enforce bucket-owner ownership (no ACLs), as stateful
+    children of ``component``.
+
+    :returns: the versioning, and what a bucket policy must be put after (S3 answers 409 OperationAborted to a
+        policy put while the public access block or the ownership controls are applied)
+    """
+    versioning = aws.s3.BucketVersioning(**component.child("versioning", stateful=True), bucket=bucket.id,
+                                         versioning_configuration={"status": "Enabled"})
+    public_access = aws.s3.BucketPublicAccessBlock(
+        **component.child("public-access", stateful=True), bucket=bucket.id, block_public_acls=True,
+        block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+    ownership = aws.s3.BucketOwnershipControls(**component.child("ownership", stateful=True), bucket=bucket.id,
+                                               rule={"object_ownership": "BucketOwnerEnforced"})
+    return versioning, (public_access, ownership)
 
 
 class BackupBucket(Component):
@@ -49,20 +73,13 @@ class BackupBucket(Component):
         # created with object_lock_enabled (earlier versions) is kept as it is rather than replaced
         self.bucket = aws.s3.Bucket(**self.child("bucket", stateful=True, ignore_changes=["object_lock_enabled"]),
                                     bucket=args.bucket, force_destroy=args.force_destroy, tags=tags)
-        versioning = aws.s3.BucketVersioning(**self.child("versioning", stateful=True), bucket=self.bucket.id,
-                                             versioning_configuration={"status": "Enabled"})
+        versioning, self.policy_after = secure(self, self.bucket)
+        self.versioning = versioning
         aws.s3.BucketServerSideEncryptionConfiguration(
             **self.child("encryption", stateful=True), bucket=self.bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
                                                                  "kms_master_key_id": self.key.arn},
                     "bucket_key_enabled": True}])
-        public_access = aws.s3.BucketPublicAccessBlock(
-            **self.child("public-access", stateful=True), bucket=self.bucket.id, block_public_acls=True,
-            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
-        ownership = aws.s3.BucketOwnershipControls(**self.child("ownership", stateful=True), bucket=self.bucket.id,
-                                                   rule={"object_ownership": "BucketOwnerEnforced"})
-        #: what a bucket policy must wait for: S3 answers 409 OperationAborted to a policy put during either
-        self.policy_after = (public_access, ownership)
         aws.s3.BucketLifecycleConfiguration(**self.child("lifecycle", stateful=True, depends_on=[versioning]),
                                             bucket=self.bucket.id,
                                             rules=documents.lifecycle_args(list(args.lifecycle)))

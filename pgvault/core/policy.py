@@ -144,6 +144,16 @@ class AlarmSpec:
         object.__setattr__(self, "evaluation_periods", evaluation_periods)
 
 
+#: how far the second copy (``storage.replica_region``) may lag before it alarms: S3 Replication Time Control's
+#: 15-minute objective, or the RPO target when that is longer (a lost region loses what had not replicated)
+REPLICATION_LAG_FLOOR = 900
+
+
+def replication_lag_seconds(cfg: StackConfig) -> int:
+    """The replication lag alarm's threshold, in seconds."""
+    return max(REPLICATION_LAG_FLOOR, cfg.targets.rpo_seconds)
+
+
 #: metrics whose alarms fire when the figure stops arriving (dead man's switch): the policy pack requires an alarm on
 #: each, treating missing data as breaching
 DEAD_MAN_METRICS = (metrics.LAST_FULL_BACKUP_AGE, metrics.LAST_BACKUP_AGE, metrics.LAST_LOGICAL_DUMP_AGE,

@@ -144,6 +144,12 @@ class PgBackRestConfig(_Model):
         return self
 
 
+def _aws_region(cls, v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", v):
+        raise ValueError(f"region {v!r} is not an AWS-style region; write it like eu-west-1")
+    return v
+
+
 class RepositoryConfig(_Model):
     """The off-site S3 repository: pgBackRest's repo1, logical dumps and drill results."""
 
@@ -171,12 +177,7 @@ class RepositoryConfig(_Model):
             raise ValueError(f"bucket {v!r} is not a valid S3 name; use 3-63 lowercase letters, digits and '-'")
         return v
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", v):
-            raise ValueError(f"region {v!r} is not an AWS-style region; write it like eu-west-1")
-        return v
+    _region = field_validator("region")(_aws_region)
 
     @field_validator("endpoint")
     @classmethod
@@ -322,6 +323,17 @@ class StorageConfig(_Model):
     object_lock: bool = Field(False, description="S3 Object Lock with a default GOVERNANCE retention")
     object_lock_days: int = Field(7, ge=1, le=3650, description="default GOVERNANCE retention when object_lock is on")
     force_destroy: bool = Field(False, description="let `pulumi destroy` delete a non-empty bucket (sandbox only)")
+    replica_region: str | None = Field(
+        None, description="keep a second copy of the repository and the logical dumps in this region: S3 replication "
+        "(deletions included) to the bucket `<bucket>-replica`, with its own KMS key, versioning, the same lifecycle "
+        "and, when object_lock is on, the same Object Lock; alarms on replication lag and failures (unset: no copy)"
+    )
+    access_logs: bool = Field(
+        False, description="log every request to the bucket (S3 server access logging) into the bucket "
+        "`<bucket>-access-logs`, kept as long as the longest retention tier (retention.monthly_days)"
+    )
+
+    _replica_region = field_validator("replica_region")(_aws_region)
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -41,6 +41,8 @@ class Options:
     """The resource options the engine received with a registration (RegisterResourceRequest)."""
 
     parent: str
+    #: the provider reference, ``<provider URN>::<provider id>`` (empty: the default provider)
+    provider: str
     protect: bool
     retain_on_delete: bool
     ignore_changes: tuple[str, ...]
@@ -61,7 +63,7 @@ class Options:
                                                   ("noParent", spec.noParent)) if v})
             else:
                 aliases.append({"urn": alias.urn})
-        return cls(parent=request.parent, protect=bool(request.protect),
+        return cls(parent=request.parent, provider=request.provider, protect=bool(request.protect),
                    retain_on_delete=bool(request.retainOnDelete), ignore_changes=tuple(request.ignoreChanges),
                    aliases=tuple(aliases), dependencies=tuple(request.dependencies),
                    property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()})

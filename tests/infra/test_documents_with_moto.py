@@ -55,6 +55,15 @@ def test_bucket_policy_is_accepted_by_s3(aws, cfg):
     assert json.loads(s3.get_bucket_policy(Bucket=cfg.repository.bucket)["Policy"]) == doc
 
 
+def test_the_access_log_bucket_policy_and_lifecycle_are_accepted_by_s3(aws):
+    s3 = _bucket(aws, "b-access-logs")
+    doc = documents.access_log_bucket_policy("arn:aws:s3:::b-access-logs", "access-logs/", "arn:aws:s3:::b", ACCOUNT)
+    s3.put_bucket_policy(Bucket="b-access-logs", Policy=json.dumps(doc))
+    rules = documents.access_log_lifecycle("access-logs/", 365, 30)
+    assert shape_errors(rules) == []
+    s3.put_bucket_lifecycle_configuration(Bucket="b-access-logs", LifecycleConfiguration={"Rules": rules})
+
+
 def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
     rules = lifecycle_rules(cfg)
     assert shape_errors(rules) == []
@@ -71,7 +80,10 @@ def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
                                     f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", KEY_ARN),
     lambda: documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical"),
     lambda: documents.break_glass_policy("arn:aws:s3:::b", KEY_ARN),
-], ids=["backup", "restore", "break-glass"])
+    lambda: documents.replication_policy("arn:aws:s3:::b", KEY_ARN, REGION, "arn:aws:s3:::b-replica",
+                                         KEY_ARN.replace(REGION, "eu-central-1"), "eu-central-1",
+                                         ["pgbackrest/", "logical/"]),
+], ids=["backup", "restore", "break-glass", "replication"])
 def test_iam_policies_are_accepted_by_iam(aws, make):
     iam = aws("iam")
     created = iam.create_policy(PolicyName="p", PolicyDocument=json.dumps(make()))
@@ -80,8 +92,9 @@ def test_iam_policies_are_accepted_by_iam(aws, make):
 
 @pytest.mark.parametrize("trust", [documents.ec2_trust(),
                                    documents.restore_trust([f"arn:aws:iam::{ACCOUNT}:role/oncall"]),
-                                   documents.break_glass_trust([f"arn:aws:iam::{ACCOUNT}:root"])],
-                         ids=["ec2", "restore", "break-glass"])
+                                   documents.break_glass_trust([f"arn:aws:iam::{ACCOUNT}:root"]),
+                                   documents.replication_trust(ACCOUNT, "arn:aws:s3:::b")],
+                         ids=["ec2", "restore", "break-glass", "replication"])
 def test_trust_policies_are_accepted_by_iam(aws, trust):
     aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
 

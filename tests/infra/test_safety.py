@@ -23,3 +23,9 @@ def test_unsafe_configuration_is_refused(sections, words):
     with pytest.raises(ConfigError) as caught:
         make_stack("prod", **sections)
     assert words in caught.value.one_line()
+
+
+def test_the_replica_region_is_a_region():
+    with pytest.raises(ConfigError) as caught:
+        make_stack("prod", storage={"replica_region": "Frankfurt"})
+    assert "pgvault:storage.replica_region" in caught.value.one_line()
