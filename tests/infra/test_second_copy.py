@@ -92,7 +92,7 @@ def test_the_replication_role_acts_only_for_this_bucket(both):
 def test_replication_lag_alarms_per_rule(both):
     cfg = make_stack("dr", storage=STORAGE)
     alarms = [a for a in both.of_type(ALARM) if a.inputs.get("metricName") == "ReplicationLatency"]
-    assert [a.inputs["dimensions"]["RuleId"] for a in alarms] == ["pgbackrest", "logical"]
+    assert sorted(a.inputs["dimensions"]["RuleId"] for a in alarms) == ["logical", "pgbackrest"]
     topic = both.one("aws:sns/topic:Topic").state["arn"]
     for alarm in alarms:
         assert alarm.inputs["namespace"] == "AWS/S3" and alarm.inputs["statistic"] == "Maximum"
