@@ -126,8 +126,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_job(cfg: StackConfig, job: str) -> int:
-    """Run ``job`` under its lock and record it; return its exit code."""
+def run_job(cfg: StackConfig, job: str, pauses: tuple[float, ...] = jobs.LOCKED_RETRY_PAUSES) -> int:
+    """Run ``job`` under its lock and record it; return its exit code.
+
+    When pgBackRest's own lock refuses the job (a backup started by hand is
+    running), it is tried again after each of ``pauses``; still refused, it is
+    recorded as skipped, not failed, and raises no alert.
+    """
     started, clock = _now(), time.monotonic()
     host = socket.gethostname()
     with jobstate.job_lock(cfg.jobs.state_dir, job) as holder:
@@ -138,21 +143,32 @@ def run_job(cfg: StackConfig, job: str) -> int:
                 job, host, started, _now(), 0.0, int(ExitCode.LOCKED), "skipped", message))
             return int(ExitCode.LOCKED)
         log.info("%s started (%s)", job, build_id())
-        code, message, sizes = int(ExitCode.OK), "", {}
-        try:
-            sizes = RUNNERS[job](cfg)
-        except PgvaultError as exc:
-            code, message = int(exc.code), exc.one_line()
-        except Exception as exc:  # noqa: BLE001 - recorded and alerted as a failure, with the traceback in the log
-            log.exception("%s crashed", job)
-            code, message = int(ExitCode.FAILED), f"{type(exc).__name__}: {exc}"
+        code, message, sizes = _attempt(cfg, job)
+        for pause in pauses:
+            if code != ExitCode.LOCKED:
+                break
+            log.warning("%s refused by a lock (%s); trying again in %.0f s", job, message, pause)
+            time.sleep(pause)
+            code, message, sizes = _attempt(cfg, job)
         seconds = round(time.monotonic() - clock, 1)
-        outcome = "ok" if code == 0 else "failed"
+        outcome = jobs.outcome(code)
         entry = JobRecord(job, host, started, _now(), seconds, code, outcome, message, sizes)
         jobstate.record(cfg.jobs.state_dir, entry)
-        (log.info if code == 0 else log.error)("%s %s in %.1fs %s", job, outcome, seconds, message or sizes)
+        (log.error if outcome == "failed" else log.info)("%s %s in %.1fs %s", job, outcome, seconds,
+                                                          message or sizes)
         _report_outcome(cfg, entry)
         return code
+
+
+def _attempt(cfg: StackConfig, job: str) -> tuple[int, str, dict]:
+    """Run the job once: (exit code, one-line message, sizes)."""
+    try:
+        return int(ExitCode.OK), "", RUNNERS[job](cfg)
+    except PgvaultError as exc:
+        return int(exc.code), exc.one_line(), {}
+    except Exception as exc:  # noqa: BLE001 - recorded and alerted as a failure, with the traceback in the log
+        log.exception("%s crashed", job)
+        return int(ExitCode.FAILED), f"{type(exc).__name__}: {exc}", {}
 
 
 def _report_outcome(cfg: StackConfig, entry: JobRecord) -> None:

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pgvault.core.errors import ExitCode
+
+#: pauses (seconds) before each new attempt of a job that pgBackRest's own lock refused (a manual backup
+#: running): about 18 minutes in all, well inside the hour between incrementals
+LOCKED_RETRY_PAUSES = (60, 120, 300, 600)
+
 
 @dataclass(frozen=True)
 class Job:
@@ -51,6 +57,14 @@ def scheduled() -> list[Job]:
 def lock_name(name: str) -> str:
     """The lock group of job ``name``."""
     return BY_NAME[name].lock
+
+
+def outcome(exit_code: int) -> str:
+    """How a run is recorded: ``ok``; ``skipped`` when a lock refused it (another run holds it, not a
+    failure, no alert); otherwise ``failed``."""
+    if exit_code == ExitCode.OK:
+        return "ok"
+    return "skipped" if exit_code == ExitCode.LOCKED else "failed"
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,34 @@ def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
     assert "incr failed" in open(log).read()
 
 
+def _refused_by_pgbackrest(c):
+    from pgvault.core.pgbackrest import failure
+    raise failure("ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/crm-backup.lock'", "wait")
+
+
+def test_a_run_pgbackrests_lock_refuses_is_retried_then_skipped_not_failed(cfg, monkeypatch):
+    job.setup_logging(cfg)
+    reported, attempts = [], []
+    monkeypatch.setattr(job, "_report_outcome", lambda c, entry: reported.append(entry.outcome))
+    monkeypatch.setattr(job.time, "sleep", lambda seconds: attempts.append(seconds))
+    monkeypatch.setitem(job.RUNNERS, "expire", _refused_by_pgbackrest)
+    assert job.run_job(cfg, "expire", pauses=(1, 2)) == ExitCode.LOCKED
+    assert attempts == [1, 2], "tried again after each pause"
+    last = jobstate.read(cfg.jobs.state_dir)["last"]["expire"]
+    assert last["outcome"] == "skipped" and "[050]" in last["message"]
+    assert reported == ["skipped"], "recorded and reported as skipped: no failure alert"
+
+
+def test_a_run_that_gets_the_lock_on_a_retry_succeeds(cfg, monkeypatch):
+    job.setup_logging(cfg)
+    outcomes = iter([_refused_by_pgbackrest, lambda c: {"expired": 1}])
+    monkeypatch.setattr(job, "_report_outcome", lambda c, entry: None)
+    monkeypatch.setattr(job.time, "sleep", lambda seconds: None)
+    monkeypatch.setitem(job.RUNNERS, "expire", lambda c: next(outcomes)(c))
+    assert job.run_job(cfg, "expire", pauses=(5, 5)) == 0
+    assert jobstate.read(cfg.jobs.state_dir)["last"]["expire"]["outcome"] == "ok"
+
+
 def test_cron_environment_is_completed(cfg, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.delenv("HOME", raising=False)
