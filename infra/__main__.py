@@ -69,3 +69,6 @@ if audit is not None:
 if access.access_key is not None:
     pulumi.export(outputs.BACKUP_USER_KEY_ID, access.access_key.id)
     pulumi.export(outputs.BACKUP_USER_KEY_SECRET, pulumi.Output.secret(access.access_key.secret))
+if access.restore_access_key is not None:
+    pulumi.export(outputs.RESTORE_USER_KEY_ID, access.restore_access_key.id)
+    pulumi.export(outputs.RESTORE_USER_KEY_SECRET, pulumi.Output.secret(access.restore_access_key.secret))

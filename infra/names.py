@@ -17,10 +17,10 @@ IAM_NAME_MAX = 64
 #: S3's limit on bucket names
 BUCKET_NAME_MAX = 63
 _HASH_CHARS = 8
-#: the tag by which each role declares what it is for; the policy pack judges a role's policies by it
+#: the tag by which each role and IAM user declares what it is for; the policy pack judges its policies by it
 PURPOSE_TAG = "pgvault:purpose"
 BACKUP, RESTORE, BREAK_GLASS, REPLICATION = "backup", "restore", "break-glass", "replication"
-#: every purpose a pgvault role may declare
+#: every purpose a pgvault role or IAM user may declare
 PURPOSES = (BACKUP, RESTORE, BREAK_GLASS, REPLICATION)
 
 

@@ -19,6 +19,11 @@ REPLICA_KMS_KEY_ARN = "replica_kms_key_arn"
 ACCESS_LOG_BUCKET = "access_log_bucket"
 BACKUP_USER_KEY_ID = "backup_user_access_key_id"
 BACKUP_USER_KEY_SECRET = "backup_user_secret_access_key"
+RESTORE_USER_KEY_ID = "restore_user_access_key_id"
+RESTORE_USER_KEY_SECRET = "restore_user_secret_access_key"
+#: outputs only with ``pgvault:access.iam_user`` (each secret one is exported as a secret)
+IAM_USER = (BACKUP_USER_KEY_ID, BACKUP_USER_KEY_SECRET, RESTORE_USER_KEY_ID, RESTORE_USER_KEY_SECRET)
+SECRET = (BACKUP_USER_KEY_SECRET, RESTORE_USER_KEY_SECRET)
 
 ALWAYS = (BUCKET_NAME, BUCKET_ARN, REGION, KMS_KEY_ARN, BACKUP_ROLE_ARN, RESTORE_ROLE_ARN, BREAK_GLASS_ROLE_ARN,
           INSTANCE_PROFILE, RESTORE_INSTANCE_PROFILE, RESTORE_INSTANCE_PROFILE_ARN, PASSPHRASE_PARAMETER, TOPIC_ARN,

@@ -78,8 +78,8 @@ POLICIES = [
            lambda a, r: stack_checks.check_encryption(a.resources, r)),
     _stack("buckets-guarded", "every bucket has a bucket policy, a public access block, encryption and versioning",
            lambda a, r: stack_checks.check_buckets(a.resources, r)),
-    _stack("restore-role-read-only", "roles declare their purpose; the restore role can only read",
-           lambda a, r: stack_checks.check_roles(a.resources, r)),
+    _stack("restore-role-read-only", "roles and IAM users declare their purpose; the restore role and the restore "
+           "user can only read", lambda a, r: stack_checks.check_principals(a.resources, r)),
     _stack("dead-man-alarms-present", "every \"too old\" metric has an alarm",
            lambda a, r: stack_checks.check_dead_man_alarms(a.resources, r)),
 ]

@@ -4,12 +4,14 @@ Each function takes the stack's resources (``pulumi_policy.PolicyResource``:
 type, properties, URN, dependencies) and reports what is missing or wrong.
 Relations come from the engine's property dependencies (a lifecycle
 configuration's ``bucket`` depends on its Bucket, a role policy's ``role`` on
-its Role), so they hold during a preview, while names and ARNs are unknown.
+its Role, a user policy's ``user`` on its User), so they hold during a
+preview, while names and ARNs are unknown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from infra.checks import allowed_actions, policy_documents, statements
@@ -33,10 +35,15 @@ LOGGING = "aws:s3/bucketLogging:BucketLogging"
 KEY = "aws:kms/key:Key"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-               "aws:iam/policyAttachment:PolicyAttachment")
+USER = "aws:iam/user:User"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+USER_GROUPS = "aws:iam/userGroupMembership:UserGroupMembership"
+GROUP_MEMBERSHIP = "aws:iam/groupMembership:GroupMembership"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-#: the only actions a restore role may have: reading objects, listings, the data key and the passphrase
+#: the only actions a restore role or user may have: reading objects, listings, the data key and the passphrase
 READ_ONLY_ACTIONS = ("s3:Get", "s3:List", "kms:Decrypt", "kms:DescribeKey", "ssm:GetParameter")
 #: what S3 server access logging accepts as its target bucket's default encryption
 LOG_TARGET_ENCRYPTION = "AES256"
@@ -140,30 +147,55 @@ def check_lifecycle(resources: list, repo_prefix: str, report: Report) -> None:
             report(problem.message, config.urn)
 
 
-def _purpose(role) -> Any:
-    return (role.props.get("tags") or {}).get(PURPOSE_TAG)
+def _purpose(principal) -> Any:
+    return (principal.props.get("tags") or {}).get(PURPOSE_TAG)
 
 
-def check_roles(resources: list, report: Report) -> None:
-    """Every role declares its purpose; a restore role's policies, found through the role they are attached
-    to (not by their names), only read, and it has no managed policy (which the pack cannot read)."""
-    for role in _of_type(resources, ROLE):
-        purpose = _purpose(role)
-        if purpose not in PURPOSES:
-            report(f"role {role.name} declares no {PURPOSE_TAG} tag ({', '.join(PURPOSES)}); the pack judges a "
-                   "role's policies by its purpose", role.urn)
-        if purpose != RESTORE:
-            continue
-        documents = policy_documents(role.props) + [p.props.get("policy") for p in _attached(
-            resources, ROLE_POLICY, "role", role)]
-        for action in allowed_actions(s for d in documents for s in statements(d)):
-            if not action.startswith(READ_ONLY_ACTIONS):
-                report(f"the restore role may {action}; it must stay read only so a drill cannot touch the "
-                       "repository", role.urn)
-        attached = [a for typ in ATTACHMENTS for a in _attached(resources, typ, "role", role)]
-        if attached or role.props.get("managedPolicyArns"):
-            report("the restore role has a managed policy attached, which the pack cannot judge; keep it to its "
-                   "inline read-only policy", role.urn)
+@dataclass(frozen=True)
+class _Principal:
+    """How the pack finds what a kind of IAM principal may do: its inline policies (each a resource whose
+    ``prop`` comes from the principal), and what it cannot read (managed policies, and a user's groups)."""
+
+    kind: str
+    typ: str
+    inline: tuple[str, str]
+    #: (type, property) of each resource that would give the principal permissions the pack cannot judge
+    opaque: tuple[tuple[str, str], ...]
+    #: what those resources are, in a violation's message
+    opaque_what: str
+
+
+PRINCIPALS = (
+    _Principal("role", ROLE, (ROLE_POLICY, "role"),
+               ((ROLE_POLICY_ATTACHMENT, "role"), (POLICY_ATTACHMENT, "roles")), "a managed policy"),
+    _Principal("user", USER, (USER_POLICY, "user"),
+               ((USER_POLICY_ATTACHMENT, "user"), (POLICY_ATTACHMENT, "users"), (USER_GROUPS, "user"),
+                (GROUP_MEMBERSHIP, "users")), "a managed policy or a group"),
+)
+
+
+def check_principals(resources: list, report: Report) -> None:
+    """Every role and IAM user declares its purpose; a restore role's or restore user's policies, found through
+    the principal they are attached to (not by their names), only read, and it has no managed policy and (a user)
+    no group, whose permissions the pack cannot read."""
+    for kind in PRINCIPALS:
+        for principal in _of_type(resources, kind.typ):
+            purpose = _purpose(principal)
+            if purpose not in PURPOSES:
+                report(f"{kind.kind} {principal.name} declares no {PURPOSE_TAG} tag ({', '.join(PURPOSES)}); the "
+                       f"pack judges a {kind.kind}'s policies by its purpose", principal.urn)
+            if purpose != RESTORE:
+                continue
+            documents = policy_documents(principal.props) + [p.props.get("policy") for p in _attached(
+                resources, *kind.inline, principal)]
+            for action in allowed_actions(s for d in documents for s in statements(d)):
+                if not action.startswith(READ_ONLY_ACTIONS):
+                    report(f"the restore {kind.kind} may {action}; it must stay read only so a drill cannot touch "
+                           "the repository", principal.urn)
+            opaque = [a for typ, prop in kind.opaque for a in _attached(resources, typ, prop, principal)]
+            if opaque or principal.props.get("managedPolicyArns"):
+                report(f"the restore {kind.kind} has {kind.opaque_what} attached, whose permissions the pack "
+                       "cannot judge; keep it to its inline read-only policy", principal.urn)
 
 
 def check_dead_man_alarms(resources: list, report: Report) -> None:

@@ -56,10 +56,12 @@ def _purpose(purpose: str) -> dict[str, str]:
 
 
 class BackupAccess(Component):
-    """Roles for backup and restore (read only), each also an instance profile, and break-glass; an optional IAM
-    user for hosts outside AWS; the repository passphrase as an SSM SecureString; the bucket policy.
+    """Roles for backup and restore (read only), each also an instance profile, and break-glass; optional IAM
+    users for hosts outside AWS, one with the backup policy and one with the read-only restore policy (for drills
+    and restores); the repository passphrase as an SSM SecureString; the bucket policy.
 
     Operators listed in ``access.restore_principals`` may assume the restore role (roles have no access keys).
+    Each role and user carries the ``pgvault:purpose`` tag by which the policy pack judges its policies.
 
     The passphrase is generated once and kept: it ignores changes to its generation arguments (a new length
     would regenerate it), its parameter ignores changes to its value, and both are retained on delete and
@@ -114,11 +116,15 @@ class BackupAccess(Component):
                             policy=pulumi.Output.all(args.bucket_arn, args.key_arn, self.break_glass_role.arn).apply(
                                 lambda v: json.dumps(documents.bucket_policy(v[0], v[1], v[2]))))
 
-        self.access_key = None
+        self.access_key = self.restore_access_key = None
         if args.iam_user:
-            user = aws.iam.User(**self.child("backup-user"), name=backup_name)
+            user = aws.iam.User(**self.child("backup-user"), name=backup_name, tags=_purpose(names.BACKUP))
             aws.iam.UserPolicy(**self.child("backup-user-policy"), user=user.name, policy=backup_doc)
             self.access_key = aws.iam.AccessKey(**self.child("backup-user-key"), user=user.name)
+            # restores and drills on such a host use keys of their own, with exactly the restore role's policy
+            restore_user = aws.iam.User(**self.child("restore-user"), name=restore_name, tags=_purpose(names.RESTORE))
+            aws.iam.UserPolicy(**self.child("restore-user-policy"), user=restore_user.name, policy=restore_doc)
+            self.restore_access_key = aws.iam.AccessKey(**self.child("restore-user-key"), user=restore_user.name)
         self.register_outputs({"backup_role_arn": self.backup_role.arn, "restore_role_arn": self.restore_role.arn,
                                "restore_instance_profile": self.restore_profile.name,
                                "break_glass_role_arn": self.break_glass_role.arn,

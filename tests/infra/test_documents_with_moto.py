@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from infra import documents
+from infra import documents, names
 from pgvault.core.lifecycle import lifecycle_rules, shape_errors
 from pgvault.core.policy import alarm_specs
 from tests.infra.harness import ACCOUNT, committed_stack
@@ -142,3 +142,24 @@ def test_dashboard_body_and_alarms_are_accepted_by_cloudwatch(aws, cfg):
 ])
 def test_shape_errors_catch_what_moto_lets_through(rules, words):
     assert any(words in e for e in shape_errors(rules))
+
+
+def test_the_restore_user_its_tag_policy_and_key_are_accepted_by_iam(aws, graphs):
+    """The read-only user as the program declares it (name, purpose tag, inline policy, access key)."""
+    declared = graphs["example"]
+    user = declared.one("aws:iam/user:User", "access-restore-user").inputs
+    (policy,) = [p for p in declared.of_type("aws:iam/userPolicy:UserPolicy") if p.name == "access-restore-user-policy"]
+    iam = aws("iam")
+    iam.create_user(UserName=user["name"], Tags=[{"Key": k, "Value": v} for k, v in user["tags"].items()])
+    iam.put_user_policy(UserName=user["name"], PolicyName="restore", PolicyDocument=policy.inputs["policy"])
+    restore = documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical")
+    iam.put_user_policy(UserName=user["name"], PolicyName="restore-realistic-arns", PolicyDocument=json.dumps(restore))
+    key = iam.create_access_key(UserName=user["name"])["AccessKey"]
+    assert key["Status"] == "Active" and key["UserName"] == user["name"]
+    stored = iam.get_user_policy(UserName=user["name"], PolicyName="restore")["PolicyDocument"]
+    assert (stored if isinstance(stored, dict) else json.loads(stored)) == json.loads(policy.inputs["policy"])
+    assert {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=user["name"])["Tags"]} == {
+        names.PURPOSE_TAG: names.RESTORE}
+    restore["Statement"][0]["Effect"] = "Maybe"  # moto validates a user's policy as it does a managed one
+    with pytest.raises(ClientError, match="MalformedPolicyDocument"):
+        iam.put_user_policy(UserName=user["name"], PolicyName="broken", PolicyDocument=json.dumps(restore))

@@ -26,6 +26,8 @@ def test_iam_names_fit_64_characters_for_the_longest_stack_and_stanza(tmp_path):
     assert names and all(len(n) <= IAM_NAME_MAX for n in names), names
     roles = [r.inputs["name"] for r in graph.of_type("aws:iam/role:Role")]
     assert len(set(roles)) == len(roles)
+    users = [r.inputs["name"] for r in graph.of_type("aws:iam/user:User")]
+    assert len(users) == 2 and len(set(users)) == len(users)
     assert all(len(r.inputs["name"]) <= 255 for r in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
 
 

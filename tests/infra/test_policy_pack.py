@@ -21,6 +21,10 @@ LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+ROLE = "aws:iam/role:Role"
+USER = "aws:iam/user:User"
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
@@ -70,6 +74,26 @@ def _restore_policy(resources):
     return policy
 
 
+def _restore_user_policy(resources):
+    """The restore user's policy, renamed: the pack must find it through its user, not its name."""
+    policy = _one(resources, USER_POLICY, "access-restore-user-policy")
+    policy.name = "access-readers"
+    return policy
+
+
+def _attach(typ: str, prop: str, principal_type: str, principal_name: str, **inputs):
+    """Add a ``typ`` resource whose ``prop`` comes from the named role or user (a managed policy, a group)."""
+    def edit(resources):
+        principal = _one(resources, principal_type, principal_name)
+        template = _one(resources, USER_POLICY, "access-restore-user-policy")
+        name = f"extra-{typ.rsplit(':', 1)[1]}"
+        options = dataclasses.replace(template.options, dependencies=(principal.urn,),
+                                      property_dependencies={prop: (principal.urn,)})
+        resources.append(Resource(typ, name, {prop: principal.state["name"], **inputs}, {},
+                                  template.urn.rsplit("::", 1)[0].rsplit("$", 1)[0] + f"${typ}::{name}", options))
+    return edit
+
+
 def _metric_queries(resources):
     alarm = _one(resources, ALARM, "alerts-backup-age").inputs
     metric = {k: alarm.pop(k) for k in ("namespace", "metricName", "dimensions", "period", "statistic")}
@@ -112,6 +136,25 @@ CASES = {
                                          "restore role may kms:Encrypt"),
     "s3:PutObject for the restore role": (lambda r: _document(_restore_policy(r), _grant("s3:PutObject")),
                                           "restore role may s3:PutObject"),
+    "s3:PutObject for the restore user": (lambda r: _document(_restore_user_policy(r), _grant("s3:PutObject")),
+                                          "restore user may s3:PutObject"),
+    "s3:DeleteObject for the restore user": (
+        lambda r: _document(_restore_user_policy(r), lambda doc: _statement(doc, "ReadObjects")["Action"].append(
+            "s3:DeleteObject")), "restore user may s3:DeleteObject"),
+    "a managed policy on the restore user": (
+        _attach("aws:iam/userPolicyAttachment:UserPolicyAttachment", "user", USER, "access-restore-user",
+                policyArn=ADMIN), "restore user has a managed policy or a group attached"),
+    "a managed policy on the restore user through a policy attachment": (
+        _attach("aws:iam/policyAttachment:PolicyAttachment", "users", USER, "access-restore-user", policyArn=ADMIN),
+        "restore user has a managed policy or a group attached"),
+    "the restore user in a group": (
+        _attach("aws:iam/userGroupMembership:UserGroupMembership", "user", USER, "access-restore-user",
+                groups=["admins"]), "restore user has a managed policy or a group attached"),
+    "a managed policy on the restore role through a policy attachment": (
+        _attach("aws:iam/policyAttachment:PolicyAttachment", "roles", ROLE, "access-restore", policyArn=ADMIN),
+        "restore role has a managed policy attached"),
+    "a user without a declared purpose": (
+        lambda r: _one(r, USER, "access-backup-user").inputs["tags"].clear(), "user access-backup-user declares no"),
     "a role without a declared purpose": (
         lambda r: _one(r, "aws:iam/role:Role", "access-restore").inputs["tags"].clear(), "pgvault:purpose"),
     "an age alarm on metric queries": (_metric_queries, "metric queries"),

@@ -177,7 +177,7 @@ def test_passphrase_is_a_secure_string_readable_by_backup_and_restore_only(graph
 
 def test_iam_user_only_when_asked_and_its_secret_stays_secret(graphs):
     example, sandbox = graphs["example"], graphs["sandbox"]
-    assert example.one("aws:iam/accessKey:AccessKey")
+    assert example.one("aws:iam/accessKey:AccessKey", "access-backup-user-key")
     assert example.secret_outputs[outputs.BACKUP_USER_KEY_SECRET] is True
     assert not sandbox.of_type("aws:iam/user:User")
     assert outputs.BACKUP_USER_KEY_SECRET not in sandbox.outputs
