@@ -353,7 +353,8 @@ class AccessConfig(_Model):
     """Who may touch the bucket (the Pulumi program creates these principals)."""
 
     iam_user: bool = Field(
-        False, description="also create an IAM user with an access key for a DB host outside AWS"
+        False, description="also create IAM users with access keys for a DB host outside AWS: the backup user "
+        "and a read-only restore user for its drills and scratch restores"
     )
     break_glass_principals: tuple[str, ...] = Field(
         (), description="IAM ARNs that may assume the break-glass role (default: the account, with MFA)"
