@@ -24,10 +24,11 @@ from pathlib import Path
 
 from pgvault.actions import backup, drill, logical, monitoring, retention
 from pgvault.core import catalog, jobs, metrics
+from pgvault.core import drill as verdicts
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.jobs import JobRecord
 from pgvault.core.monitoring import alerts
-from pgvault.core.policy import canary_keep_days
+from pgvault.core.policy import canary_keep_days, cron_interval_seconds
 from pgvault.core.schema import StackConfig
 from pgvault.edges import jobstate, notify, remote
 from pgvault.edges.build import build_id
@@ -73,7 +74,8 @@ def _canary(cfg: StackConfig) -> dict:
 
 
 def _drill(cfg: StackConfig) -> dict:
-    result = drill.run(LocalHost(), cfg.hosts[0], cfg, "random", log.info)
+    kind = verdicts.scheduled_kind(datetime.now(UTC), cron_interval_seconds(cfg.schedule.drill))
+    result = drill.run(LocalHost(), cfg.hosts[0], cfg, kind, log.info)
     if not result["passed"]:
         failed = [c["name"] for c in result["checks"] if not c["passed"]]
         raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",

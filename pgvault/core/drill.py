@@ -24,6 +24,15 @@ from pgvault.core.targets import Target, Window, parse_target
 from pgvault.core.wal import parse_lsn
 
 TOLERANCE = timedelta(seconds=1)
+#: what the scheduled drill restores, run after run: the newest archived WAL (proves nothing committed and
+#: archived is missing), a random moment of the window, the oldest set (proves the far end still restores)
+ROTATION = ("latest", "random", "oldest")
+
+
+def scheduled_kind(now: datetime, interval_seconds: int) -> str:
+    """The kind of target for the scheduled drill running at ``now`` (every ``interval_seconds``): each run
+    takes the next of :data:`ROTATION`, so a drill to "latest" comes round every third run, not by chance."""
+    return ROTATION[int(now.timestamp() // max(interval_seconds, 1)) % len(ROTATION)]
 
 
 def fixed_target(kind: str) -> Target | None:

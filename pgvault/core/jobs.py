@@ -43,7 +43,7 @@ JOBS = (
         "monitor-failed"),
     Job("report", "daily status e-mail", "report", "report", "monitor-failed"),
     Job("canary", "canary row for drills and the WAL lag", "canary", "canary", "canary-failed"),
-    Job("drill", "restore drill to a random point of the recovery window", "drill", "drill", "drill-failed"),
+    Job("drill", "restore drill: latest, a random point, the oldest set, in turn", "drill", "drill", "drill-failed"),
 )
 
 BY_NAME = {job.name: job for job in JOBS}

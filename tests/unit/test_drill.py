@@ -64,3 +64,11 @@ def test_canary_verdict_by_lsn():
 ])
 def test_counts_are_judged_plausible(recorded, actual, ok):
     assert drill.counts_verdict(recorded, actual)[0] is ok
+
+
+def test_the_scheduled_drill_rotates_through_latest_random_and_oldest():
+    week = 7 * 24 * 3600
+    sundays = [datetime(2026, 11, 1, 4, tzinfo=UTC) + timedelta(weeks=n) for n in range(6)]
+    kinds = [drill.scheduled_kind(day, week) for day in sundays]
+    assert sorted(kinds[:3]) == sorted(drill.ROTATION) and kinds[3:] == kinds[:3]
+    assert all(drill.fixed_target(kind) is not None or kind == "random" for kind in kinds)
