@@ -77,7 +77,8 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
     _require_empty(conn, cfg, place.root, place.name)
     owner = cfg.postgres.os_user
-    for folder in (place.root, place.data_dir, place.tablespaces):
+    for folder in (place.root, place.data_dir, place.tablespaces, place.pgbackrest_root,
+                   *place.pgbackrest_dirs.values()):
         remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700))
     banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
     files = {place.config: scratch.config_lines(place, chosen.label, banner),
@@ -88,7 +89,7 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     started = time.monotonic()
     options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
-               *target.pgbackrest_options()]
+               *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
     config_path, read_only = read_only_config(conn, cfg)
     ok, output = backup.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options,
                                                                         config_path=config_path), "restore", say)

@@ -11,6 +11,11 @@ makes runbook commands pasteable), ``archive_mode = off`` and an empty
 ``archive_command`` (never archive into the production repository), its own
 HBA file.  The same overrides are passed on the command line, where they
 beat ``postgresql.auto.conf`` too.
+
+pgBackRest, too, works in the scratch folder: the restore and the scratch
+cluster's ``archive-get`` get their own spool, lock and log folders
+(``pgbackrest_options``), so they never empty production's async-archive
+spool, wait on production's locks or write into its logs.
 """
 
 from __future__ import annotations
@@ -58,6 +63,23 @@ class Scratch:
     def log(self) -> str:
         """The server log of the scratch cluster."""
         return f"{self.root}/postgresql.log"
+
+    @property
+    def pgbackrest_root(self) -> str:
+        """The folder holding pgBackRest's own folders for this scratch cluster."""
+        return f"{self.root}/pgbackrest"
+
+    @property
+    def pgbackrest_dirs(self) -> dict[str, str]:
+        """pgBackRest's spool, lock and log folders of this scratch cluster (option name -> path)."""
+        return {option: f"{self.pgbackrest_root}/{folder}"
+                for option, folder in (("spool-path", "spool"), ("lock-path", "lock"), ("log-path", "log"))}
+
+
+def pgbackrest_options(scratch: Scratch) -> list[str]:
+    """Options that keep a scratch restore, and the ``archive-get`` it writes into its
+    ``restore_command``, out of production's spool, lock and log folders."""
+    return [f"--{option}={path}" for option, path in scratch.pgbackrest_dirs.items()]
 
 
 def scratch_name(name: str | None, now: datetime) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import flush_wal, labels, mark, restore_json
+from pgvault.edges import remote
+from tests.integration.helpers import connection, flush_wal, labels, mark, restore_json
 
 
 def test_full_incremental_and_differential_backups_are_listed_with_the_window(configured):
@@ -86,5 +90,48 @@ def test_restored_cluster_never_archives(configured):
         rows = configured.sql("SELECT current_setting('archive_mode'), current_setting('archive_command')",
                               configured.dsn_for(doc))
         assert rows[0][0] == "off" and rows[0][1] in ("", "(disabled)")
+    finally:
+        configured.ok("restore.drop", "--name", doc["name"])
+
+
+@pytest.mark.slow
+def test_a_scratch_restore_leaves_productions_spool_lock_and_log_alone(configured):
+    cfg, stanza = configured.cfg, configured.cfg.pgbackrest.stanza
+    pgb = cfg.pgbackrest
+    queue = Path(pgb.spool_path) / "archive" / stanza / "in"
+
+    def restore_traces() -> dict[str, int]:
+        """Files of production's folders a restore or its archive-get would write: logs, the get queue, locks."""
+        found = {}
+        for folder in (pgb.log_path, pgb.lock_path, str(queue)):
+            for path in Path(folder).rglob("*"):
+                if path.is_file() and (folder == str(queue) or "restore" in path.name or "archive-get" in path.name):
+                    found[str(path)] = path.stat().st_mtime_ns
+        return found
+
+    before, writing = restore_traces(), threading.Event()
+
+    host = connection(configured)
+
+    def archive_while_restoring():
+        for n in itertools.count():
+            if writing.wait(0.5):
+                return
+            mark(configured, f"while-restoring-{n}")
+            remote.sql(host, cfg, "SELECT pg_switch_wal();")
+
+    writer = threading.Thread(target=archive_while_restoring)
+    writer.start()
+    try:
+        doc = restore_json(configured, "restore.full", "--name", "own-folders")
+    finally:
+        writing.set()
+        writer.join()
+    try:
+        assert restore_traces() == before, "the scratch restore wrote into production's pgBackRest folders"
+        own = Path(cfg.postgres.scratch_dir) / doc["name"] / "pgbackrest"
+        assert (own / "log" / f"{stanza}-restore.log").is_file()
+        auto = (Path(doc["data_dir"]) / "postgresql.auto.conf").read_text()
+        assert f"--spool-path={own}/spool" in auto, "the scratch cluster's archive-get keeps to its own spool"
     finally:
         configured.ok("restore.drop", "--name", doc["name"])

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from pgvault.core.errors import UsageError
-from pgvault.core.scratch import config_lines, hba_lines, scratch_for, scratch_name, server_options
+from pgvault.core.scratch import (
+    config_lines,
+    hba_lines,
+    pgbackrest_options,
+    scratch_for,
+    scratch_name,
+    server_options,
+)
 from tests.builders import make_stack
 
 
@@ -30,3 +37,13 @@ def test_scratch_config_and_options_disable_archiving_and_stay_on_loopback():
     assert options[options.index("-p") + 1] == "5432"
     assert "listen_addresses=" in options and "listen_addresses = ''" in text
     assert "host " not in hba_lines("# b", "postgres")
+
+
+def test_a_scratch_restore_keeps_out_of_productions_pgbackrest_folders():
+    cfg = make_stack()
+    place = scratch_for(cfg, "drill-1")
+    options = dict(option.removeprefix("--").split("=", 1) for option in pgbackrest_options(place))
+    assert set(options) == {"spool-path", "lock-path", "log-path"}
+    production = {cfg.pgbackrest.spool_path, cfg.pgbackrest.lock_path, cfg.pgbackrest.log_path}
+    for path in options.values():
+        assert path.startswith(place.root + "/") and path not in production
