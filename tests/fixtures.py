@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,22 +62,22 @@ class Sandbox:
         return lifecycle.scratch_dsn(self.cfg, restored["socket_dir"], restored["port"])
 
 
-@pytest.fixture(scope="session")
-def sandbox():
-    """Start a private sandbox for the session and tear it down at the end.
+@contextmanager
+def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
+    """A whole sandbox of its own (stack ``name``, free ports), the current stack while it runs.
 
-    Its bucket is versioned with Object Lock (1 day of GOVERNANCE retention),
-    so every job the suite runs proves it works on a locked bucket.
+    ``options`` go to :func:`sandbox.stackfile.sandbox_config`.  On the way
+    out its logs are kept in test-artifacts/ and every part is stopped.
     """
-    folder = stackfile.create("itest", object_lock_days=1)
+    folder = stackfile.create(name, prefix=f"pgv-{name}-", **options)
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
-    os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK="itest")
-    cfg = load_stack("itest")
+    os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
+    cfg = load_stack(name)
     try:
         lifecycle.up(cfg)
         yield Sandbox(cfg, folder)
     finally:
-        _keep_logs(folder)
+        _keep_logs(folder, "sandbox-logs" if name == "itest" else f"sandbox-logs-{name}")
         lifecycle.down(cfg)
         for key, value in saved.items():
             if value is None:
@@ -84,9 +86,20 @@ def sandbox():
                 os.environ[key] = value
 
 
-def _keep_logs(folder: Path) -> None:
-    """Copy every service log of the session to test-artifacts/ (CI uploads it)."""
-    target = ARTIFACTS / "sandbox-logs"
+@pytest.fixture(scope="session")
+def sandbox():
+    """Start a private sandbox for the session and tear it down at the end.
+
+    Its bucket is versioned with Object Lock (1 day of GOVERNANCE retention),
+    so every job the suite runs proves it works on a locked bucket.
+    """
+    with private_sandbox("itest", object_lock_days=1) as session:
+        yield session
+
+
+def _keep_logs(folder: Path, name: str) -> None:
+    """Copy every service log of a sandbox to test-artifacts/<name> (CI uploads it)."""
+    target = ARTIFACTS / name
     shutil.rmtree(target, ignore_errors=True)
     for log in list(folder.rglob("*.log")):
         dest = target / log.relative_to(folder)

@@ -10,6 +10,7 @@ directory; an in-place restore needs ``--force``.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import time
 from collections.abc import Callable
@@ -19,10 +20,19 @@ from pgvault.core import catalog, pgbackrest, render, scratch
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import failure
 from pgvault.core.plan import DesiredDir, DesiredFile
-from pgvault.core.restore import RestoreFacts, RestorePlan, choose, gap_warning, recovery_failure
+from pgvault.core.restore import (
+    RestoreFacts,
+    RestorePlan,
+    choose,
+    expected_end,
+    gap_warning,
+    recovery_failure,
+    short_recovery,
+)
 from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.secrets import restore_secrets_file
 from pgvault.core.targets import Target
+from pgvault.core.wal import history_switch_lsn
 from pgvault.core.walarchive import gaps
 from pgvault.edges import bucket, remote, service
 from pgvault.edges.cloud import s3_client
@@ -45,10 +55,14 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
 
     :raises UsageError: for a target outside the window (naming it), or beyond a hole in the archive
     """
-    plan = choose(target, facts(conn, cfg, target))
+    read = facts(conn, cfg, target)
+    plan = choose(target, read)
     for note in plan.notes:
         say(f"  {note}")
-    warning = gap_warning(target, plan.backup_set, gaps(bucket.archive_segments(s3_client(cfg), cfg)))
+    client = s3_client(cfg)
+    newest = bucket.newest_wal(client, cfg) if target.kind == "latest" else None
+    plan = dataclasses.replace(plan, expected_end=expected_end(target, newest[0] if newest else None, read.primary))
+    warning = gap_warning(target, plan.backup_set, gaps(bucket.archive_segments(client, cfg)))
     if warning:
         say(f"  {warning}")
     say(f"  {plan.describe()}")
@@ -73,7 +87,8 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
                say: Callable[[str], None]) -> dict:
     """Restore ``target`` into a new scratch cluster, start it, and describe it."""
-    chosen = prepare(conn, cfg, target, say).backup_set
+    plan = prepare(conn, cfg, target, say)
+    chosen = plan.backup_set
     place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
     _require_empty(conn, cfg, place.root, place.name)
     owner = cfg.postgres.os_user
@@ -100,8 +115,9 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     say(f"  starting scratch cluster {place.name} on {place.root} port {place.port} (replaying WAL to "
         f"{target.describe()})")
     _start_scratch(conn, cfg, place)
-    reached = wait_promoted(conn, cfg, place.data_dir, place.log, f"fab restore.drop --name {place.name} removes it",
-                            port=place.port, socket_dir=place.root)
+    cleanup = f"the scratch cluster {place.name} is kept for inspection (fab restore.drop --name {place.name})"
+    reached = wait_promoted(conn, cfg, place.data_dir, place.log, cleanup, port=place.port, socket_dir=place.root)
+    _require_complete(conn, cfg, plan, cleanup, port=place.port, socket_dir=place.root)
     ready = time.monotonic()
     return {
         "host": entry.address,
@@ -151,6 +167,19 @@ def wait_promoted(conn: Conn, cfg: StackConfig, data_dir: str, log: str, cleanup
     return reached
 
 
+def _require_complete(conn: Conn, cfg: StackConfig, plan: RestorePlan, cleanup: str, **where) -> None:
+    """Refuse a restore to "latest" whose recovery ended before the newest archived WAL (rows would be lost).
+
+    :raises PgvaultError: naming the segment recovery could not replay
+    """
+    if plan.expected_end is None:
+        return
+    history = remote.sql_json(conn, cfg, catalog.NEWEST_HISTORY_SQL, **where)["history"]
+    problem = short_recovery(plan.expected_end, history_switch_lsn(history) if history else None, cleanup)
+    if problem:
+        raise problem
+
+
 def _died(conn: Conn, cfg: StackConfig, log: str, cleanup: str) -> None:
     tail = remote.run(conn, ["tail", "-n", "60", log], user=cfg.postgres.os_user, warn=True).stdout
     raise recovery_failure(tail, log, cleanup)
@@ -193,7 +222,8 @@ def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
 
 def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
     """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
-    chosen = prepare(conn, cfg, target, say).backup_set
+    plan = prepare(conn, cfg, target, say)
+    chosen = plan.backup_set
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
@@ -207,6 +237,7 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     service.control(conn, cfg, "start")
     reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
                             "fix the cause and run the restore again")
+    _require_complete(conn, cfg, plan, "PostgreSQL runs on the shortened copy; restore again from a repaired archive")
     return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
             "backup_set": chosen.label, "target": target.describe(), "recovered_to": reached.get("last_replay"),
             "seconds": {"total": round(time.monotonic() - started, 1)}}

@@ -162,6 +162,13 @@ PRIMARY_STATE_SQL = (
 )
 
 
+#: a promoted cluster's newest timeline history file (its last line says where recovery ended), as JSON
+NEWEST_HISTORY_SQL = (
+    "SELECT json_build_object('history', (SELECT pg_read_file('pg_wal/' || name) FROM pg_ls_waldir() "
+    "WHERE name LIKE '%.history' ORDER BY name DESC LIMIT 1));"
+)
+
+
 #: the archiver's counters and last success and failure, as one JSON object (``host.check``)
 ARCHIVER_SQL = (
     "SELECT row_to_json(a) FROM (SELECT archived_count, last_archived_wal, last_archived_time, failed_count, "

@@ -7,7 +7,10 @@ recovery at the first missing WAL segment.  So before anything changes,
 primary (a future time, an LSN not yet written, an xid not yet assigned) and
 picks the set, and :func:`gap_warning` refuses a target whose replay would
 cross a hole in the archive.  Afterwards :func:`recovery_failure` turns the
-restored cluster's last log lines into one error with its fix.
+restored cluster's last log lines into one error with its fix, and
+:func:`short_recovery` catches the silent case: a restore to "latest" whose
+recovery ended before the newest archived WAL (a damaged, foreign or missing
+segment ends it early, and PostgreSQL promotes anyway).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import datetime
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo
 from pgvault.core.targets import Target, Window, choose_set, recoverable_window, validate
-from pgvault.core.wal import parse_lsn
+from pgvault.core.wal import SEGMENT_BYTES, lsn_text, name_of, parse_lsn, position, segment_of
 from pgvault.core.walarchive import Gap, crossing
 
 #: PostgreSQL's words when the archive ends before a commit past the target
@@ -45,6 +48,8 @@ class RestorePlan:
     backup_set: BackupSet
     window: Window
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: for "latest": the newest WAL segment known archived when the restore began; recovery must get past it
+    expected_end: str | None = None
 
     def describe(self) -> str:
         """One line: the set, its type and end, and the window."""
@@ -106,3 +111,34 @@ def recovery_failure(log_tail: str, log: str, cleanup: str) -> PgvaultError:
         fix = ("the archived WAL holds no commit after the target yet: choose an earlier target, or wait for the "
                f"next WAL segment to be archived; {cleanup}")
     return PgvaultError(f"the restored cluster stopped during recovery: {reason}", fix, ExitCode.FAILED)
+
+
+def expected_end(target: Target, newest_in_bucket: str | None, primary: dict | None) -> str | None:
+    """The newest archived WAL segment a restore to "latest" must replay: the newest in the bucket, or the
+    primary's last archived one when that is newer; ``None`` for other targets (PostgreSQL checks those)."""
+    if target.kind != "latest":
+        return None
+    known = [name for name in (newest_in_bucket, (primary or {}).get("last_archived_wal")) if name]
+    return max(known, key=lambda name: position(name)[1]) if known else None
+
+
+def short_recovery(expected: str | None, ended_lsn: int | None, cleanup: str) -> PgvaultError | None:
+    """The error for a recovery that ended before the ``expected`` segment was replayed, else ``None``.
+
+    :param ended_lsn: where recovery ended (the new timeline's switch point); ``None`` when unknown
+    :param cleanup: what happens to the restored cluster, for the fix
+    """
+    if expected is None or ended_lsn is None:
+        return None
+    timeline, newest = position(expected)
+    last = segment_of(max(ended_lsn - 1, 0))  # the segment holding the last record replayed
+    if last >= newest:
+        return None
+    missing = newest - last
+    return PgvaultError(
+        f"recovery ended at {lsn_text(ended_lsn)} in WAL segment {name_of(timeline, last)}, although the archive "
+        f"holds WAL up to {expected} ({missing} segment(s), up to {missing * SEGMENT_BYTES // 2**20} MB of WAL, "
+        "not applied): committed transactions after that point are missing from this copy",
+        f"{name_of(timeline, last)} or {name_of(timeline, last + 1)} is partial, damaged, missing or from another "
+        f"cluster: run fab backup.verify; {cleanup}",
+        ExitCode.FAILED)

@@ -57,3 +57,12 @@ def segment_of(lsn: int) -> int:
 def segments_between(older: str, newer: str) -> int:
     """How many segments lie strictly between two file names (0 when adjacent or out of order)."""
     return max(0, position(newer)[1] - position(older)[1] - 1)
+
+
+def history_switch_lsn(history: str) -> int | None:
+    """Where the newest timeline of a ``<timeline>.history`` file branched off: the end of recovery.
+
+    Each line is ``<parent timeline> <switch LSN> <reason>`` (tab-separated); comments start with ``#``.
+    """
+    lines = [line.split() for line in history.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return parse_lsn(lines[-1][1]) if lines and len(lines[-1]) >= 2 else None

@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from pgvault.core.errors import PgvaultError, UsageError
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import parse_info
-from pgvault.core.restore import NOT_REACHED, RestoreFacts, choose, gap_warning, recovery_failure
-from pgvault.core.targets import parse_target
+from pgvault.core.restore import (
+    NOT_REACHED,
+    RestoreFacts,
+    choose,
+    expected_end,
+    gap_warning,
+    recovery_failure,
+    short_recovery,
+)
+from pgvault.core.targets import Target, parse_target
+from pgvault.core.wal import parse_lsn
 from pgvault.core.walarchive import Gap
 
 INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_fulls.json").read_text(), "crm")
@@ -111,3 +120,27 @@ def test_a_later_set_skips_the_hole():
 def test_a_cluster_that_stopped_in_recovery_is_one_line_with_the_reason(tail, message, fix):
     error = recovery_failure(tail, "/x/log", "drop it")
     assert isinstance(error, PgvaultError) and message in error.message and fix in error.fix
+
+
+def test_latest_must_replay_the_newest_archived_segment_the_bucket_or_the_primary_knows():
+    primary = {"last_archived_wal": "000000010000000000000012"}
+    assert expected_end(Target("latest"), "000000010000000000000010", primary) == "000000010000000000000012"
+    assert expected_end(Target("latest"), "000000010000000000000014", primary) == "000000010000000000000014"
+    assert expected_end(Target("latest"), None, None) is None
+    assert expected_end(parse_target(time="2026-11-30 10:00:00+00"), "000000010000000000000014", primary) is None
+
+
+def test_a_recovery_that_ends_before_the_newest_archived_segment_is_refused_naming_the_segment():
+    newest = "000000010000000000000014"
+    # ended inside segment 0x11 (a partial segment, or 0x12 unreadable)
+    problem = short_recovery(newest, parse_lsn("0/11FFF0A0"), "kept for inspection")
+    assert problem is not None and problem.code == ExitCode.FAILED
+    assert "in WAL segment 000000010000000000000011" in problem.message and newest in problem.message
+    assert "3 segment(s)" in problem.message and "kept for inspection" in problem.fix
+    assert "000000010000000000000011 or 000000010000000000000012 is partial" in problem.fix
+    # ended exactly at a segment boundary: the last record replayed was in the segment before
+    assert "segment 000000010000000000000012," in short_recovery(newest, parse_lsn("0/13000000"), "x").message
+    # recovery replayed into the newest segment and stopped where the archive ends
+    assert short_recovery(newest, parse_lsn("0/140000A0"), "x") is None
+    assert short_recovery(newest, parse_lsn("0/15000000"), "x") is None
+    assert short_recovery(None, parse_lsn("0/10000000"), "x") is None

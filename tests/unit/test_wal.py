@@ -36,3 +36,10 @@ def test_segments_between_ignores_the_timeline_and_never_goes_negative():
     assert wal.segments_between("000000010000000000000005", "000000020000000000000009") == 3
     assert wal.segments_between("000000010000000000000005", "000000010000000000000006") == 0
     assert wal.segments_between("000000010000000000000009", "000000010000000000000005") == 0
+
+
+def test_the_history_file_says_where_recovery_ended():
+    assert wal.history_switch_lsn("1\t0/5000148\tno recovery target specified\n") == wal.parse_lsn("0/5000148")
+    two = "1\t0/5000148\tno recovery target specified\n\n2\t0/9A0000D8\tat restore point \"x\"\n"
+    assert wal.history_switch_lsn(two) == wal.parse_lsn("0/9A0000D8")
+    assert wal.history_switch_lsn("") is None

@@ -109,6 +109,7 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
             "postgres_last_archived": (facts.primary or {}).get("last_archived_wal"),
             "postgres_last_archived_at": last_archived,
             "failed_count": (facts.primary or {}).get("failed_count"),
+            "last_failed": (facts.primary or {}).get("last_failed_wal"),
             "last_failed_at": (facts.primary or {}).get("last_failed_time"),
         },
         "sizes": {"last_backup_database_bytes": last_any.size if last_any else None,
@@ -172,7 +173,8 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
     failed_at, archived_at = wal.get("last_failed_at"), wal.get("postgres_last_archived_at")
     if failed_at and (not archived_at or failed_at > archived_at):
         out.append(_check("archiving", CRITICAL, wal.get("failed_count"), 0,
-                          f"PostgreSQL's archive_command is failing since {failed_at[:19]}"))
+                          f"PostgreSQL cannot archive WAL segment {wal.get('last_failed') or '?'} (failing since "
+                          f"{failed_at[:19]}): WAL after it is not safe off-site"))
     failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
                       f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
