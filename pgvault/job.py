@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pgvault.actions import backup, drill, logical, monitoring, retention
+from pgvault.actions import backup, drill, logical, monitoring, repocheck, retention
 from pgvault.core import catalog, jobs, metrics
 from pgvault.core import drill as verdicts
 from pgvault.core.errors import ExitCode, PgvaultError
@@ -73,6 +73,15 @@ def _canary(cfg: StackConfig) -> dict:
     return {"seq": row["seq"]}
 
 
+def _verify(cfg: StackConfig) -> dict:
+    """The daily check reads listings and manifests only; ``fab backup.verify`` also reads every file."""
+    problems = repocheck.problems(LocalHost(), cfg)
+    if problems:
+        raise PgvaultError(f"repository check found {len(problems)} problem(s): {problems[0]}",
+                           "run fab backup.verify", ExitCode.VERIFY)
+    return {}
+
+
 def _drill(cfg: StackConfig) -> dict:
     kind = verdicts.scheduled_kind(datetime.now(UTC), cron_interval_seconds(cfg.schedule.drill))
     result = drill.run(LocalHost(), cfg.hosts[0], cfg, kind, log.info)
@@ -95,6 +104,7 @@ RUNNERS: dict[str, Callable[[StackConfig], dict]] = {
     "diff": _backup("diff"),
     "logical": _logical,
     "expire": _expire,
+    "verify": _verify,
     "monitor": _monitor,
     "report": _report,
     "canary": _canary,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, say
-from pgvault.actions import backup, logical, retention
+from pgvault.actions import backup, logical, repocheck, retention
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.targets import parse_target, recoverable_window
 from pgvault.core.units import human_bytes
@@ -68,11 +68,11 @@ def list_(c, stack=None, host=None, json_=False):
 
 @pgvault_task()
 def verify(c, stack=None, host=None):
-    """Verify every backup and WAL file in the repository."""
+    """Verify the repository: every set's files present, then every backup and WAL file read and checked."""
     cfg = load_stack(stack)
     for _, conn in ssh.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
-        clean, problems = backup.verify(conn, cfg, *retention.wal_kept_from(conn, cfg))
+        clean, problems = repocheck.verify(conn, cfg)
         for line in problems:
             say(f"  problem: {line}")
         if not clean:

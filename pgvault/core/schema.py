@@ -237,6 +237,7 @@ class ScheduleConfig(_Model):
     incremental: str = Field("0 * * * *", description="incremental backup")
     logical: str = Field("30 2 * * *", description="logical dumps of `postgres.databases`")
     expire: str = Field("45 3 * * *", description="retention job (`backup.expire`)")
+    verify: str = Field("15 5 * * *", description="repository check: every set `backup.info` lists has its files")
     drill: str = Field("0 4 * * 0", description="restore drill")
     report: str = Field("0 7 * * *", description="daily status email")
     canary: str = Field("* * * * *", description="canary row for drills and RPO checks")

@@ -362,3 +362,31 @@ def test_drills_and_restores_never_write_to_the_repository_or_touch_production(f
                                   read_secret(cfg, RESTORE_S3_KEY_SECRET).reveal()))
     with pytest.raises(ClientError, match="AccessDenied|Forbidden|403"):
         reader.put_object(Bucket=cfg.repository.bucket, Key=f"{cfg.repository.repo_prefix}intruder", Body=b"x")
+
+
+@pytest.mark.slow
+def test_a_deleted_backup_set_is_named_by_verify_and_the_daily_check_then_undeleted(faults):
+    """pgBackRest 2.45's verify passes a deleted set with no dependents; pgvault's set check does not."""
+    cfg = faults.cfg
+    faults.ok("backup.full")
+    label = _backup_labels(faults)[-1]
+    admin, name = admin_client(cfg), cfg.repository.bucket
+    prefix = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}/{label}/"
+    keys = [o["Key"] for page in admin.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix=prefix)
+            for o in page.get("Contents", [])]
+    markers = {key: admin.delete_object(Bucket=name, Key=key)["VersionId"] for key in keys}
+    try:
+        done = faults.fab("backup.verify", timeout=600)
+        assert done.returncode == ExitCode.VERIFY, done.stdout
+        assert f"backup set {label} is listed in backup.info but its backup.manifest" in done.stdout
+        env, check = _cron_line(faults, "verify")
+        assert _as_cron(check.user, env, check.command).returncode == ExitCode.VERIFY
+        doc = json.loads(faults.ok("monitor.collect", "--json"))
+        failed = next(c for c in doc["checks"] if c["key"] == "job-failed")
+        assert failed["state"] == "critical" and "verify" in failed["message"]
+    finally:
+        for key, marker in markers.items():  # the bucket is versioned: removing the delete markers undeletes
+            admin.delete_object(Bucket=name, Key=key, VersionId=marker)
+    assert faults.fab("backup.verify", timeout=600).returncode == 0
+    env, check = _cron_line(faults, "verify")
+    assert _as_cron(check.user, env, check.command).returncode == 0
