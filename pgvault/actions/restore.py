@@ -18,13 +18,14 @@ from collections.abc import Callable
 from pgvault.actions import backup
 from pgvault.core import catalog, pgbackrest, render, scratch
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
-from pgvault.core.pgbackrest import failure
+from pgvault.core.pgbackrest import REPOSITORY_DAMAGE, BackupSet, failure, summarise_error
 from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.restore import (
     RestoreFacts,
     RestorePlan,
     choose,
     expected_end,
+    fallbacks,
     gap_warning,
     recovery_failure,
     short_recovery,
@@ -61,8 +62,10 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
         say(f"  {note}")
     client = s3_client(cfg)
     newest = bucket.newest_wal(client, cfg) if target.kind == "latest" else None
-    plan = dataclasses.replace(plan, expected_end=expected_end(target, newest[0] if newest else None, read.primary))
-    warning = gap_warning(target, plan.backup_set, gaps(bucket.archive_segments(client, cfg)))
+    holes = gaps(bucket.archive_segments(client, cfg))
+    plan = dataclasses.replace(plan, expected_end=expected_end(target, newest[0] if newest else None, read.primary),
+                               fallbacks=fallbacks(target, read.stanza.backups, plan.backup_set, holes))
+    warning = gap_warning(target, plan.backup_set, holes)
     if warning:
         say(f"  {warning}")
     say(f"  {plan.describe()}")
@@ -95,22 +98,24 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     for folder in (place.root, place.data_dir, place.tablespaces, place.pgbackrest_root,
                    *place.pgbackrest_dirs.values()):
         remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700))
-    banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
-    files = {place.config: scratch.config_lines(place, chosen.label, banner),
-             place.hba: scratch.hba_lines(banner, owner),
-             f"{place.root}/pg_ident.conf": banner + "\n"}
-    for path, text in files.items():
-        remote.put_file(conn, DesiredFile(path, text, owner, 0o600))
+    _write_scratch_files(conn, cfg, place, chosen.label)
     started = time.monotonic()
-    options = [f"--pg1-path={place.data_dir}", f"--set={chosen.label}", "--archive-mode=off",
-               f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
-               *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
     config_path, read_only = read_only_config(conn, cfg)
-    ok, output = backup.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options,
-                                                                        config_path=config_path), "restore", say)
-    if not ok:
-        raise failure(output, f"the scratch directory {place.root} is left for inspection; "
-                                      f"fab restore.drop --name {place.name} removes it")
+
+    def options(candidate: BackupSet) -> list[str]:
+        return [f"--pg1-path={place.data_dir}", f"--set={candidate.label}", "--archive-mode=off",
+                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
+                *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
+
+    def reset() -> None:
+        for folder in (place.data_dir, place.tablespaces):
+            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner)
+
+    chosen, damaged = _restore_from(conn, cfg, plan, options, say, reset, config_path,
+                                    f"the scratch directory {place.root} is left for inspection; "
+                                    f"fab restore.drop --name {place.name} removes it")
+    if damaged:
+        _write_scratch_files(conn, cfg, place, chosen.label)
     fetched = time.monotonic()
     say(f"  starting scratch cluster {place.name} on {place.root} port {place.port} (replaying WAL to "
         f"{target.describe()})")
@@ -127,6 +132,7 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
         "data_dir": place.data_dir,
         "name": place.name,
         "backup_set": chosen.label,
+        "damaged_sets": damaged,
         "target": target.describe(),
         "read_only_credentials": read_only,
         "recovered_to": reached.get("last_replay"),
@@ -165,6 +171,42 @@ def wait_promoted(conn: Conn, cfg: StackConfig, data_dir: str, log: str, cleanup
         raise PgvaultError(f"the restored cluster is still in recovery after {cfg.targets.rto_seconds} s (the RTO "
                            "target)", f"read {log}; {cleanup}", ExitCode.FAILED)
     return reached
+
+
+def _write_scratch_files(conn: Conn, cfg: StackConfig, place: scratch.Scratch, label: str) -> None:
+    """The scratch cluster's configuration (which also marks the folder as pgvault's), HBA and ident files."""
+    owner = cfg.postgres.os_user
+    banner = render.banner(cfg, "fab restore.drop to remove this scratch cluster")
+    files = {place.config: scratch.config_lines(place, label, banner),
+             place.hba: scratch.hba_lines(banner, owner),
+             f"{place.root}/pg_ident.conf": banner + "\n"}
+    for path, text in files.items():
+        remote.put_file(conn, DesiredFile(path, text, owner, 0o600))
+
+
+def _restore_from(conn: Conn, cfg: StackConfig, plan: RestorePlan, options: Callable[[BackupSet], list[str]],
+                  say: Callable[[str], None], reset: Callable[[], None], config_path: str | None,
+                  fix: str) -> tuple[BackupSet, list[str]]:
+    """``pgbackrest restore`` from the plan's set; when pgBackRest finds it damaged, from each fallback in turn.
+
+    :returns: the set restored and the labels of the damaged sets passed over
+    :raises PgvaultError: for any other failure, or when every candidate is damaged
+    """
+    damaged: list[str] = []
+    for candidate in (plan.backup_set, *plan.fallbacks):
+        if damaged:
+            say(f"  backup set {damaged[-1]} is damaged: falling back to the older set {candidate.label}")
+            reset()
+        ok, output = backup.stream_pgbackrest(
+            conn, cfg, pgbackrest.command(cfg, "restore", *options(candidate), config_path=config_path), "restore",
+            say)
+        if ok:
+            return candidate, damaged
+        code, _ = summarise_error(output)
+        if code not in REPOSITORY_DAMAGE:
+            raise failure(output, fix)
+        damaged.append(candidate.label)
+    raise failure(output, f"every candidate set is damaged ({', '.join(damaged)}): run fab backup.verify; {fix}")
 
 
 def _require_complete(conn: Conn, cfg: StackConfig, plan: RestorePlan, cleanup: str, **where) -> None:
@@ -223,22 +265,23 @@ def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
 def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
     """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
     plan = prepare(conn, cfg, target, say)
-    chosen = plan.backup_set
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
     remote.ensure_dir(conn, DesiredDir(cfg.postgres.data_dir, cfg.postgres.os_user, 0o700))
-    options = ["--delta", f"--set={chosen.label}", "--log-level-console=detail", *target.pgbackrest_options()]
     started = time.monotonic()
-    ok, output = backup.stream_pgbackrest(conn, cfg, pgbackrest.command(cfg, "restore", *options), "restore", say)
-    if not ok:
-        raise failure(output, "PostgreSQL is stopped; fix the cause and run the restore again")
+    chosen, damaged = _restore_from(
+        conn, cfg, plan,
+        lambda candidate: ["--delta", f"--set={candidate.label}", "--log-level-console=detail",
+                           *target.pgbackrest_options()],
+        say, lambda: None, None, "PostgreSQL is stopped; fix the cause and run the restore again")
     say("  starting PostgreSQL")
     service.control(conn, cfg, "start")
     reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
                             "fix the cause and run the restore again")
     _require_complete(conn, cfg, plan, "PostgreSQL runs on the shortened copy; restore again from a repaired archive")
     return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
-            "backup_set": chosen.label, "target": target.describe(), "recovered_to": reached.get("last_replay"),
+            "backup_set": chosen.label, "damaged_sets": damaged, "target": target.describe(),
+            "recovered_to": reached.get("last_replay"),
             "seconds": {"total": round(time.monotonic() - started, 1)}}
 

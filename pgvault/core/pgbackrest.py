@@ -363,6 +363,8 @@ def summarise_error(output: str) -> tuple[int | None, str]:
 
 #: pgBackRest's error code for "another process holds the lock"
 LOCK_HELD = 50
+#: pgBackRest's error codes for a repository file that is damaged or gone (checksum, invalid, format, missing)
+REPOSITORY_DAMAGE = frozenset({26, 28, 29, 55})
 
 
 def failure(output: str, fix: str) -> PgvaultError:

@@ -50,6 +50,8 @@ class RestorePlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: for "latest": the newest WAL segment known archived when the restore began; recovery must get past it
     expected_end: str | None = None
+    #: older sets to restore from, newest first, if the chosen one proves damaged (:func:`fallbacks`)
+    fallbacks: tuple[BackupSet, ...] = ()
 
     def describe(self) -> str:
         """One line: the set, its type and end, and the window."""
@@ -142,3 +144,20 @@ def short_recovery(expected: str | None, ended_lsn: int | None, cleanup: str) ->
         f"{name_of(timeline, last)} or {name_of(timeline, last + 1)} is partial, damaged, missing or from another "
         f"cluster: run fab backup.verify; {cleanup}",
         ExitCode.FAILED)
+
+
+#: how many older sets a restore tries after the chosen one proves damaged
+MAX_FALLBACKS = 3
+
+
+def fallbacks(target: Target, backups: Sequence[BackupSet], chosen: BackupSet,
+              gaps: Sequence[Gap]) -> tuple[BackupSet, ...]:
+    """Older valid sets to restore ``target`` from when ``chosen`` proves damaged, newest first.
+
+    Each ends before ``chosen`` (so before the target too) and its replay to
+    the target crosses no hole in the archive; at most :data:`MAX_FALLBACKS`.
+    """
+    if target.kind == "immediate":
+        return ()  # "the oldest set's end" names one set
+    older = sorted((b for b in backups if not b.error and b.stop < chosen.stop), key=lambda b: b.stop, reverse=True)
+    return tuple(b for b in older if crossing(target, b, gaps) is None)[:MAX_FALLBACKS]

@@ -390,3 +390,26 @@ def test_a_deleted_backup_set_is_named_by_verify_and_the_daily_check_then_undele
     assert faults.fab("backup.verify", timeout=600).returncode == 0
     env, check = _cron_line(faults, "verify")
     assert _as_cron(check.user, env, check.command).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_damaged_newest_set_makes_a_restore_fall_back_to_an_older_one_and_say_so(faults):
+    cfg = faults.cfg
+    mark(faults, "before-the-damaged-set")
+    faults.ok("backup.full")
+    newest = _backup_labels(faults)[-1]
+    after = mark(faults, "after-the-damaged-set")
+    flush_wal(faults)
+    admin = admin_client(cfg)
+    prefix = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}/{newest}/bundle/"
+    key = sorted(o["Key"] for o in admin.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix)["Contents"])[0]
+    with damaged_object(faults, key, at=1 / 2, length=32):
+        done = faults.fab("restore.pitr", "--target", after["time"].isoformat(), "--name", "fallback", "--json")
+    try:
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert doc["damaged_sets"] == [newest] and doc["backup_set"] != newest
+        assert f"backup set {newest} is damaged: falling back to the older set {doc['backup_set']}" in done.stderr
+        assert {"before-the-damaged-set", "after-the-damaged-set"} <= labels(faults, faults.dsn_for(doc))
+    finally:
+        faults.fab("restore.drop", "--name", "fallback")

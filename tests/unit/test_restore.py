@@ -14,6 +14,7 @@ from pgvault.core.restore import (
     RestoreFacts,
     choose,
     expected_end,
+    fallbacks,
     gap_warning,
     recovery_failure,
     short_recovery,
@@ -144,3 +145,22 @@ def test_a_recovery_that_ends_before_the_newest_archived_segment_is_refused_nami
     assert short_recovery(newest, parse_lsn("0/140000A0"), "x") is None
     assert short_recovery(newest, parse_lsn("0/15000000"), "x") is None
     assert short_recovery(None, parse_lsn("0/10000000"), "x") is None
+
+
+def _sets(*stops: str):
+    from pgvault.core.pgbackrest import BackupSet
+    return [BackupSet(f"2026113{n}-000000F", "full", datetime.fromisoformat(stop) - timedelta(minutes=5),
+                      datetime.fromisoformat(stop), 1, 1, 1, 1, f"00000001000000000000000{n}",
+                      f"00000001000000000000000{n}", None, None, None, (), False)
+            for n, stop in enumerate(stops, start=1)]
+
+
+def test_fallbacks_are_older_sets_newest_first_that_cross_no_hole():
+    sets = _sets("2026-11-30 01:00:00+00", "2026-11-30 02:00:00+00", "2026-11-30 03:00:00+00",
+                 "2026-11-30 04:00:00+00")
+    latest = Target("latest")
+    assert [b.label for b in fallbacks(latest, sets, sets[-1], [])] == [sets[2].label, sets[1].label, sets[0].label]
+    hole = Gap(1, "000000010000000000000001", "000000010000000000000003")  # segment 2 is missing
+    assert [b.label for b in fallbacks(latest, sets, sets[-1], [hole])] == [sets[2].label]
+    assert fallbacks(Target("immediate"), sets, sets[0], []) == ()
+    assert fallbacks(latest, sets, sets[0], []) == ()
