@@ -7,43 +7,51 @@ from ops.tasks.common import emit_json, pgvault_task, reporter, say
 from pgvault.actions import logical, restore
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.logical import check_database_name, check_table
-from pgvault.core.targets import Target, parse_target
+from pgvault.core.targets import Target, check_set_label, parse_target, with_timeline
 from pgvault.edges.stackfile import load_stack
 
 _RESTORE_HELP = {
     "name": "scratch cluster name (default restore-<UTC time>)",
     "in_place": "replace the production cluster (after a disaster); needs --force",
     "force": "confirm --in-place: PostgreSQL is stopped and its data directory rewritten",
+    "set": "restore from this backup set (fab backup.list) instead of the one pgvault chooses",
+    "target_timeline": "follow this timeline: latest (default), current (the set's own) or a number",
+    "no_backup": "with --in-place: skip the full backup on the new timeline (take one soon)",
 }
 
 
-def _restore(c, target: Target, stack, host, name, in_place, force, json_) -> None:
+def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False) -> None:
     if in_place and not force:
         raise PgvaultError("--in-place replaces the production data directory",
                            "add --force if that is what you mean; without --in-place the restore goes beside it",
                            ExitCode.REFUSED)
+    set_label = check_set_label(set_) if set_ else None
     cfg = load_stack(stack)
     progress = reporter(json_)
     for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
         if in_place:
-            result = restore.in_place(conn, cfg, target, progress)
+            result = restore.in_place(conn, cfg, target, progress, set_label, full_backup=not no_backup)
         else:
-            result = restore.to_scratch(conn, entry, cfg, target, name, progress)
+            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label)
         if json_:
             emit_json(result)
         else:
             say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
             say(f"  cluster: {result['host']} port {result['port']}, data directory {result['data_dir']}")
             say(f"  recovered to: {result['recovered_to']}")
+            if result.get("new_full"):
+                say(f"  full backup on the new timeline: {result['new_full']}")
             if not in_place:
                 say(f"  remove it with: fab restore.drop --name {result['name']}")
 
 
 @pgvault_task(help=_RESTORE_HELP)
-def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False):
+def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False, set_=None,
+         target_timeline=None, no_backup=False):
     """Restore the latest backup into a new scratch cluster."""
-    _restore(c, parse_target(), stack, host, name, in_place, force, json_)
+    _restore(c, with_timeline(parse_target(), target_timeline), stack, host, name, in_place, force, json_, set_,
+             no_backup)
 
 
 @pgvault_task(help={
@@ -54,13 +62,14 @@ def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_
     "target_xid": "recover up to this transaction id",
 })
 def pitr(c, target=None, target_name=None, target_lsn=None, target_xid=None, stack=None, host=None, name=None,
-         in_place=False, force=False, json_=False):
+         in_place=False, force=False, json_=False, set_=None, target_timeline=None, no_backup=False):
     """Restore to a point in time, restore point, LSN or xid."""
-    chosen = parse_target(time=target, name=target_name, lsn=target_lsn, xid=target_xid)
+    chosen = with_timeline(parse_target(time=target, name=target_name, lsn=target_lsn, xid=target_xid),
+                           target_timeline)
     if chosen.kind == "latest":
         raise PgvaultError("no target given", "add --target, --target-name, --target-lsn or --target-xid "
                            "(or use fab restore.full for the latest)", ExitCode.USAGE)
-    _restore(c, chosen, stack, host, name, in_place, force, json_)
+    _restore(c, chosen, stack, host, name, in_place, force, json_, set_, no_backup)
 
 
 @pgvault_task(help={"name": "the scratch cluster to stop and delete"})

@@ -24,6 +24,7 @@ from pgvault.core.restore import (
     RestoreFacts,
     RestorePlan,
     choose,
+    descends,
     expected_end,
     fallbacks,
     gap_warning,
@@ -33,7 +34,7 @@ from pgvault.core.restore import (
 from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.secrets import restore_secrets_file
 from pgvault.core.targets import Target
-from pgvault.core.wal import history_switch_lsn
+from pgvault.core.wal import history_switch_lsn, parse_history
 from pgvault.core.walarchive import gaps
 from pgvault.edges import bucket, remote, service
 from pgvault.edges.cloud import s3_client
@@ -42,29 +43,55 @@ from pgvault.edges.waiting import within
 
 
 def facts(conn: Conn, cfg: StackConfig, target: Target) -> RestoreFacts:
-    """Read what choosing a set for ``target`` needs: the repository, the primary, the clock, a restore point."""
+    """Read what choosing a set for ``target`` needs: the repository, the primary, the clock, a restore point,
+    and the timeline recovery will follow with its history (from the archive)."""
     stanza = backup.info(conn, cfg)
     primary = backup.primary_state(conn, cfg)
     point = None
     if target.kind == "name" and primary:
         point = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
-    return RestoreFacts(stanza, primary, backup.host_now(conn), point)
+    timeline, history = _timeline(conn, cfg, target)
+    return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history)
 
 
-def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> RestorePlan:
-    """Validate ``target``, choose the backup set and check the archive for holes on the way to it.
+def _timeline(conn: Conn, cfg: StackConfig, target: Target) -> tuple[int | None, tuple[tuple[int, int], ...]]:
+    """The timeline a restore to ``target`` follows (``None``: each set's own) and that timeline's history.
 
-    :raises UsageError: for a target outside the window (naming it), or beyond a hole in the archive
+    :raises UsageError: for a timeline the archive has no history file for
+    """
+    if target.timeline == "current":
+        return None, ()
+    client = s3_client(cfg)
+    known = bucket.timelines(client, cfg)
+    wanted = int(target.timeline) if target.timeline not in (None, "latest") else max(known, default=1)
+    if wanted == 1:
+        return 1, ()
+    if wanted not in known:
+        raise UsageError(f"timeline {wanted} has no history file in the archive (timelines: 1"
+                         f"{''.join(f', {t}' for t in known)})", "choose one of them, or --target-timeline current")
+    name = f"{bucket.current_archive(client, cfg).removeprefix(cfg.repository.repo_prefix)}{wanted:08X}.history"
+    text = remote.run(conn, pgbackrest.command(cfg, "repo-get", params=(name,)), user=cfg.postgres.os_user).stdout
+    return wanted, parse_history(text)
+
+
+def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None],
+            set_label: str | None = None) -> RestorePlan:
+    """Validate ``target``, choose the backup set (or check the one ``set_label`` names) and check the archive
+    for holes on the way to it.
+
+    :raises UsageError: for a target outside the window (naming it), a set that cannot reach it, or a target
+        beyond a hole in the archive
     """
     read = facts(conn, cfg, target)
-    plan = choose(target, read)
+    plan = choose(target, read, set_label)
     for note in plan.notes:
         say(f"  {note}")
     client = s3_client(cfg)
     newest = bucket.newest_wal(client, cfg) if target.kind == "latest" else None
     holes = gaps(bucket.archive_segments(client, cfg))
+    usable = [b for b in read.stanza.backups if read.timeline is None or descends(b, read.timeline, read.history)]
     plan = dataclasses.replace(plan, expected_end=expected_end(target, newest[0] if newest else None, read.primary),
-                               fallbacks=fallbacks(target, read.stanza.backups, plan.backup_set, holes))
+                               fallbacks=() if set_label else fallbacks(target, usable, plan.backup_set, holes))
     warning = gap_warning(target, plan.backup_set, holes)
     if warning:
         say(f"  {warning}")
@@ -88,9 +115,9 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
 
 
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
-               say: Callable[[str], None]) -> dict:
-    """Restore ``target`` into a new scratch cluster, start it, and describe it."""
-    plan = prepare(conn, cfg, target, say)
+               say: Callable[[str], None], set_label: str | None = None) -> dict:
+    """Restore ``target`` into a new scratch cluster (from ``set_label`` when given), start it, describe it."""
+    plan = prepare(conn, cfg, target, say, set_label)
     chosen = plan.backup_set
     place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
     _require_empty(conn, cfg, place.root, place.name)
@@ -262,9 +289,16 @@ def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
     return out
 
 
-def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None]) -> dict:
-    """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream."""
-    plan = prepare(conn, cfg, target, say)
+def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None],
+             set_label: str | None = None, full_backup: bool = True) -> dict:
+    """Replace the production cluster with ``target`` (after a disaster); needs ``--force`` upstream.
+
+    The cluster comes back on a new timeline: a checkpoint follows at once
+    (``archive_timeout`` does not switch segments until one has run), then,
+    unless ``full_backup`` is off, a full backup, so the next restore starts
+    on the new timeline.
+    """
+    plan = prepare(conn, cfg, target, say, set_label)
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
@@ -280,8 +314,15 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
                             "fix the cause and run the restore again")
     _require_complete(conn, cfg, plan, "PostgreSQL runs on the shortened copy; restore again from a repaired archive")
+    remote.sql(conn, cfg, "CHECKPOINT;")
+    new_full = None
+    if full_backup:
+        say("  taking a full backup on the new timeline")
+        new_full = backup.run_backup(conn, cfg, "full", say).label
+    else:
+        say("  no full backup taken (--no-backup): take one soon with fab backup.full")
     return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
             "backup_set": chosen.label, "damaged_sets": damaged, "target": target.describe(),
-            "recovered_to": reached.get("last_replay"),
+            "recovered_to": reached.get("last_replay"), "new_full": new_full,
             "seconds": {"total": round(time.monotonic() - started, 1)}}
 

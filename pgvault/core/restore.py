@@ -39,6 +39,9 @@ class RestoreFacts:
     now: datetime
     #: for a name target: its row in pgvault's restore-point registry, when there is one
     restore_point: dict | None = None
+    #: the timeline recovery will follow, when known, and its history (``wal.parse_history``)
+    timeline: int | None = None
+    history: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,22 @@ class RestorePlan:
         return f"backup set {chosen.label} ({chosen.type}, ended {ended}); window {self.window.describe()}"
 
 
-def choose(target: Target, facts: RestoreFacts) -> RestorePlan:
+def timeline_of(backup: BackupSet) -> int | None:
+    """The timeline a backup set was taken on (from its first WAL segment's name)."""
+    return int(backup.wal_start[:8], 16) if backup.wal_start else None
+
+
+def descends(backup: BackupSet, timeline: int, history: Sequence[tuple[int, int]]) -> bool:
+    """Whether recovery from ``backup`` can follow ``timeline``: the set is on it, or on an ancestor
+    and ended before that ancestor was left (a set past the fork is not in the timeline's past)."""
+    own = timeline_of(backup)
+    if own is None or own == timeline:
+        return True
+    left = dict(history).get(own)
+    return left is not None and backup.lsn_stop is not None and parse_lsn(backup.lsn_stop) <= left
+
+
+def choose(target: Target, facts: RestoreFacts, set_label: str | None = None) -> RestorePlan:
     """Validate ``target`` and pick the backup set, or refuse before anything changes.
 
     :raises UsageError: for a target outside the window (naming it), an xid not yet assigned, or no set before it
@@ -80,7 +98,28 @@ def choose(target: Target, facts: RestoreFacts) -> RestorePlan:
             point_lsn = parse_lsn(facts.restore_point["lsn"])
         else:
             notes.append(f"restore point {target.value!r} is not in pgvault's registry: replaying from the oldest set")
-    return RestorePlan(choose_set(target, facts.stanza.backups, point_lsn), win, tuple(notes))
+    backups = facts.stanza.backups
+    if facts.timeline is not None:
+        backups = tuple(b for b in backups if descends(b, facts.timeline, facts.history))
+    if set_label is not None:
+        return RestorePlan(_named_set(set_label, target, facts, backups), win, tuple(notes))
+    return RestorePlan(choose_set(target, backups, point_lsn), win, tuple(notes))
+
+
+def _named_set(label: str, target: Target, facts: RestoreFacts, usable: Sequence[BackupSet]) -> BackupSet:
+    """The set ``--set`` names, if it exists, is valid, lies on the target's timeline and ends before the target."""
+    found = next((b for b in facts.stanza.backups if b.label == label), None)
+    if found is None or found.error:
+        raise UsageError(f"backup set {label} is not a valid set of stanza {facts.stanza.name}",
+                         "choose one from fab backup.list")
+    if found not in usable:
+        raise UsageError(f"backup set {label} (timeline {timeline_of(found)}) ended after timeline "
+                         f"{facts.timeline} left it, so recovery cannot follow that timeline from it",
+                         "choose an older set, or --target-timeline current")
+    if target.time is not None and found.stop >= target.time:
+        raise UsageError(f"backup set {label} ends {found.stop.isoformat(sep=' ')}, after target {target.describe()}",
+                         "choose a set that ends before the target")
+    return found
 
 
 def gap_warning(target: Target, chosen: BackupSet, gaps: Sequence[Gap]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pgvault.core.errors import UsageError
@@ -30,22 +30,26 @@ class Target:
     value: str = ""
     time: datetime | None = None
     lsn: int | None = None
+    #: ``--target-timeline``: ``current``, ``latest`` or a number; ``None`` is PostgreSQL's default (latest)
+    timeline: str | None = None
 
     def pgbackrest_options(self) -> list[str]:
-        """``--type``/``--target`` options for ``pgbackrest restore``."""
+        """``--type``/``--target``/``--target-timeline`` options for ``pgbackrest restore``."""
+        line = [f"--target-timeline={self.timeline}"] if self.timeline else []
         if self.kind == "latest":
-            return ["--type=default"]
+            return ["--type=default", *line]
         if self.kind == "immediate":
             return ["--type=immediate", "--target-action=promote"]
-        return [f"--type={self.kind}", f"--target={self.value}", "--target-action=promote"]
+        return [f"--type={self.kind}", f"--target={self.value}", "--target-action=promote", *line]
 
     def describe(self) -> str:
         """Human form, e.g. ``time 2026-11-26 10:00:00+00``."""
+        on = f" on timeline {self.timeline}" if self.timeline else ""
         if self.kind == "latest":
-            return "latest (end of archived WAL)"
+            return f"latest (end of archived WAL){on}"
         if self.kind == "immediate":
             return "the end of the oldest backup (immediate)"
-        return f"{self.kind} {self.value}"
+        return f"{self.kind} {self.value}{on}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,37 @@ def target_lsn(text: str) -> int:
         return parse_lsn(text)
     except ValueError:
         raise UsageError(f"target LSN {text!r} is not an LSN", "write it like 0/3000060 (hex/hex)") from None
+
+
+_SET = re.compile(r"^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$")
+
+
+def check_timeline(text: str) -> str:
+    """A ``--target-timeline`` value: ``current``, ``latest`` or a timeline number.
+
+    :raises UsageError: for anything else
+    """
+    value = str(text).strip().lower()
+    if value in ("current", "latest") or re.fullmatch(r"[1-9][0-9]{0,8}", value):
+        return value
+    raise UsageError(f"target timeline {text!r} is not current, latest or a timeline number",
+                     "write e.g. --target-timeline 2 (fab backup.list shows each set's timeline)")
+
+
+def check_set_label(text: str) -> str:
+    """A ``--set`` value: a backup set label as ``fab backup.list`` shows it.
+
+    :raises UsageError: for anything else
+    """
+    if not _SET.match(str(text).strip()):
+        raise UsageError(f"backup set {text!r} is not a backup set label",
+                         "copy one from fab backup.list, e.g. 20261130-020000F")
+    return str(text).strip()
+
+
+def with_timeline(target: Target, timeline: str | None) -> Target:
+    """``target`` recovering along ``timeline`` (``check_timeline``), or unchanged for ``None``."""
+    return target if timeline in (None, "") else replace(target, timeline=check_timeline(timeline))
 
 
 def parse_target(time: str | None = None, name: str | None = None, lsn: str | None = None,

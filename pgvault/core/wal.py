@@ -59,10 +59,16 @@ def segments_between(older: str, newer: str) -> int:
     return max(0, position(newer)[1] - position(older)[1] - 1)
 
 
-def history_switch_lsn(history: str) -> int | None:
-    """Where the newest timeline of a ``<timeline>.history`` file branched off: the end of recovery.
+def parse_history(history: str) -> tuple[tuple[int, int], ...]:
+    """The lines of a ``<timeline>.history`` file: (ancestor timeline, LSN where it was left), oldest first.
 
     Each line is ``<parent timeline> <switch LSN> <reason>`` (tab-separated); comments start with ``#``.
     """
     lines = [line.split() for line in history.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return parse_lsn(lines[-1][1]) if lines and len(lines[-1]) >= 2 else None
+    return tuple((int(fields[0]), parse_lsn(fields[1])) for fields in lines if len(fields) >= 2)
+
+
+def history_switch_lsn(history: str) -> int | None:
+    """Where the newest timeline of a ``<timeline>.history`` file branched off: the end of recovery."""
+    lines = parse_history(history)
+    return lines[-1][1] if lines else None

@@ -58,6 +58,16 @@ def current_archive(client, cfg: StackConfig) -> str | None:
     return ids[-1] if ids else None
 
 
+def timelines(client, cfg: StackConfig) -> list[int]:
+    """The timelines whose history files the current archive id holds (a timeline above 1 has one)."""
+    prefix = current_archive(client, cfg)
+    if prefix is None:
+        return []
+    answer = client.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix, Delimiter="/")
+    names = [item["Key"].rsplit("/", 1)[-1] for item in answer.get("Contents", [])]
+    return sorted(int(name.split(".")[0], 16) for name in names if name.endswith(".history"))
+
+
 def archive_segments(client, cfg: StackConfig) -> list[tuple[str, datetime]]:
     """Every WAL segment of the current archive id."""
     prefix = current_archive(client, cfg)

@@ -164,3 +164,39 @@ def test_fallbacks_are_older_sets_newest_first_that_cross_no_hole():
     assert [b.label for b in fallbacks(latest, sets, sets[-1], [hole])] == [sets[2].label]
     assert fallbacks(Target("immediate"), sets, sets[0], []) == ()
     assert fallbacks(latest, sets, sets[0], []) == ()
+
+
+#: timeline 2 left timeline 1 at 0/7000000: after the first full's incremental, before the second full
+FORK = ((1, parse_lsn("0/7000000")),)
+
+
+def test_only_sets_in_the_timelines_past_are_chosen():
+    forked = RestoreFacts(INFO, PRIMARY, NOW, None, 2, FORK)
+    assert choose(Target("latest"), forked).backup_set.label == FIRST_INCR
+    assert choose(parse_target(time=at(SECOND_INCR, 60)), forked).backup_set.label == FIRST_INCR
+    assert choose(Target("latest"), RestoreFacts(INFO, PRIMARY, NOW, None, 1, ())).backup_set.label == SECOND_INCR
+    assert choose(Target("latest"), facts()).backup_set.label == SECOND_INCR, "no timeline known: as before"
+
+
+def test_an_explicit_set_is_checked_against_the_timeline_and_the_target():
+    forked = RestoreFacts(INFO, PRIMARY, NOW, None, 2, FORK)
+    assert choose(Target("latest"), forked, FIRST_FULL).backup_set.label == FIRST_FULL
+    with pytest.raises(UsageError, match="ended after timeline 2 left it"):
+        choose(Target("latest"), forked, SECOND_FULL)
+    with pytest.raises(UsageError, match="not a valid set"):
+        choose(Target("latest"), facts(), "20261101-000000F")
+    with pytest.raises(UsageError, match="after target"):
+        choose(parse_target(time=at(FIRST_FULL, 1)), facts(), SECOND_FULL)
+
+
+def test_timeline_and_set_flags_are_checked_before_anything_runs():
+    from pgvault.core.targets import check_set_label, with_timeline
+
+    assert with_timeline(Target("latest"), "2").pgbackrest_options() == ["--type=default", "--target-timeline=2"]
+    assert with_timeline(Target("latest"), None) == Target("latest")
+    assert with_timeline(Target("latest"), "Current").timeline == "current"
+    with pytest.raises(UsageError, match="not current, latest or a timeline number"):
+        with_timeline(Target("latest"), "2; rm")
+    assert check_set_label(SECOND_INCR) == SECOND_INCR
+    with pytest.raises(UsageError, match="not a backup set label"):
+        check_set_label("last-tuesday")
