@@ -318,7 +318,11 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     new_full = None
     if full_backup:
         say("  taking a full backup on the new timeline")
-        new_full = backup.run_backup(conn, cfg, "full", say).label
+        try:
+            new_full = backup.run_backup(conn, cfg, "full", say).label
+        except PgvaultError as exc:  # the restore itself succeeded: say so, and what is still to do
+            say(f"  warning: the full backup on the new timeline failed: {exc.one_line()}; run fab host.setup, "
+                "then fab backup.full")
     else:
         say("  no full backup taken (--no-backup): take one soon with fab backup.full")
     return {"host": conn.host, "port": cfg.postgres.port, "data_dir": cfg.postgres.data_dir,
