@@ -16,7 +16,7 @@ messages to the alert topic and SMTP.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from botocore.config import Config
 
@@ -60,7 +60,16 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
     client = s3_client(cfg)
     return status.Facts(host_name, now, stanza, primary, jobs, bucket.newest_wal(client, cfg),
                         bucket.newest_logical(client, cfg), bucket.usage(client, cfg),
-                        bucket.latest_drills(client, cfg), volumes, problems)
+                        bucket.latest_drills(client, cfg), volumes, problems, _waiting(conn, cfg))
+
+
+def _waiting(conn: Conn, cfg: StackConfig) -> list[tuple[str, datetime]]:
+    """The finished WAL segments PostgreSQL still waits to archive (``.ready`` files), with when each finished."""
+    folder = f"{cfg.postgres.data_dir}/pg_wal/archive_status"
+    found = remote.run(conn, ["find", folder, "-maxdepth", "1", "-name", "*.ready", "-printf", "%T@ %f\\n"],
+                       user=cfg.postgres.os_user, warn=True)
+    return [(name.removesuffix(".ready"), datetime.fromtimestamp(float(stamp), UTC))
+            for stamp, name in (line.split(" ", 1) for line in found.stdout.splitlines() if " " in line)]
 
 
 def _volumes(conn: Conn, cfg: StackConfig) -> dict[str, tuple[int, int]]:

@@ -69,6 +69,14 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
     archiving = [c for c in doc["checks"] if c["key"] == "archiving"]
     assert archiving and archiving[0]["state"] == "critical" and planted in archiving[0]["message"], doc["checks"]
 
+    def waiting() -> dict | None:
+        checks = json.loads(holes.ok("monitor.collect", "--json"))["checks"]
+        found = next((c for c in checks if c["key"] == "wal-waiting"), None)
+        return found if found and found["state"] == "critical" else None
+
+    check = within(cfg.targets.rpo_seconds * 3, waiting, interval=5)
+    assert check and f"the oldest, {planted}" in check["message"], "the segment PostgreSQL holds back is named"
+
     done = holes.fab("restore.full", "--name", "past-the-hole", "--json")
     try:
         assert done.returncode != 0, f"a restore to latest passed over the hole:\n{done.stdout}"

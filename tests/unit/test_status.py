@@ -122,3 +122,28 @@ def test_the_dashboard_escapes_every_value_it_shows(cfg):
     page = dashboard.render(doc)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<svg") == 3, "the charts go in as markup"
+
+
+def test_a_segment_postgres_still_waits_to_archive_is_named_even_when_newer_wal_reached_the_bucket(cfg):
+    def waiting(seconds):
+        found = facts(timedelta(minutes=5))
+        found.waiting = [("000000010000000000000011", found.now - timedelta(seconds=seconds)),
+                         ("000000010000000000000010", found.now - timedelta(seconds=seconds + 20))]
+        doc = status.build(cfg, found)
+        return next(c for c in doc["checks"] if c["key"] == "wal-waiting"), doc
+
+    assert waiting(10)[0]["state"] == status.OK
+    assert waiting(200)[0]["state"] == status.WARNING
+    check, doc = waiting(400)
+    assert check["state"] == status.CRITICAL and doc["state"] == status.CRITICAL
+    assert "2 finished WAL segment(s) not archived; the oldest, 000000010000000000000010" in check["message"]
+    assert "wal-waiting" not in {c["key"] for c in status.build(cfg, facts(timedelta(minutes=5)))["checks"]}
+
+
+def test_the_archiving_check_names_the_segment_postgres_cannot_archive(cfg):
+    found = facts(timedelta(minutes=5))
+    found.primary.update(last_failed_wal="000000010000000000000010", failed_count=3,
+                         last_failed_time=(found.now - timedelta(seconds=5)).isoformat())
+    check = next(c for c in status.build(cfg, found)["checks"] if c["key"] == "archiving")
+    assert check["state"] == status.CRITICAL
+    assert "cannot archive WAL segment 000000010000000000000010" in check["message"]

@@ -51,6 +51,8 @@ class Facts:
     volumes: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: what could not be read (the bucket, PostgreSQL, pgBackRest's info), one line each
     problems: list[str] = field(default_factory=list)
+    #: finished WAL segments PostgreSQL has not archived yet (``.ready`` files): (name, when it finished)
+    waiting: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def textfile_path(cfg: StackConfig) -> str:
@@ -110,6 +112,9 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
             "postgres_last_archived_at": last_archived,
             "failed_count": (facts.primary or {}).get("failed_count"),
             "last_failed": (facts.primary or {}).get("last_failed_wal"),
+            "waiting_segments": len(facts.waiting),
+            "oldest_waiting": min(facts.waiting)[0] if facts.waiting else None,
+            "oldest_waiting_seconds": _age(facts.now, min(at for _, at in facts.waiting)) if facts.waiting else None,
             "last_failed_at": (facts.primary or {}).get("last_failed_time"),
         },
         "sizes": {"last_backup_database_bytes": last_any.size if last_any else None,
@@ -170,6 +175,13 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
                    if wal["pending_segments"] else "")
         out.append(_check("wal-archive-lag", state, lag, rpo,
                           f"newest WAL in the bucket is {duration(lag)} old (RPO {rpo} s){pending}"))
+    waited = wal.get("oldest_waiting_seconds")
+    if waited is not None:
+        soft = archive_timeout_seconds(cfg.targets)
+        state = CRITICAL if waited > rpo else WARNING if waited > soft else OK
+        out.append(_check("wal-waiting", state, waited, rpo,
+                          f"{wal['waiting_segments']} finished WAL segment(s) not archived; the oldest, "
+                          f"{wal['oldest_waiting']}, has waited {duration(waited)}"))
     failed_at, archived_at = wal.get("last_failed_at"), wal.get("postgres_last_archived_at")
     if failed_at and (not archived_at or failed_at > archived_at):
         out.append(_check("archiving", CRITICAL, wal.get("failed_count"), 0,
