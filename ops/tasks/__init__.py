@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from ops.tasks import backup, drill, host, monitor, restore, runbooks, sandbox, schedule
+from ops.tasks import backup, drill, host, monitor, repo, restore, runbooks, sandbox, schedule
 
-ns = Collection(sandbox, host, backup, restore, schedule, monitor, drill, runbooks)
+ns = Collection(sandbox, host, backup, restore, repo, schedule, monitor, drill, runbooks)
 ns.configure({"run": {"echo": False}})

@@ -49,8 +49,8 @@ def problems(conn: Conn, cfg: StackConfig) -> list[str]:
     found = repocheck.info_problems(files, digests)
     if found and not ({repocheck.INFO, repocheck.INFO_COPY} & files):
         # without either, pgBackRest cannot say which sets there are, and no backup or expire can run
-        raise PgvaultError(found[0], "bring back the previous versions with the break-glass role before any backup "
-                           "or expire runs (disaster-recovery runbook, section C)", ExitCode.VERIFY)
+        raise PgvaultError(found[0], "bring back their previous versions before any backup or expire runs: "
+                           "fab repo.history, then fab repo.undo --key <key>", ExitCode.VERIFY)
     labels = [s.label for s in backup.info(conn, cfg).backups]
     manifests = {label: _read(conn, cfg, f"{label}/{repocheck.MANIFEST}", ["grep", "-v", "^cipher-pass="])
                  for label in labels if f"{label}/{repocheck.MANIFEST}" in files}

@@ -101,7 +101,7 @@ def info_problems(files: set[str], digests: Mapping[str, str | None]) -> list[st
     absent = [name for name in (INFO, INFO_COPY) if name not in files]
     if absent:
         return [f"{' and '.join(absent)} missing from the repository: pgBackRest keeps the list of backup sets "
-                "there; the bucket is versioned, so bring back the file's previous version"]
+                "there; the bucket is versioned: fab repo.history lists it, fab repo.undo brings it back"]
     if digests.get(INFO) != digests.get(INFO_COPY):
         return ["backup.info and backup.info.copy differ: one of them is damaged or stale"]
     return []

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pgvault.core import walarchive
+from pgvault.core import repair, walarchive
 from pgvault.core.bucket import archive_root, drills_prefix, usage_categories
 from pgvault.core.logical import stanza_prefix
 from pgvault.core.schema import StackConfig
@@ -123,3 +123,22 @@ def latest_drills(client, cfg: StackConfig, limit: int = 20) -> list[dict]:
         keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".json")]
     return [json.loads(client.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read())
             for key in sorted(keys, reverse=True)[:limit]]
+
+
+def versions(client, cfg: StackConfig, prefix: str) -> list[repair.Version]:
+    """Every version and delete marker below ``prefix`` (a repository path), newest state included."""
+    found = []
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=cfg.repository.bucket, Prefix=prefix):
+        found += [repair.Version(v["Key"], v["VersionId"], v["LastModified"], v["Size"], v["IsLatest"])
+                  for v in page.get("Versions", [])]
+        found += [repair.Version(m["Key"], m["VersionId"], m["LastModified"], 0, m["IsLatest"], deleted=True)
+                  for m in page.get("DeleteMarkers", [])]
+    return found
+
+
+def bring_back(client, cfg: StackConfig, version: repair.Version) -> str:
+    """Copy ``version`` over its key as the new current version (the replaced one stays noncurrent); its id."""
+    answer = client.copy_object(Bucket=cfg.repository.bucket, Key=version.key, ChecksumAlgorithm="SHA256",
+                                CopySource={"Bucket": cfg.repository.bucket, "Key": version.key,
+                                            "VersionId": version.version_id})
+    return answer.get("VersionId", "")

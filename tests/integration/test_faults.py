@@ -413,3 +413,29 @@ def test_a_damaged_newest_set_makes_a_restore_fall_back_to_an_older_one_and_say_
         assert {"before-the-damaged-set", "after-the-damaged-set"} <= labels(faults, faults.dsn_for(doc))
     finally:
         faults.fab("restore.drop", "--name", "fallback")
+
+
+@pytest.mark.slow
+def test_a_deleted_or_damaged_repository_file_is_listed_and_brought_back_from_the_versioned_bucket(faults):
+    cfg = faults.cfg
+    admin, name = admin_client(cfg), cfg.repository.bucket
+    folder = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}"
+    info, manifest = f"{folder}/backup.info", f"{folder}/{_backup_labels(faults)[-1]}/backup.manifest"
+    original = {key: admin.get_object(Bucket=name, Key=key)["Body"].read() for key in (info, manifest)}
+    admin.delete_object(Bucket=name, Key=info)
+    admin.put_object(Bucket=name, Key=manifest, Body=b"damaged")
+
+    recent = {c["key"]: c["what"] for c in json.loads(faults.ok("repo.history", "--json"))}
+    assert recent[info] == "deleted" and recent[manifest] == "overwritten"
+    assert "nothing changed (dry run)" in faults.ok("repo.undo", "--key", info, "--dry-run")
+    with pytest.raises(ClientError):
+        admin.head_object(Bucket=name, Key=info)
+    refused = faults.fab("repo.undo", "--key", manifest)
+    assert refused.returncode == ExitCode.USAGE and "add --force" in refused.stderr
+    assert admin.get_object(Bucket=name, Key=manifest)["Body"].read() == b"damaged"
+
+    faults.ok("repo.undo", "--key", info)
+    faults.ok("repo.undo", "--key", manifest, "--force")
+    for key, body in original.items():
+        assert admin.get_object(Bucket=name, Key=key)["Body"].read() == body
+    faults.ok("backup.list")

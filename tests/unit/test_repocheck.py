@@ -60,4 +60,4 @@ def test_backup_info_and_its_copy_must_both_be_there_and_agree():
     assert repocheck.info_problems(LISTING, {"backup.info": "a", "backup.info.copy": "a"}) == []
     assert "differ" in repocheck.info_problems(LISTING, {"backup.info": "a", "backup.info.copy": "b"})[0]
     lost = repocheck.info_problems(LISTING - {repocheck.INFO, repocheck.INFO_COPY}, {})
-    assert lost[0].startswith("backup.info and backup.info.copy missing") and "previous version" in lost[0]
+    assert lost[0].startswith("backup.info and backup.info.copy missing") and "fab repo.undo" in lost[0]
