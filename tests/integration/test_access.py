@@ -93,3 +93,13 @@ def test_the_monitor_reaches_the_bucket_and_measures_it_under_the_hosts_keys(con
     assert usage["backups"] > 0 and usage["wal"] > 0
     facts = monitoring.facts(connection(configured), "db1", cfg)
     assert not [p for p in facts.problems if "cannot be reached" in p], facts.problems
+
+
+def test_the_host_may_abort_its_own_multipart_upload(keys):
+    """A failed dump aborts its upload; a denied abort would hide the dump's real error."""
+    host, cfg = keys["host"], keys["cfg"]
+    key = f"{cfg.repository.logical_prefix}/{cfg.pgbackrest.stanza}/aborted.dump"
+    upload = host.create_multipart_upload(Bucket=cfg.repository.bucket, Key=key)
+    host.upload_part(Bucket=cfg.repository.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=1, Body=b"x")
+    host.abort_multipart_upload(Bucket=cfg.repository.bucket, Key=key, UploadId=upload["UploadId"])
+    assert host.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=key)["KeyCount"] == 0
