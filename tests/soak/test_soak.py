@@ -51,6 +51,7 @@ class Workload(threading.Thread):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(int(MINUTES * 60) + 900)  # the workload, plus set-up, verify and three drills
 def test_soak(configured):
     work = Workload(configured)
     work.start()
