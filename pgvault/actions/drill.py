@@ -87,7 +87,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
               "checks": [], "seconds": {}}
     restored = None
     try:
-        restored = restore.to_scratch(conn, entry, cfg, target, name, say)
+        restored = restore.to_scratch(conn, entry, cfg, target, name, say, fall_back=False)
         result.update(backup_set=restored["backup_set"], recovered_to=restored["recovered_to"],
                       read_only_credentials=restored["read_only_credentials"])
         result["seconds"].update(fetch=restored["seconds"]["fetch"], replay=restored["seconds"]["replay_and_start"],
@@ -205,7 +205,7 @@ def measure_rpo(conn: Conn, entry: HostConfig, cfg: StackConfig, say: Say, seed:
         say(f"primary killed; its data directory is set aside; last canary acknowledged: seq {acknowledged[0]} at "
             f"{acknowledged[1].isoformat()}")
         restored = restore.to_scratch(conn, entry, cfg, Target("latest"), "rpo-" + datetime.now(
-            UTC).strftime("%Y%m%d-%H%M%S"), say)
+            UTC).strftime("%Y%m%d-%H%M%S"), say, fall_back=False)
         newest = remote.sql_json(conn, cfg, catalog.NEWEST_CANARY_SQL, port=restored["port"],
                                  socket_dir=restored["socket_dir"])
         restore.drop(conn, cfg, restored["name"])

@@ -21,6 +21,7 @@ from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import REPOSITORY_DAMAGE, BackupSet, failure, summarise_error
 from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.restore import (
+    MAX_FALLBACKS,
     RestoreFacts,
     RestorePlan,
     choose,
@@ -30,11 +31,12 @@ from pgvault.core.restore import (
     gap_warning,
     recovery_failure,
     short_recovery,
+    untouched,
 )
 from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.secrets import restore_secrets_file
 from pgvault.core.targets import Target
-from pgvault.core.wal import history_switch_lsn, parse_history
+from pgvault.core.wal import history_switch_lsn, parse_history, position
 from pgvault.core.walarchive import gaps
 from pgvault.edges import bucket, remote, service
 from pgvault.edges.cloud import s3_client
@@ -75,7 +77,7 @@ def _timeline(conn: Conn, cfg: StackConfig, target: Target) -> tuple[int | None,
 
 
 def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None],
-            set_label: str | None = None) -> RestorePlan:
+            set_label: str | None = None, in_place: bool = False) -> RestorePlan:
     """Validate ``target``, choose the backup set (or check the one ``set_label`` names) and check the archive
     for holes on the way to it.
 
@@ -90,9 +92,14 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
     newest = bucket.newest_wal(client, cfg) if target.kind == "latest" else None
     holes = gaps(bucket.archive_segments(client, cfg))
     usable = [b for b in read.stanza.backups if read.timeline is None or descends(b, read.timeline, read.history)]
-    plan = dataclasses.replace(plan, expected_end=expected_end(target, newest[0] if newest else None, read.primary),
+    end = expected_end(target, newest[0] if newest else None, read.primary, read.timeline, read.history)
+    plan = dataclasses.replace(plan, expected_end=end,
                                fallbacks=() if set_label else fallbacks(target, usable, plan.backup_set, holes))
     warning = gap_warning(target, plan.backup_set, holes)
+    if warning and in_place:
+        raise UsageError(f"{warning.removeprefix('warning: ')}: an in-place restore would replace production with a "
+                         "copy that stops there", "repair the archive first (fab repo.history, fab repo.undo), or "
+                         "restore beside production (without --in-place) to see what it holds")
     if warning:
         say(f"  {warning}")
     say(f"  {plan.describe()}")
@@ -115,9 +122,14 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
 
 
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
-               say: Callable[[str], None], set_label: str | None = None) -> dict:
-    """Restore ``target`` into a new scratch cluster (from ``set_label`` when given), start it, describe it."""
+               say: Callable[[str], None], set_label: str | None = None, fall_back: bool = True) -> dict:
+    """Restore ``target`` into a new scratch cluster (from ``set_label`` when given), start it, describe it.
+
+    ``fall_back`` off (drills: they prove the set pgvault would choose) makes a damaged set fail the restore.
+    """
     plan = prepare(conn, cfg, target, say, set_label)
+    if not fall_back:
+        plan = dataclasses.replace(plan, fallbacks=())
     chosen = plan.backup_set
     place = scratch.scratch_for(cfg, scratch.scratch_name(name, backup.host_now(conn)))
     _require_empty(conn, cfg, place.root, place.name)
@@ -220,10 +232,8 @@ def _restore_from(conn: Conn, cfg: StackConfig, plan: RestorePlan, options: Call
     :raises PgvaultError: for any other failure, or when every candidate is damaged
     """
     damaged: list[str] = []
-    for candidate in (plan.backup_set, *plan.fallbacks):
-        if damaged:
-            say(f"  backup set {damaged[-1]} is damaged: falling back to the older set {candidate.label}")
-            reset()
+    candidate, remaining = plan.backup_set, list(plan.fallbacks)
+    while True:
         ok, output = backup.stream_pgbackrest(
             conn, cfg, pgbackrest.command(cfg, "restore", *options(candidate), config_path=config_path), "restore",
             say)
@@ -233,7 +243,12 @@ def _restore_from(conn: Conn, cfg: StackConfig, plan: RestorePlan, options: Call
         if code not in REPOSITORY_DAMAGE:
             raise failure(output, fix)
         damaged.append(candidate.label)
-    raise failure(output, f"every candidate set is damaged ({', '.join(damaged)}): run fab backup.verify; {fix}")
+        remaining = untouched(remaining, candidate, output)
+        if not remaining or len(damaged) > MAX_FALLBACKS:
+            raise failure(output, f"no usable set left ({', '.join(damaged)} damaged): run fab backup.verify; {fix}")
+        say(f"  backup set {candidate.label} is damaged: falling back to the older set {remaining[0].label}")
+        reset()
+        candidate, remaining = remaining[0], remaining[1:]
 
 
 def _require_complete(conn: Conn, cfg: StackConfig, plan: RestorePlan, cleanup: str, **where) -> None:
@@ -298,7 +313,7 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     unless ``full_backup`` is off, a full backup, so the next restore starts
     on the new timeline.
     """
-    plan = prepare(conn, cfg, target, say, set_label)
+    plan = prepare(conn, cfg, target, say, set_label, in_place=True)
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
@@ -313,7 +328,14 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     service.control(conn, cfg, "start")
     reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
                             "fix the cause and run the restore again")
-    _require_complete(conn, cfg, plan, "PostgreSQL runs on the shortened copy; restore again from a repaired archive")
+    followed = position(plan.expected_end)[0] if plan.expected_end else None
+    try:
+        _require_complete(conn, cfg, plan, "PostgreSQL was stopped before it archives more of the short copy; "
+                          "repair the archive (fab repo.history), then restore again with --target-timeline "
+                          f"{followed}")
+    except PgvaultError:
+        service.control(conn, cfg, "stop")
+        raise
     remote.sql(conn, cfg, "CHECKPOINT;")
     new_full = None
     if full_backup:

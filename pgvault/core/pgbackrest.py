@@ -363,8 +363,9 @@ def summarise_error(output: str) -> tuple[int | None, str]:
 
 #: pgBackRest's error code for "another process holds the lock"
 LOCK_HELD = 50
-#: pgBackRest's error codes for a repository file that is damaged or gone (checksum, invalid, format, missing)
-REPOSITORY_DAMAGE = frozenset({26, 28, 29, 55})
+#: pgBackRest's error codes for a repository file that is damaged or gone (checksum, invalid, format, missing,
+#: undecryptable: a wrong passphrase fails ``info`` before any restore starts)
+REPOSITORY_DAMAGE = frozenset({26, 28, 29, 55, 95})
 
 
 def failure(output: str, fix: str) -> PgvaultError:

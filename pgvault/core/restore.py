@@ -15,6 +15,7 @@ segment ends it early, and PostgreSQL promotes anyway).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from pgvault.core.targets import Target, Window, choose_set, recoverable_window,
 from pgvault.core.wal import SEGMENT_BYTES, lsn_text, name_of, parse_lsn, position, segment_of
 from pgvault.core.walarchive import Gap, crossing
 
+_SEGMENT_NAME = re.compile(r"[0-9A-F]{24}")
 #: PostgreSQL's words when the archive ends before a commit past the target
 NOT_REACHED = "recovery ended before configured recovery target was reached"
 
@@ -154,13 +156,30 @@ def recovery_failure(log_tail: str, log: str, cleanup: str) -> PgvaultError:
     return PgvaultError(f"the restored cluster stopped during recovery: {reason}", fix, ExitCode.FAILED)
 
 
-def expected_end(target: Target, newest_in_bucket: str | None, primary: dict | None) -> str | None:
+def expected_end(target: Target, newest_in_bucket: str | None, primary: dict | None, timeline: int | None = None,
+                 history: Sequence[tuple[int, int]] = ()) -> str | None:
     """The newest archived WAL segment a restore to "latest" must replay: the newest in the bucket, or the
-    primary's last archived one when that is newer; ``None`` for other targets (PostgreSQL checks those)."""
-    if target.kind != "latest":
+    primary's last archived one when that is newer; ``None`` for other targets (PostgreSQL checks those) and
+    for an explicit ``--target-timeline``.
+
+    With ``timeline`` (the one recovery follows) a segment of an ancestor timeline counts only up to where
+    that timeline was left, and one of any other timeline not at all.  Names that are not segments (the
+    archiver's last file may be a ``.history``) are ignored.
+    """
+    if target.kind != "latest" or target.timeline not in (None, "latest"):
         return None
-    known = [name for name in (newest_in_bucket, (primary or {}).get("last_archived_wal")) if name]
-    return max(known, key=lambda name: position(name)[1]) if known else None
+    left = dict(history)
+    ends = []
+    for name in (newest_in_bucket, (primary or {}).get("last_archived_wal")):
+        if not name or not _SEGMENT_NAME.fullmatch(name):
+            continue
+        line, number = position(name)
+        if timeline is not None and line != timeline:
+            if line not in left:
+                continue
+            number = min(number, segment_of(max(left[line] - 1, 0)))
+        ends.append(name_of(line, number))
+    return max(ends, key=lambda name: position(name)[1]) if ends else None
 
 
 def short_recovery(expected: str | None, ended_lsn: int | None, cleanup: str) -> PgvaultError | None:
@@ -194,9 +213,25 @@ def fallbacks(target: Target, backups: Sequence[BackupSet], chosen: BackupSet,
     """Older valid sets to restore ``target`` from when ``chosen`` proves damaged, newest first.
 
     Each ends before ``chosen`` (so before the target too) and its replay to
-    the target crosses no hole in the archive; at most :data:`MAX_FALLBACKS`.
+    the target crosses no hole in the archive (:func:`untouched` then drops
+    those that share the damaged set).
     """
     if target.kind == "immediate":
         return ()  # "the oldest set's end" names one set
     older = sorted((b for b in backups if not b.error and b.stop < chosen.stop), key=lambda b: b.stop, reverse=True)
-    return tuple(b for b in older if crossing(target, b, gaps) is None)[:MAX_FALLBACKS]
+    return tuple(b for b in older if crossing(target, b, gaps) is None)
+
+
+_DAMAGED_SET = re.compile(r"/backup/[^/\s]+/(\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)/")
+
+
+def untouched(candidates: Sequence[BackupSet], failed: BackupSet, output: str) -> list[BackupSet]:
+    """The candidates a damage found while restoring ``failed`` cannot affect.
+
+    pgBackRest's error names the repository file, hence the set that stored it;
+    a candidate that is that set or depends on it is dropped.  When no set is
+    named, every candidate of ``failed``'s chain (sharing a set with it) is.
+    """
+    match = _DAMAGED_SET.search(output)
+    tainted = {match.group(1)} if match else {failed.label, *failed.references}
+    return [c for c in candidates if not tainted & {c.label, *c.references}]

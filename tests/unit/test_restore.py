@@ -18,6 +18,7 @@ from pgvault.core.restore import (
     gap_warning,
     recovery_failure,
     short_recovery,
+    untouched,
 )
 from pgvault.core.targets import Target, parse_target
 from pgvault.core.wal import parse_lsn
@@ -200,3 +201,29 @@ def test_timeline_and_set_flags_are_checked_before_anything_runs():
     assert check_set_label(SECOND_INCR) == SECOND_INCR
     with pytest.raises(UsageError, match="not a backup set label"):
         check_set_label("last-tuesday")
+
+
+def test_after_a_damage_only_sets_that_do_not_share_the_damaged_one_are_tried():
+    from dataclasses import replace
+
+    full, incr1, incr2, older = (replace(s, label=label, references=refs) for s, label, refs in zip(
+        _sets("2026-11-30 01:00:00+00", "2026-11-30 02:00:00+00", "2026-11-30 03:00:00+00",
+              "2026-11-30 00:00:00+00"),
+        ("20261130-010000F", "20261130-010000F_20261130-020000I", "20261130-010000F_20261130-030000I",
+         "20261129-000000F"),
+        ((), ("20261130-010000F",), ("20261130-010000F",), ()), strict=True))
+    in_the_full = "ERROR: [026]: checksum mismatch in /pgbackrest/backup/crm/20261130-010000F/bundle/3"
+    assert untouched([incr1, full, older], incr2, in_the_full) == [older]
+    in_the_incr = "ERROR: [026]: x /pgbackrest/backup/crm/20261130-010000F_20261130-030000I/bundle/1"
+    assert untouched([incr1, full, older], incr2, in_the_incr) == [incr1, full, older]
+    assert untouched([incr1, full, older], incr2, "ERROR: [029]: unknown file") == [older]
+
+
+def test_latest_expects_only_wal_of_the_timeline_it_follows_up_to_where_ancestors_were_left():
+    fork = ((1, parse_lsn("0/7000000")),)
+    tl1_past_fork, tl2 = "000000010000000000000009", "000000020000000000000008"
+    assert expected_end(Target("latest"), tl1_past_fork, None, 2, fork) == "000000010000000000000006"
+    assert expected_end(Target("latest"), tl2, {"last_archived_wal": tl1_past_fork}, 2, fork) == tl2
+    assert expected_end(Target("latest"), "000000030000000000000009", None, 2, fork) is None
+    assert expected_end(Target("latest"), tl2, {"last_archived_wal": "00000002.history"}, 2, fork) == tl2
+    assert expected_end(Target("latest", timeline="1"), tl2, None, 1, ()) is None
