@@ -174,8 +174,9 @@ def down(cfg: StackConfig) -> list[str]:
             stopped.append(part)
         stop(pid, grace=5)
     s3_ports = recorded.get("s3", {}).get("ports", {})
-    wait_closed([cfg.postgres.port, _ssh_port(cfg), cfg.repository.endpoint_port, cfg.sandbox.moto_port,
-                 *([_smtp_port(cfg)] if _smtp_port(cfg) else []), *s3_ports.values()])
+    ports = {"postgres": [cfg.postgres.port], "sshd": [_ssh_port(cfg)], "smtp": [_smtp_port(cfg)],
+             "moto": [cfg.sandbox.moto_port], "s3": [cfg.repository.endpoint_port, *s3_ports.values()]}
+    wait_closed([port for part in stopped for port in ports.get(part, []) if port])  # ours only, not a stranger's
     seaweed.remove_sockets(cfg.repository.endpoint_port, s3_ports)
     shutil.rmtree(folder, ignore_errors=True)
     return stopped

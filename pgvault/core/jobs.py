@@ -39,7 +39,8 @@ JOBS = (
     Job("diff", "differential backup", None, "backup", "backup-failed"),
     Job("logical", "logical dumps to S3", "logical", "logical", "logical-dump-failed"),
     Job("expire", "retention: expire backup sets beyond the tiers", "expire", "backup", "expire-failed"),
-    Job("verify", "repository check: every listed backup set has its manifest and files", "verify", "verify",
+    # in the backup lock group: a backup or expire changing the repository mid-check would look like damage
+    Job("verify", "repository check: every listed backup set has its manifest and files", "verify", "backup",
         "verify-failed"),
     Job("monitor", "monitoring: status, CloudWatch metrics, textfile, dashboard", "monitor", "monitor",
         "monitor-failed"),

@@ -102,6 +102,9 @@ def info_problems(files: set[str], digests: Mapping[str, str | None]) -> list[st
     if absent:
         return [f"{' and '.join(absent)} missing from the repository: pgBackRest keeps the list of backup sets "
                 "there; the bucket is versioned: fab repo.history lists it, fab repo.undo brings it back"]
+    unreadable = [name for name in (INFO, INFO_COPY) if digests.get(name) is None]
+    if unreadable:
+        return [f"{' and '.join(unreadable)} could not be read back: damaged, or encrypted with another passphrase"]
     if digests.get(INFO) != digests.get(INFO_COPY):
         return ["backup.info and backup.info.copy differ: one of them is damaged or stale"]
     return []

@@ -108,7 +108,7 @@ def check_timeline(text: str) -> str:
     if value in ("current", "latest") or re.fullmatch(r"[1-9][0-9]{0,8}", value):
         return value
     raise UsageError(f"target timeline {text!r} is not current, latest or a timeline number",
-                     "write e.g. --target-timeline 2 (fab backup.list shows each set's timeline)")
+                     "write e.g. --target-timeline 2, in decimal (a set's WAL start names its timeline in hex)")
 
 
 def check_set_label(text: str) -> str:

@@ -63,8 +63,10 @@ def timelines(client, cfg: StackConfig) -> list[int]:
     prefix = current_archive(client, cfg)
     if prefix is None:
         return []
-    answer = client.list_objects_v2(Bucket=cfg.repository.bucket, Prefix=prefix, Delimiter="/")
-    names = [item["Key"].rsplit("/", 1)[-1] for item in answer.get("Contents", [])]
+    names = [item["Key"].rsplit("/", 1)[-1]
+             for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix,
+                                                                          Delimiter="/")
+             for item in page.get("Contents", [])]
     return sorted(int(name.split(".")[0], 16) for name in names if name.endswith(".history"))
 
 

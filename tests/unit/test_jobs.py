@@ -18,7 +18,7 @@ def test_scheduled_jobs_name_a_schedule_key_and_the_cron_file_runs_exactly_them(
     assert [e.job for e in cron.entries(make_stack())] == [j.name for j in jobs.scheduled()]
 
 
-def test_backups_and_expire_share_a_lock_other_jobs_have_their_own():
-    assert {j.name for j in jobs.JOBS if j.lock == "backup"} == {"full", "incr", "diff", "expire"}
+def test_backups_expire_and_the_repository_check_share_a_lock_other_jobs_have_their_own():
+    assert {j.name for j in jobs.JOBS if j.lock == "backup"} == {"full", "incr", "diff", "expire", "verify"}
     others = [j.lock for j in jobs.JOBS if j.lock != "backup"]
     assert len(others) == len(set(others))

@@ -59,5 +59,7 @@ def test_a_deleted_set_its_dependents_files_and_a_lost_manifest_are_named():
 def test_backup_info_and_its_copy_must_both_be_there_and_agree():
     assert repocheck.info_problems(LISTING, {"backup.info": "a", "backup.info.copy": "a"}) == []
     assert "differ" in repocheck.info_problems(LISTING, {"backup.info": "a", "backup.info.copy": "b"})[0]
+    unreadable = repocheck.info_problems(LISTING, {"backup.info": None, "backup.info.copy": None})
+    assert unreadable[0].startswith("backup.info and backup.info.copy could not be read back")
     lost = repocheck.info_problems(LISTING - {repocheck.INFO, repocheck.INFO_COPY}, {})
     assert lost[0].startswith("backup.info and backup.info.copy missing") and "fab repo.undo" in lost[0]
