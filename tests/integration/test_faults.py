@@ -399,6 +399,7 @@ def test_a_damaged_newest_set_makes_a_restore_fall_back_to_an_older_one_and_say_
     faults.ok("backup.full")
     newest = _backup_labels(faults)[-1]
     after = mark(faults, "after-the-damaged-set")
+    mark(faults, "past-the-target")  # a time target needs a commit after it in the archive
     flush_wal(faults)
     admin = admin_client(cfg)
     prefix = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}/{newest}/bundle/"
