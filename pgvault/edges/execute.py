@@ -137,7 +137,9 @@ def _ssh(conn, command, stdin, sink, timeout) -> Completed:
                 text.take("err", channel.recv_stderr(_CHUNK))
                 got = True
             if not got:
-                if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                # sshd may send the exit status before the last output: stop only at the end of the stream too
+                finished = channel.exit_status_ready() and (channel.eof_received or channel.closed)
+                if finished and not channel.recv_ready() and not channel.recv_stderr_ready():
                     break
                 if deadline and time.monotonic() > deadline:
                     raise CommandTimeout(f"no exit after {timeout}s")
