@@ -152,7 +152,7 @@ def run_job(cfg: StackConfig, job: str, pauses: tuple[float, ...] = jobs.LOCKED_
             message = f"{job} not started: {holder} holds the {jobs.lock_name(job)} lock"
             log.warning(message)
             jobstate.record(cfg.jobs.state_dir, JobRecord(
-                job, host, started, _now(), 0.0, int(ExitCode.LOCKED), "skipped", message))
+                job, host, started, _now(), 0.0, int(ExitCode.LOCKED), jobs.outcome(ExitCode.LOCKED), message))
             return int(ExitCode.LOCKED)
         log.info("%s started (%s)", job, build_id())
         code, message, sizes = _attempt(cfg, job)

@@ -23,10 +23,9 @@ from datetime import datetime
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo
 from pgvault.core.targets import Target, Window, choose_set, recoverable_window, validate
-from pgvault.core.wal import SEGMENT_BYTES, lsn_text, name_of, parse_lsn, position, segment_of
+from pgvault.core.wal import SEGMENT_BYTES, SEGMENT_NAME, lsn_text, name_of, parse_lsn, position, segment_of
 from pgvault.core.walarchive import Gap, crossing
 
-_SEGMENT_NAME = re.compile(r"[0-9A-F]{24}")
 #: PostgreSQL's words when the archive ends before a commit past the target
 NOT_REACHED = "recovery ended before configured recovery target was reached"
 
@@ -171,7 +170,7 @@ def expected_end(target: Target, newest_in_bucket: str | None, primary: dict | N
     left = dict(history)
     ends = []
     for name in (newest_in_bucket, (primary or {}).get("last_archived_wal")):
-        if not name or not _SEGMENT_NAME.fullmatch(name):
+        if not name or not SEGMENT_NAME.fullmatch(name):
             continue
         line, number = position(name)
         if timeline is not None and line != timeline:

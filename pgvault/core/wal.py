@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 SEGMENT_BYTES = 16 * 1024 * 1024
+#: a WAL segment file name: timeline, log and segment, 8 hex digits each
+SEGMENT_NAME = re.compile(r"[0-9A-F]{24}")
 #: segments in one 4 GB log id (the middle 8 hex digits of a file name)
 SEGMENTS_PER_LOG = 0x1_0000_0000 // SEGMENT_BYTES
 

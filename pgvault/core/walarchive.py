@@ -17,9 +17,9 @@ from itertools import pairwise
 
 from pgvault.core.pgbackrest import BackupSet
 from pgvault.core.targets import Target
-from pgvault.core.wal import name_of, position, segment_of
+from pgvault.core.wal import SEGMENT_NAME, name_of, position, segment_of
 
-_SEGMENT = re.compile(r"^([0-9A-F]{24})-[0-9a-f]{40}")
+_SEGMENT = re.compile(rf"^({SEGMENT_NAME.pattern})-[0-9a-f]{{40}}")
 _RANGE = re.compile(r"archiveId: (\S+), wal start: ([0-9A-F]{24}), wal stop: ([0-9A-F]{24})")
 
 @dataclass(frozen=True)
