@@ -74,8 +74,8 @@ def _canary(cfg: StackConfig) -> dict:
 
 
 def _verify(cfg: StackConfig) -> dict:
-    """The daily check reads listings and manifests only; ``fab backup.verify`` also reads every file."""
-    problems = repocheck.problems(LocalHost(), cfg)
+    """The daily check reads listings, manifests and the new WAL; ``fab backup.verify`` also reads every file."""
+    problems = repocheck.daily(LocalHost(), cfg, log.info)
     if problems:
         raise PgvaultError(f"repository check found {len(problems)} problem(s): {problems[0]}",
                            "run fab backup.verify", ExitCode.VERIFY)

@@ -66,13 +66,13 @@ def list_(c, stack=None, host=None, json_=False):
         say(f"recoverable window: {win.describe()}")
 
 
-@pgvault_task()
-def verify(c, stack=None, host=None):
-    """Verify the repository: every set's files present, then every backup and WAL file read and checked."""
+@pgvault_task(help={"all_wal": "prove all kept WAL again, not only what arrived since the last proof"})
+def verify(c, stack=None, host=None, all_wal=False):
+    """Verify the repository: every set's files present, WAL records chaining, every file read and checked."""
     cfg = load_stack(stack)
     for _, conn in ssh.connections(c, cfg, host):
         say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
-        clean, problems = repocheck.verify(conn, cfg)
+        clean, problems = repocheck.verify(conn, cfg, say, all_wal=all_wal)
         for line in problems:
             say(f"  problem: {line}")
         if not clean:

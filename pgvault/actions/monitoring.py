@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from botocore.config import Config
 
-from pgvault.actions import backup
+from pgvault.actions import backup, walproof
 from pgvault.core.errors import PgvaultError
 from pgvault.core.monitoring import alerts, dashboard, status
 from pgvault.core.pgbackrest import StanzaInfo
@@ -51,16 +51,22 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
         fallback = None
         if primary and primary.get("last_archived_time"):
             fallback = (primary["last_archived_wal"], datetime.fromisoformat(primary["last_archived_time"]))
-        return status.Facts(host_name, now, empty, primary, jobs, fallback, None, {}, [], volumes, problems)
+        return status.Facts(host_name, now, empty, primary, jobs, fallback, None, {}, [], volumes, problems,
+                            proof=walproof.read_state(conn, cfg))
     try:
         stanza = backup.info(conn, cfg)
     except PgvaultError as exc:
         problems.append(exc.message)
         stanza = empty
+    try:
+        proof = walproof.prove(conn, cfg, lambda _line: None)
+    except PgvaultError as exc:
+        problems.append(f"the WAL proof could not run: {exc.message}")
+        proof = walproof.read_state(conn, cfg)
     client = s3_client(cfg)
     return status.Facts(host_name, now, stanza, primary, jobs, bucket.newest_wal(client, cfg),
                         bucket.newest_logical(client, cfg), bucket.usage(client, cfg),
-                        bucket.latest_drills(client, cfg), volumes, problems, _waiting(conn, cfg))
+                        bucket.latest_drills(client, cfg), volumes, problems, _waiting(conn, cfg), proof)
 
 
 def _waiting(conn: Conn, cfg: StackConfig) -> list[tuple[str, datetime]]:

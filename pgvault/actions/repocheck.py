@@ -9,12 +9,14 @@ never leave it.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 
-from pgvault.actions import backup, retention
+from pgvault.actions import backup, retention, walproof
 from pgvault.core import pgbackrest, repocheck
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.pgbackrest import failure
 from pgvault.core.schema import StackConfig
+from pgvault.core.walproof import summary
 from pgvault.edges import remote
 from pgvault.edges.execute import Conn
 
@@ -69,11 +71,24 @@ def problems(conn: Conn, cfg: StackConfig) -> list[str]:
     return found + repocheck.set_problems(labels, files, manifests)
 
 
-def verify(conn: Conn, cfg: StackConfig) -> tuple[bool, list[str]]:
-    """The whole repository check: every set against the listing, then ``pgbackrest verify`` (every file read).
+def daily(conn: Conn, cfg: StackConfig, say: Callable[[str], None]) -> list[str]:
+    """The daily check: every set against the listing, and the WAL proof of what arrived since the last one."""
+    found = problems(conn, cfg)
+    proof = walproof.prove(conn, cfg, say)
+    return found + ([proof.broken.describe()] if proof.broken else [])
+
+
+def verify(conn: Conn, cfg: StackConfig, say: Callable[[str], None], all_wal: bool = False) -> tuple[bool, list[str]]:
+    """The whole repository check: every set against the listing, the WAL proof (all kept WAL with ``all_wal``),
+    then ``pgbackrest verify`` (every file read).
 
     :returns: (clean, problem lines)
     """
     missing = problems(conn, cfg)
+    proof = walproof.prove(conn, cfg, say, again=all_wal)
+    if proof.broken:
+        missing.append(proof.broken.describe())
+    elif proof.newest:
+        say(f"  {summary(proof)}")
     clean, found = backup.verify(conn, cfg, *retention.wal_kept_from(conn, cfg))
     return clean and not missing, missing + found

@@ -40,7 +40,8 @@ JOBS = (
     Job("logical", "logical dumps to S3", "logical", "logical", "logical-dump-failed"),
     Job("expire", "retention: expire backup sets beyond the tiers", "expire", "backup", "expire-failed"),
     # in the backup lock group: a backup or expire changing the repository mid-check would look like damage
-    Job("verify", "repository check: every listed backup set has its manifest and files", "verify", "backup",
+    Job("verify", "repository check: every listed backup set has its files, and the new WAL chains", "verify",
+        "backup",
         "verify-failed"),
     Job("monitor", "monitoring: status, CloudWatch metrics, textfile, dashboard", "monitor", "monitor",
         "monitor-failed"),

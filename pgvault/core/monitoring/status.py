@@ -27,6 +27,7 @@ from pgvault.core.schema import StackConfig
 from pgvault.core.targets import recoverable_window
 from pgvault.core.units import duration, human_bytes
 from pgvault.core.wal import segments_between
+from pgvault.core.walproof import Proof, summary
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 #: a full pg_wal volume stops PostgreSQL, a full spool stops archiving: warn early
@@ -53,6 +54,8 @@ class Facts:
     problems: list[str] = field(default_factory=list)
     #: finished WAL segments PostgreSQL has not archived yet (``.ready`` files): (name, when it finished)
     waiting: list[tuple[str, datetime]] = field(default_factory=list)
+    #: the WAL continuity proof's state (``pgvault.core.walproof``); ``None`` before the first proof
+    proof: Proof | None = None
 
 
 def textfile_path(cfg: StackConfig) -> str:
@@ -116,6 +119,10 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
             "oldest_waiting": min(facts.waiting)[0] if facts.waiting else None,
             "oldest_waiting_seconds": _age(facts.now, min(at for _, at in facts.waiting)) if facts.waiting else None,
             "last_failed_at": (facts.primary or {}).get("last_failed_time"),
+            "proof": None if facts.proof is None else {
+                "checked_at": facts.proof.checked, "proven_to": facts.proof.proven_to, "newest": facts.proof.newest,
+                "broken": facts.proof.broken.as_dict() if facts.proof.broken else None,
+                "message": summary(facts.proof)},
         },
         "sizes": {"last_backup_database_bytes": last_any.size if last_any else None,
                   "repository_bytes": sum(b.repo_delta for b in facts.stanza.backups)},
@@ -187,6 +194,16 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         out.append(_check("archiving", CRITICAL, wal.get("failed_count"), 0,
                           f"PostgreSQL cannot archive WAL segment {wal.get('last_failed') or '?'} (failing since "
                           f"{failed_at[:19]}): WAL after it is not safe off-site"))
+    proof = wal.get("proof")
+    if proof is not None:
+        age = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(proof["checked_at"])
+                   ) if proof.get("checked_at") else None
+        stale = 2 * cron_interval_seconds(cfg.schedule.verify)
+        state = (CRITICAL if proof["broken"] else WARNING if age is None or age > stale else OK)
+        message = proof["message"]
+        if state == WARNING:
+            message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
+        out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
     failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
                       f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
