@@ -422,12 +422,18 @@ def test_a_deleted_or_damaged_repository_file_is_listed_and_brought_back_from_th
     admin, name = admin_client(cfg), cfg.repository.bucket
     folder = f"{cfg.repository.repo_prefix}backup/{cfg.pgbackrest.stanza}"
     info, manifest = f"{folder}/backup.info", f"{folder}/{_backup_labels(faults)[-1]}/backup.manifest"
-    original = {key: admin.get_object(Bucket=name, Key=key)["Body"].read() for key in (info, manifest)}
+    copy = f"{info}.copy"
+    original = {key: admin.get_object(Bucket=name, Key=key)["Body"].read() for key in (info, copy, manifest)}
     admin.delete_object(Bucket=name, Key=info)
+    admin.delete_object(Bucket=name, Key=copy)
     admin.put_object(Bucket=name, Key=manifest, Body=b"damaged")
 
+    lost = faults.fab("backup.verify")
+    assert lost.returncode == ExitCode.VERIFY, lost.stdout + lost.stderr
+    hint = lost.stderr.strip().splitlines()[-1]
+    assert "fab repo.history" in hint and "repo.undo" in hint and "host.setup" not in hint, hint
     recent = {c["key"]: c["what"] for c in json.loads(faults.ok("repo.history", "--json"))}
-    assert recent[info] == "deleted" and recent[manifest] == "overwritten"
+    assert recent[info] == "deleted" and recent[copy] == "deleted" and recent[manifest] == "overwritten"
     assert "nothing changed (dry run)" in faults.ok("repo.undo", "--key", info, "--dry-run")
     with pytest.raises(ClientError):
         admin.head_object(Bucket=name, Key=info)
@@ -436,6 +442,7 @@ def test_a_deleted_or_damaged_repository_file_is_listed_and_brought_back_from_th
     assert admin.get_object(Bucket=name, Key=manifest)["Body"].read() == b"damaged"
 
     faults.ok("repo.undo", "--key", info)
+    faults.ok("repo.undo", "--key", copy)
     faults.ok("repo.undo", "--key", manifest, "--force")
     for key, body in original.items():
         assert admin.get_object(Bucket=name, Key=key)["Body"].read() == body
