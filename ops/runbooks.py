@@ -101,9 +101,24 @@ def where(cfg: StackConfig, host: str, user: str = "") -> str:
     return f"**Where:** on {entry.name} (`{entry.address}`) as `{user}`: `{ssh_command(entry)}`{hop}:"
 
 
+def stop_for_good(cfg: StackConfig) -> str:
+    """The root command that stops the stack's PostgreSQL at once and keeps it from starting (fencing)."""
+    pg = cfg.postgres
+    unit = f"postgresql@{pg.version}-{pg.cluster}"
+    return {"pg_ctlcluster": f"pg_ctlcluster -m immediate {pg.version} {pg.cluster} stop && "
+                             f"echo disabled > /etc/postgresql/{pg.version}/{pg.cluster}/start.conf",
+            "systemd": f"systemctl stop {unit} && systemctl mask {unit}",
+            "pg_ctl": f"runuser -u {pg.os_user} -- {pg.bin_dir}/pg_ctl -D {pg.data_dir} -m immediate stop",
+            }[pg.control]
+
+
 def context(cfg: StackConfig) -> dict:
     """The values runbooks print: names, paths and exact commands of this stack."""
     pg, repo = cfg.postgres, cfg.repository
+
+    def export(name: str) -> str:
+        return f"{scratch_for(cfg, name).root}/{copyback.EXPORT_FILE}"
+
     return {
         "banner": f"<!-- Managed by pgvault from {cfg.file} — do not edit; run fab runbooks.render -->",
         "cfg": cfg,
@@ -115,18 +130,12 @@ def context(cfg: StackConfig) -> dict:
         "scratch_psql": lambda name, database: shlex.join(postgres.psql_argv(
             cfg, database, socket_dir=scratch_for(cfg, name).root, script=False)),
         "where": lambda host, user="": where(cfg, host, user),
-        "scratch_export": lambda name: f"{scratch_for(cfg, name).root}/{copyback.EXPORT_FILE}",
-        "copy_back": lambda before, after: copyback.script(f"{scratch_for(cfg, before).root}/{copyback.EXPORT_FILE}",
-                                                           f"{scratch_for(cfg, after).root}/{copyback.EXPORT_FILE}"),
+        "scratch_export": export,
+        "copy_back": lambda before, after: copyback.script(export(before), export(after)),
         "exact_counts_sql": catalog.EXACT_COUNTS_TABLE_SQL,
         "job": lambda name: f"PGVAULT_STACK_DIR={cfg.jobs.config_dir} {cron.job_command(cfg, name)}",
         "socket_lock": f"{pg.socket_dir}/.s.PGSQL.{pg.port}.lock",
-        "stop_cluster": {"pg_ctlcluster": f"pg_ctlcluster {pg.version} {pg.cluster} stop --mode immediate && "
-                                          f"echo disabled > /etc/postgresql/{pg.version}/{pg.cluster}/start.conf",
-                         "systemd": f"systemctl stop postgresql@{pg.version}-{pg.cluster} && "
-                                    f"systemctl mask postgresql@{pg.version}-{pg.cluster}",
-                         "pg_ctl": f"runuser -u {pg.os_user} -- {pg.bin_dir}/pg_ctl -D {pg.data_dir} -m immediate stop",
-                         }[pg.control],
+        "stop_cluster": stop_for_good(cfg),
         "include_in_data_dir": pg.include_dir.startswith(pg.data_dir.rstrip("/") + "/"),
         "canary_interval": canary_interval_seconds(cfg),
         "canary_lag": canary_lag_seconds(cfg),
