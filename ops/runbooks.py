@@ -9,12 +9,17 @@ metadata in the fence's info string, like pgBackRest's executed user guide::
     ```sh pgvault-run step=pitr-2 host=db user=postgres
 
 ``host=control`` runs where ``fab`` runs, ``host=db`` on the DB host as ``user``.
-The tests extract these blocks (with markdown-it-py) and run them in order
-against the sandbox, so a runbook whose commands stop working fails CI.
+The line before each block says the same for people (:func:`where`: which
+host, which user, the ``ssh`` and ``sudo`` that get there), and a block reads
+its inputs only from variables it guards at its top (``: "${TABLE:?...}"``),
+never from a default.  The tests extract these blocks (with markdown-it-py)
+and run them in order against the sandbox, so a runbook whose commands stop
+working fails CI.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +27,25 @@ from pathlib import Path
 from cron_descriptor import Options, get_description
 from markdown_it import MarkdownIt
 
-from pgvault.core import cron, pgbackrest, postgres
-from pgvault.core.policy import alarm_specs, archive_timeout_seconds, passphrase_parameter, topic_name
+from pgvault.core import catalog, copyback, cron, pgbackrest, postgres
+from pgvault.core.policy import (
+    alarm_specs,
+    archive_timeout_seconds,
+    canary_interval_seconds,
+    canary_lag_seconds,
+    passphrase_parameter,
+    topic_name,
+)
 from pgvault.core.render import environment
-from pgvault.core.schema import StackConfig
+from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.scratch import scratch_for
 
 #: the runbooks, in the order the tests run them (disaster recovery destroys the primary: last)
 RUNBOOKS = ("alarms", "restore-latest", "pitr", "logical-restore", "drill", "rotate-keys", "disaster-recovery")
 ROOT = Path(__file__).resolve().parents[1] / "runbooks"
 MARKER = "pgvault-run"
+#: a variable guard at the top of a block: ``: "${NAME:?message}"``
+_GUARD = re.compile(r'^: "\$\{([A-Z][A-Z0-9_]*):\?[^"]+\}"$')
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,19 @@ class Block:
     host: str
     user: str
     code: str
+    #: the line of its opening fence in the rendered runbook (0-based)
+    line: int = 0
+
+    @property
+    def guarded(self) -> tuple[str, ...]:
+        """The variables the block refuses to run without: the guards before its first command."""
+        names = []
+        for line in self.code.splitlines():
+            found = _GUARD.match(line.strip())
+            if not found:
+                break
+            names.append(found.group(1))
+        return tuple(names)
 
 
 def in_words(schedule: str) -> str:
@@ -52,9 +79,46 @@ def in_words(schedule: str) -> str:
     return get_description(schedule, options) + " UTC"
 
 
+def ssh_command(host: HostConfig) -> str:
+    """The ``ssh`` command line that reaches ``host`` as the stack describes it."""
+    argv = ["ssh"] + (["-p", str(host.ssh_port)] if host.ssh_port != 22 else [])
+    argv += ["-i", host.identity_file] if host.identity_file else []
+    return shlex.join(argv + [f"{host.ssh_user}@{host.address}" if host.ssh_user else host.address])
+
+
+def where(cfg: StackConfig, host: str, user: str = "") -> str:
+    """The line before a runnable block: where to run it, as whom, and how to get there.
+
+    :param host: ``control`` (where ``fab`` runs) or ``db`` (the stack's first DB host), as in the fence
+    :param user: the OS user a ``db`` block runs as
+    """
+    if host == "control":
+        secrets = f"your environment or `{cfg.secrets.file}`" if cfg.secrets.file else "your environment"
+        return ("**Where:** your workstation, in the pgvault checkout (`fab` from its `.venv`), with the stack's "
+                f"secrets in {secrets}:")
+    entry = cfg.hosts[0]
+    hop = "" if user == entry.ssh_user else f", then `sudo -iu {user}`"
+    return f"**Where:** on {entry.name} (`{entry.address}`) as `{user}`: `{ssh_command(entry)}`{hop}:"
+
+
+def stop_for_good(cfg: StackConfig) -> str:
+    """The root command that stops the stack's PostgreSQL at once and keeps it from starting (fencing)."""
+    pg = cfg.postgres
+    unit = f"postgresql@{pg.version}-{pg.cluster}"
+    return {"pg_ctlcluster": f"pg_ctlcluster -m immediate {pg.version} {pg.cluster} stop && "
+                             f"echo disabled > /etc/postgresql/{pg.version}/{pg.cluster}/start.conf",
+            "systemd": f"systemctl stop {unit} && systemctl mask {unit}",
+            "pg_ctl": f"runuser -u {pg.os_user} -- {pg.bin_dir}/pg_ctl -D {pg.data_dir} -m immediate stop",
+            }[pg.control]
+
+
 def context(cfg: StackConfig) -> dict:
     """The values runbooks print: names, paths and exact commands of this stack."""
     pg, repo = cfg.postgres, cfg.repository
+
+    def export(name: str) -> str:
+        return f"{scratch_for(cfg, name).root}/{copyback.EXPORT_FILE}"
+
     return {
         "banner": f"<!-- Managed by pgvault from {cfg.file} — do not edit; run fab runbooks.render -->",
         "cfg": cfg,
@@ -65,6 +129,16 @@ def context(cfg: StackConfig) -> dict:
         "psql": lambda database: shlex.join(postgres.psql_argv(cfg, database, script=False)),
         "scratch_psql": lambda name, database: shlex.join(postgres.psql_argv(
             cfg, database, socket_dir=scratch_for(cfg, name).root, script=False)),
+        "where": lambda host, user="": where(cfg, host, user),
+        "scratch_export": export,
+        "copy_back": lambda before, after: copyback.script(export(before), export(after)),
+        "exact_counts_sql": catalog.EXACT_COUNTS_TABLE_SQL,
+        "job": lambda name: f"PGVAULT_STACK_DIR={cfg.jobs.config_dir} {cron.job_command(cfg, name)}",
+        "socket_lock": f"{pg.socket_dir}/.s.PGSQL.{pg.port}.lock",
+        "stop_cluster": stop_for_good(cfg),
+        "include_in_data_dir": pg.include_dir.startswith(pg.data_dir.rstrip("/") + "/"),
+        "canary_interval": canary_interval_seconds(cfg),
+        "canary_lag": canary_lag_seconds(cfg),
         "pgbackrest_info": shlex.join(pgbackrest.command(cfg, "info")),
         "pgbackrest_check": shlex.join(pgbackrest.command(cfg, "check")),
         "pgbackrest_verify": shlex.join(pgbackrest.command(cfg, "verify")),
@@ -99,7 +173,7 @@ def blocks(runbook: str, text: str) -> list[Block]:
             continue
         meta = dict(w.split("=", 1) for w in words if "=" in w)
         found.append(Block(runbook, meta.get("step", "?"), meta.get("host", "control"), meta.get("user", ""),
-                           token.content))
+                           token.content, token.map[0] if token.map else 0))
     return found
 
 

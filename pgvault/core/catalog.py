@@ -176,9 +176,17 @@ ARCHIVER_SQL = (
 )
 
 
-#: exact row count of every user table of the current database, as one JSON object (a count per table)
-EXACT_COUNTS_SQL = (
-    "SELECT coalesce(json_object_agg(schemaname || '.' || tablename, (xpath('/row/c/text()', query_to_xml("
+_EXACT_COUNTS = (
+    "coalesce(json_object_agg(schemaname || '.' || tablename, (xpath('/row/c/text()', query_to_xml("
     "format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), '{}') "
-    f"FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', '{SCHEMA}');"
+    f"FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', '{SCHEMA}')"
+)
+
+#: exact row count of every user table of the current database, as one JSON object (a count per table)
+EXACT_COUNTS_SQL = f"SELECT {_EXACT_COUNTS};"
+
+#: the same exact counts as a table for people (``count(*)``: ``pg_stat_user_tables.n_live_tup`` is zero in a
+#: freshly restored cluster, whose statistics start empty); no double quote, so it pastes into ``-c "..."``
+EXACT_COUNTS_TABLE_SQL = (
+    f"SELECT key AS table_name, value::text::bigint AS row_count FROM json_each((SELECT {_EXACT_COUNTS})) ORDER BY 1"
 )

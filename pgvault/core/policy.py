@@ -73,6 +73,21 @@ def canary_keep_days(cfg: StackConfig) -> int:
     return cfg.retention.monthly_days + CANARY_MARGIN_DAYS
 
 
+def canary_interval_seconds(cfg: StackConfig) -> int:
+    """The longest gap between two canary rows (``pgvault:schedule.canary``)."""
+    return cron_interval_seconds(cfg.schedule.canary)
+
+
+def canary_lag_seconds(cfg: StackConfig) -> int:
+    """How much older than the newest archived data the newest archived canary can be on a healthy host.
+
+    A canary is written every :func:`canary_interval_seconds`, and the segment holding it reaches the bucket
+    within ``archive_timeout`` plus the push: so a restore to latest finds a canary at most about this much
+    older than the moment the primary stopped (the push time aside).
+    """
+    return canary_interval_seconds(cfg) + archive_timeout_seconds(cfg.targets)
+
+
 def tier_capacity(cfg: StackConfig) -> dict[str, int]:
     """The most backup sets each retention tier can hold with this schedule (daily, weekly, monthly)."""
     full_days = max(1, cron_interval_seconds(cfg.schedule.full) // DAY)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pgvault.core.errors import UsageError
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo
@@ -67,21 +68,58 @@ class Window:
         return f"{self.earliest.isoformat(sep=' ', timespec='seconds')} .. {latest}"
 
 
-def parse_time(text: str) -> datetime:
-    """Parse an ISO-8601 timestamp that names its zone; return it in UTC.
+#: a time followed by a zone name (``... Europe/Berlin``) or a bracketed one (RFC 9557: ``...[Europe/Berlin]``)
+_ZONE_NAME = re.compile(r"^(?P<when>.+?)(?:\s+(?P<name>[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)"
+                        r"|\[(?P<bracketed>[^\]]+)\])$")
+#: the forms a target time may take, for error messages
+TIME_FORMS = ("'2026-11-26 14:05:00+00:00', '2026-11-26T14:05:00Z' or a zone by name: "
+              "'2026-11-26 15:05:00 Europe/Berlin', '2026-11-26 15:05 CET'")
 
-    :raises UsageError: when unparseable or without a zone
-    """
+
+def _zone(name: str, text: str) -> ZoneInfo:
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"time zone {name!r} in {text!r} is unknown",
+                         f"write an offset or an IANA zone name, e.g. {TIME_FORMS}") from None
+
+
+def _in_zone(naive: datetime, zone: ZoneInfo, text: str) -> datetime:
+    """``naive`` as a wall-clock time in ``zone``; a time the clocks skipped or repeated there is refused."""
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        skipped = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive
+        what = "does not exist (the clocks skipped it)" if skipped else "happened twice (the clocks went back)"
+        raise UsageError(f"target time {text!r} {what} in {zone.key}",
+                         "write it with its UTC offset instead, e.g. '2026-10-25 02:30:00+01:00'")
+    return first
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a timestamp that names its zone (an offset, ``Z`` or a zone by name); return it in UTC.
+
+    ``2026-11-26 14:05:00+00:00``, ``2026-11-26T14:05:00Z``, ``2026-11-26 15:05:00 Europe/Berlin``,
+    ``2026-11-26 15:05 CET`` and ``2026-11-26T15:05:00[Europe/Berlin]`` are the same moment.  Zone names
+    come from the IANA database (``zoneinfo``); a wall-clock time a daylight-saving change skipped or
+    repeated in that zone is refused rather than guessed.
+
+    :raises UsageError: when unparseable, without a zone, with an unknown zone, or ambiguous in its zone
+    """
+    stripped = text.strip()
+    named = _ZONE_NAME.match(stripped)
+    name = (named.group("name") or named.group("bracketed")) if named else None
+    body = named.group("when").strip() if named else stripped
+    try:
+        value = datetime.fromisoformat(body.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(
-            f"target time {text!r} is not a timestamp", "write it like '2026-11-26 14:05:00+00:00'"
-        ) from None
+        raise UsageError(f"target time {text!r} is not a timestamp", f"write it like {TIME_FORMS}") from None
+    if name:
+        if value.tzinfo is not None:
+            raise UsageError(f"target time {text!r} has both an offset and a zone name", "keep one of them")
+        value = _in_zone(value, _zone(name, text), text)
     if value.tzinfo is None:
-        raise UsageError(
-            f"target time {text!r} has no time zone", "add one, e.g. '+00:00' or 'Z' (times are ambiguous without it)"
-        )
+        raise UsageError(f"target time {text!r} has no time zone",
+                         f"add one (times are ambiguous without it), e.g. {TIME_FORMS}")
     return value.astimezone(UTC)
 
 

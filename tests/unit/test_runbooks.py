@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,56 @@ def test_alarm_sections_exist_for_every_alarm_and_failure_alert():
     sections = [job.runbook_section for job in jobs.JOBS] + [alerts.UNKNOWN_JOB_SECTION]
     for key in [a.key for a in alarm_specs(sandbox())] + sections:
         assert f'<a id="{key}"></a>' in text, key
+
+
+#: the alarms runbook is the monitoring work's (issue 14, item 7); every other runbook is held to these rules
+OPERATOR_RUNBOOKS = sorted(n for n in RENDERED if n != "alarms.md")
+
+
+@pytest.mark.parametrize("name", OPERATOR_RUNBOOKS)
+def test_every_block_says_where_to_run_it_as_whom_and_how_to_get_there(name):
+    cfg, lines = sandbox(), RENDERED[name].splitlines()
+    for block in runbooks.blocks(name, RENDERED[name]):
+        before = next(line for line in reversed(lines[:block.line]) if line.strip())
+        assert before == runbooks.where(cfg, block.host, block.user), f"{name} step {block.step}: {before!r}"
+    assert "`ssh -p 52022 -i /var/tmp/pgvault-sandbox/ssh/id_ed25519 127.0.0.1`, then `sudo -iu postgres`" in (
+        runbooks.where(cfg, "db", "postgres"))
+
+
+@pytest.mark.parametrize("name", sorted(RENDERED))
+def test_every_variable_a_block_reads_is_guarded_at_its_top_without_a_default(name):
+    for block in runbooks.blocks(name, RENDERED[name]):
+        lines = block.code.splitlines()
+        guards = []
+        for line in lines:
+            found = re.match(r': "\$\{([A-Z][A-Z0-9_]*):\?set \1 [^"]+\}"$', line)
+            if not found:
+                break
+            guards.append(found.group(1))
+        read = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", block.code))
+        assert read <= set(guards), f"{name} step {block.step} reads {sorted(read - set(guards))} unguarded"
+        assert ":-" not in block.code, f"{name} step {block.step} falls back to a default"
+
+
+def test_the_canary_claims_follow_the_canary_schedule():
+    text = (ROOT / "Pulumi.sandbox.yaml").read_text() + "  pgvault:schedule:\n    canary: \"*/5 * * * *\"\n"
+    cfg = parse_stack(text, "Pulumi.sandbox.yaml", "sandbox", default_os_user="postgres")
+    rendered = runbooks.render_all(cfg)
+    # one canary every 300 s, archived within archive_timeout (30 s for the sandbox's 60 s RPO)
+    for name in ("restore-latest.md", "disaster-recovery.md"):
+        assert "one every 300 s" in rendered[name] and "at most about 330 s" in rendered[name], name
+        assert "a few minutes old" not in rendered[name] and "at most about 30 s before" not in rendered[name]
+
+
+def test_restore_checks_count_rows_instead_of_reading_statistics():
+    for name, text in RENDERED.items():
+        for block in runbooks.blocks(name, text):
+            assert "n_live_tup" not in block.code, f"{name} step {block.step}"
+    (check,) = [b for b in runbooks.blocks("restore-latest", RENDERED["restore-latest.md"]) if b.step == "latest-3"]
+    assert "count(*)" in check.code
+
+
+def test_the_logical_restore_runbook_warns_to_pick_a_dump_from_before_the_accident():
+    text = RENDERED["logical-restore.md"]
+    assert "Pick a dump taken before the accident" in text
+    assert "$(date" not in text

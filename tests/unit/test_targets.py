@@ -32,6 +32,35 @@ def test_times_with_a_zone_are_normalised_to_utc(text):
                                            "--target-action=promote"]
 
 
+@pytest.mark.parametrize("text", [
+    "2026-11-26 15:05:00 Europe/Berlin", "2026-11-26 15:05 CET", "2026-11-26T15:05:00[Europe/Berlin]",
+    "2026-11-26 14:05:00 UTC", " 2026-11-26 09:05:00 America/New_York ",
+])
+def test_times_with_a_zone_by_name_are_accepted(text):
+    assert parse_target(time=text).time == datetime(2026, 11, 26, 14, 5, tzinfo=UTC)
+
+
+def test_a_named_zone_follows_daylight_saving_time():
+    assert parse_target(time="2026-07-01 16:05:00 Europe/Berlin").time == datetime(2026, 7, 1, 14, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("2026-11-26 15:05:00 Mars/Olympus", "time zone 'Mars/Olympus' in '2026-11-26 15:05:00 Mars/Olympus' is unknown"),
+    ("2026-11-26 15:05:00 ../../etc/passwd", "is not a timestamp"),
+    ("2026-11-26T15:05:00[../etc/passwd]", "is unknown"),
+    ("2026-11-26 15:05:00+01:00 CET", "has both an offset and a zone name"),
+    ("2026-03-29 02:30:00 Europe/Berlin", "does not exist (the clocks skipped it) in Europe/Berlin"),
+    ("2026-10-25 02:30:00 Europe/Berlin", "happened twice (the clocks went back) in Europe/Berlin"),
+])
+def test_unknown_or_ambiguous_zones_are_refused_with_the_valid_forms(text, words):
+    with pytest.raises(UsageError) as caught:
+        parse_target(time=text)
+    assert words in caught.value.message
+    assert "\n" not in caught.value.message + caught.value.fix
+    if "unknown" in words or "timestamp" in words:
+        assert "Europe/Berlin" in caught.value.fix and "+00:00" in caught.value.fix
+
+
 @pytest.mark.parametrize("kwargs, words", [
     ({"time": "2026-11-26 14:05:00"}, "has no time zone"),
     ({"time": "yesterday"}, "is not a timestamp"),
