@@ -37,13 +37,23 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=
         if json_:
             emit_json(result)
         else:
-            say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
-            say(f"  cluster: {result['host']} port {result['port']}, data directory {result['data_dir']}")
-            say(f"  recovered to: {result['recovered_to']}")
-            if result.get("new_full"):
-                say(f"  full backup on the new timeline: {result['new_full']}")
-            if not in_place:
-                say(f"  remove it with: fab restore.drop --name {result['name']}")
+            _report(result, entry.name, in_place)
+
+
+def _report(result: dict, host_name: str, in_place: bool) -> None:
+    """The restore's outcome in words; a scratch cluster's address only as its own socket folder."""
+    say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
+    if in_place:
+        say(f"  cluster: production on {host_name}, data directory {result['data_dir']}")
+    else:
+        say(f"  cluster: scratch {result['name']} on {host_name}, data directory {result['data_dir']} "
+            "(Unix socket only, no TCP)")
+        say(f"  connect on {host_name} as {result['os_user']}: {result['psql']}")
+    say(f"  recovered to: {result['recovered_to']}")
+    if result.get("new_full"):
+        say(f"  full backup on the new timeline: {result['new_full']}")
+    if not in_place:
+        say(f"  remove it with: fab restore.drop --name {result['name']}")
 
 
 @pgvault_task(help=_RESTORE_HELP)
@@ -90,10 +100,10 @@ def list_(c, stack=None, host=None, json_=False):
         if json_:
             emit_json({"host": entry.name, "scratch": found})
             continue
-        say(f"{len(found)} scratch cluster(s) on {entry.name}")
+        say(f"{len(found)} scratch cluster(s) on {entry.name} (connect there as {cfg.postgres.os_user})")
         for item in found:
-            say(f"  {item['name']:28} port {item['port']:<6} {'running' if item['running'] else 'stopped'}  "
-                f"{item['data_dir']}")
+            say(f"  {item['name']:28} {'running' if item['running'] else 'stopped':8} {item['data_dir']}")
+            say(f"  {'':28} {item['psql']}")
 
 
 @pgvault_task(name="logical", help={

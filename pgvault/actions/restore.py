@@ -164,10 +164,11 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     _require_complete(conn, cfg, plan, cleanup, port=place.port, socket_dir=place.root)
     ready = time.monotonic()
     return {
-        "host": entry.address,
         "host_name": entry.name,
+        **scratch.connection(cfg, place),
         "port": place.port,
         "socket_dir": place.root,
+        "os_user": cfg.postgres.os_user,
         "data_dir": place.data_dir,
         "name": place.name,
         "backup_set": chosen.label,
@@ -290,7 +291,7 @@ def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
 
 
 def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
-    """The scratch clusters on the host: name, port (from their config) and whether they run."""
+    """The scratch clusters on the host: name, port (from their config), how to connect, whether they run."""
     owner = cfg.postgres.os_user
     found = remote.run(conn, remote.as_user(conn, owner) + ["find", cfg.postgres.scratch_dir, "-mindepth", "2",
                                                              "-maxdepth", "2", "-name", scratch.MARKER], warn=True)
@@ -300,7 +301,9 @@ def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
         text = remote.run(conn, ["cat", path], user=owner).stdout
         port = next((int(line.split("=")[1]) for line in text.splitlines() if line.startswith("port =")), 0)
         running = remote.run(conn, ["test", "-f", f"{root}/data/postmaster.pid"], user=owner, warn=True).ok
-        out.append({"name": root.rsplit("/", 1)[1], "port": port, "data_dir": f"{root}/data", "running": running})
+        place = scratch.Scratch(root.rsplit("/", 1)[1], root, port)
+        out.append({"name": place.name, "port": port, "socket_dir": root, "data_dir": place.data_dir,
+                    "running": running, **scratch.connection(cfg, place)})
     return out
 
 
