@@ -6,7 +6,7 @@ from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
 from pgvault.actions import logical, restore
 from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.core.logical import check_database_name, check_table
+from pgvault.core.logical import check_restore_target, check_table
 from pgvault.core.targets import Target, check_set_label, parse_target, with_timeline
 from pgvault.edges.stackfile import load_stack
 
@@ -108,23 +108,29 @@ def list_(c, stack=None, host=None, json_=False):
 
 @pgvault_task(name="logical", help={
     "dump": "a dump key (fab backup.logical-list) or a date YYYY-MM-DD (the newest dump that day)",
-    "into": "the database to restore into (created if missing)",
-    "table": "restore only this table (name or schema.name)",
+    "into": "a new database to restore into (created); never a production database",
+    "table": "restore only this table (name or schema.name), with its indexes, constraints, triggers and grants",
     "database": "source database of the dump when --dump is a date (default: any)",
-    "force": "restore into an existing, non-empty database (objects are dropped first)",
+    "force": "restore over an existing, non-empty (non-production) database: its objects are dropped first",
 })
 def logical_(c, dump, into, table=None, database=None, stack=None, host=None, force=False, json_=False):
-    """Restore a logical dump (or one table) into a database."""
-    target_db = check_database_name(into)
+    """Restore a logical dump (or one table) into a new database beside production."""
     chosen_table = check_table(table) if table else None
     cfg = load_stack(stack)
+    target_db = check_restore_target(cfg, into)
     progress = reporter(json_)
     for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring logical dump {dump} into {target_db} on {entry.name}")
         result = logical.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
         if json_:
             emit_json(result)
+            continue
+        if result["table"]:
+            parts = ", ".join(f"{n} {kind}" for kind, n in sorted(result["parts"].items())) or "nothing else"
+            say(f"restored table {result['table']} of {result['dump']} into {target_db}, with: {parts}")
+            for line in result["skipped"]:
+                say(f"  not restored: {line}")
         else:
-            say(f"restored {result['dump']} into {target_db}" + (f" (table {chosen_table})" if chosen_table else ""))
-            for name, rows in sorted(result["rows"].items()):
-                say(f"  {name:30} {rows:>10,} rows")
+            say(f"restored {result['dump']} into {target_db}")
+        for name, rows in sorted(result["rows"].items()):
+            say(f"  {name:30} {rows:>10,} rows")

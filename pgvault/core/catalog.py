@@ -182,3 +182,13 @@ EXACT_COUNTS_SQL = (
     "format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), '{}') "
     f"FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', '{SCHEMA}');"
 )
+
+
+#: ``schema.name`` of every relation and function of the current database, as a JSON array (what a
+#: single-table restore may refer to or must not create again)
+OBJECT_NAMES_SQL = (
+    "SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM ("
+    "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') UNION "
+    "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace) o;"
+)
