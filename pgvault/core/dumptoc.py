@@ -11,12 +11,11 @@ a trigger function the target already has, is left out and said so.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pgvault.core.errors import UsageError
+from pgvault.core.errors import UsageError, did_you_mean
 
 #: entry types of more than one word, longest first (``pg_restore -l`` separates fields by spaces only)
 _KINDS = ("SEQUENCE OWNED BY", "FK CONSTRAINT", "TABLE DATA", "SEQUENCE SET", "ROW SECURITY", "DEFAULT ACL",
@@ -124,8 +123,7 @@ def resolve_table(entries: Sequence[Entry], name: str, dump: str) -> tuple[str, 
     if found:
         raise UsageError(f"table {name!r} is in more than one schema of dump {dump}",
                          f"name one of: {', '.join(found)}")
-    close = difflib.get_close_matches(name, [*known, *(k.split(".", 1)[1] for k in known)], n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = did_you_mean(name, [*known, *(k.split(".", 1)[1] for k in known)])
     raise UsageError(f"table {name!r} is not in dump {dump}",
                      f"{hint}its tables: {', '.join(known) or 'none'}; nothing was restored")
 
