@@ -49,11 +49,13 @@ def facts(conn: Conn, cfg: StackConfig, target: Target) -> RestoreFacts:
     and the timeline recovery will follow with its history (from the archive)."""
     stanza = backup.info(conn, cfg)
     primary = backup.primary_state(conn, cfg)
-    point = None
+    point, known = None, ()
     if target.kind == "name" and primary:
         point = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
+        if point is None:
+            known = tuple(remote.sql_json(conn, cfg, catalog.RESTORE_POINT_NAMES_SQL) or ())
     timeline, history = _timeline(conn, cfg, target)
-    return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history)
+    return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history, known)
 
 
 def _timeline(conn: Conn, cfg: StackConfig, target: Target) -> tuple[int | None, tuple[tuple[int, int], ...]]:

@@ -151,6 +151,12 @@ def restore_point_sql(name: str) -> str:
     )
 
 
+#: the names of pgvault's registry of restore points, newest first, as a JSON array
+RESTORE_POINT_NAMES_SQL = (
+    f"SELECT coalesce(json_agg(name ORDER BY created_at DESC, name), '[]') FROM {SCHEMA}.restore_points;"
+)
+
+
 #: the primary's clock, WAL position and last archived segment, as one JSON object
 PRIMARY_STATE_SQL = (
     "SELECT json_build_object('now', now(), 'lsn', pg_current_wal_lsn()::text, "

@@ -37,6 +37,8 @@ CASES = [
      "mean --in-place?"),
     (("restore.logical", "--dump", "2026-01-01"), ExitCode.USAGE, "--into is required"),
     (("backup.mark",), ExitCode.USAGE, "--name is required"),
+    (("restore.pitr", "--target-name", "no-such-point"), ExitCode.USAGE,
+     "restore point 'no-such-point' is not in pgvault's registry"),
 ]
 
 
