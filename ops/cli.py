@@ -23,8 +23,9 @@ from pgvault.core.errors import ExitCode, did_you_mean
 
 #: letters no argument may take as its short flag: ``-h`` is help's (``--`` is no flag at all)
 RESERVED_SHORT = frozenset({"h", "-"})
-#: arguments with no short flag at all: ``--host`` (``-h`` was its; a new letter would surprise)
-NO_SHORT_FLAG = frozenset({"host"})
+#: arguments with no short flag at all: ``--host`` (``-h`` was its; a new letter would surprise) and
+#: ``--accept-short`` (keeping an incomplete copy is spelled out)
+NO_SHORT_FLAG = frozenset({"host", "accept_short"})
 
 
 class PgvaultTask(Task):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
 from pgvault.actions import logical, restore
-from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.logical import check_restore_target, check_table
 from pgvault.core.targets import Target, check_set_label, parse_target, with_timeline
 from pgvault.edges.stackfile import load_stack
@@ -20,7 +20,12 @@ _RESTORE_HELP = {
 }
 
 
-def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False) -> None:
+def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False,
+             accept_short=False) -> None:
+    if in_place and accept_short:
+        raise UsageError("--accept-short keeps a short copy beside production; an in-place restore never does "
+                         "(PostgreSQL is stopped when recovery ends short)",
+                         "drop --accept-short, or restore beside production without --in-place")
     if in_place and not force:
         raise PgvaultError("--in-place replaces the production data directory",
                            "add --force if that is what you mean; without --in-place the restore goes beside it",
@@ -33,7 +38,8 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=
         if in_place:
             result = restore.in_place(conn, cfg, target, progress, set_label, full_backup=not no_backup)
         else:
-            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label)
+            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label,
+                                        accept_short=accept_short)
         if json_:
             emit_json(result)
         else:
@@ -50,18 +56,24 @@ def _report(result: dict, host_name: str, in_place: bool) -> None:
             "(Unix socket only, no TCP)")
         say(f"  connect on {host_name} as {result['os_user']}: {result['psql']}")
     say(f"  recovered to: {result['recovered_to']}")
+    if result.get("short_recovery"):
+        say(f"  SHORT: {result['short_recovery']}")
     if result.get("new_full"):
         say(f"  full backup on the new timeline: {result['new_full']}")
     if not in_place:
         say(f"  remove it with: fab restore.drop --name {result['name']}")
 
 
-@pgvault_task(help=_RESTORE_HELP)
+@pgvault_task(help={
+    **_RESTORE_HELP,
+    "accept_short": "keep a copy whose recovery ended before the newest archived WAL (warning, exit 0); "
+                    "never with --in-place",
+})
 def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False, set_=None,
-         target_timeline=None, no_backup=False):
+         target_timeline=None, no_backup=False, accept_short=False):
     """Restore the latest backup into a new scratch cluster."""
     _restore(c, with_timeline(parse_target(), target_timeline), stack, host, name, in_place, force, json_, set_,
-             no_backup)
+             no_backup, accept_short)
 
 
 @pgvault_task(help={

@@ -39,6 +39,7 @@ CASES = [
     (("backup.mark",), ExitCode.USAGE, "--name is required"),
     (("restore.pitr", "--target-name", "no-such-point"), ExitCode.USAGE,
      "restore point 'no-such-point' is not in pgvault's registry"),
+    (("restore.full", "--in-place", "--force", "--accept-short"), ExitCode.USAGE, "an in-place restore never does"),
 ]
 
 

@@ -23,6 +23,11 @@ def test_no_task_takes_dash_h_and_no_argument_is_positional():
             assert context.flags["--host"].names == ("host",)
 
 
+def test_keeping_a_short_copy_is_spelled_out_and_only_offered_by_restore_full():
+    assert CONTEXTS["restore.full"].flags["--accept-short"].names == ("accept-short",)
+    assert "--accept-short" not in CONTEXTS["restore.pitr"].flags
+
+
 def test_short_flags_other_than_host_stay_as_they_were():
     full = CONTEXTS["restore.full"].flags
     assert full["-n"].name == "name" and full["-o"].name == "no_backup" and full["-j"].name == "json_"
