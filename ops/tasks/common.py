@@ -2,13 +2,16 @@
 
 ``@pgvault_task`` is ``invoke.task`` plus one top-level handler that turns a
 :class:`~pgvault.core.errors.PgvaultError` into a single ``error: ...`` line on stderr
-and the error's typed exit code, so cron and alerting can trust both.
+and the error's typed exit code, so cron and alerting can trust both.  Every
+argument is a flag (``ops.cli``: ``-h`` stays help's); one without a default
+is required, and a task run without it stops with one line naming it.
 Shared flags have one spelling and one help text everywhere.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import sys
@@ -18,7 +21,8 @@ from typing import Any
 
 from invoke import Exit, task
 
-from pgvault.core.errors import ExitCode, PgvaultError
+from ops.cli import TASK_OPTIONS
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 
 #: help texts of the flags every task spells the same way
 SHARED_HELP = {
@@ -34,13 +38,24 @@ def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
     """Declare a Fabric task with the shared flag help and the error handler."""
 
     def decorate(fn: Callable) -> Any:
-        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        signature = inspect.signature(fn)
+        names = list(signature.parameters)[1:]
         texts = {k: v for k, v in SHARED_HELP.items() if k in names}
         texts.update(help or {})
+        required = [n for n in names if signature.parameters[n].default is inspect.Parameter.empty]
+        for name in required:
+            texts[name] = f"(required) {texts.get(name, '')}".strip()
 
         @functools.wraps(fn)
         def body(c, *args, **kw):
             try:
+                given = signature.bind_partial(c, *args, **kw).arguments
+                for name in required:
+                    if given.get(name) in (None, ""):
+                        flag = "--" + name.strip("_").replace("_", "-")
+                        what = texts[name].removeprefix("(required)").strip()
+                        raise UsageError(f"{flag} is required" + (f" ({what})" if what else ""),
+                                         "add it; --help lists every option")
                 return fn(c, *args, **kw)
             except PgvaultError as exc:
                 sys.stdout.flush()
@@ -52,7 +67,7 @@ def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
                 raise Exit(f"error: unexpected {text}; rerun with PGVAULT_DEBUG=1 for the traceback and report it",
                            code=int(ExitCode.FAILED)) from None
 
-        return task(help=texts, **kwargs)(body)
+        return task(help=texts, **TASK_OPTIONS, **kwargs)(body)
 
     return decorate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
 from pgvault.actions import logical, restore
-from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.core.logical import check_database_name, check_table
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.logical import check_restore_target, check_table
 from pgvault.core.targets import Target, check_set_label, parse_target, with_timeline
 from pgvault.edges.stackfile import load_stack
 
@@ -20,7 +20,12 @@ _RESTORE_HELP = {
 }
 
 
-def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False) -> None:
+def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False,
+             accept_short=False) -> None:
+    if in_place and accept_short:
+        raise UsageError("--accept-short keeps a short copy beside production; an in-place restore never does "
+                         "(PostgreSQL is stopped when recovery ends short)",
+                         "drop --accept-short, or restore beside production without --in-place")
     if in_place and not force:
         raise PgvaultError("--in-place replaces the production data directory",
                            "add --force if that is what you mean; without --in-place the restore goes beside it",
@@ -33,25 +38,42 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=
         if in_place:
             result = restore.in_place(conn, cfg, target, progress, set_label, full_backup=not no_backup)
         else:
-            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label)
+            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label,
+                                        accept_short=accept_short)
         if json_:
             emit_json(result)
         else:
-            say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
-            say(f"  cluster: {result['host']} port {result['port']}, data directory {result['data_dir']}")
-            say(f"  recovered to: {result['recovered_to']}")
-            if result.get("new_full"):
-                say(f"  full backup on the new timeline: {result['new_full']}")
-            if not in_place:
-                say(f"  remove it with: fab restore.drop --name {result['name']}")
+            _report(result, entry.name, in_place)
 
 
-@pgvault_task(help=_RESTORE_HELP)
+def _report(result: dict, host_name: str, in_place: bool) -> None:
+    """The restore's outcome in words; a scratch cluster's address only as its own socket folder."""
+    say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
+    if in_place:
+        say(f"  cluster: production on {host_name}, data directory {result['data_dir']}")
+    else:
+        say(f"  cluster: scratch {result['name']} on {host_name}, data directory {result['data_dir']} "
+            "(Unix socket only, no TCP)")
+        say(f"  connect on {host_name} as {result['os_user']}: {result['psql']}")
+    say(f"  recovered to: {result['recovered_to']}")
+    if result.get("short_recovery"):
+        say(f"  SHORT: {result['short_recovery']}")
+    if result.get("new_full"):
+        say(f"  full backup on the new timeline: {result['new_full']}")
+    if not in_place:
+        say(f"  remove it with: fab restore.drop --name {result['name']}")
+
+
+@pgvault_task(help={
+    **_RESTORE_HELP,
+    "accept_short": "keep a copy whose recovery ended before the newest archived WAL (warning, exit 0); "
+                    "never with --in-place",
+})
 def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False, set_=None,
-         target_timeline=None, no_backup=False):
+         target_timeline=None, no_backup=False, accept_short=False):
     """Restore the latest backup into a new scratch cluster."""
     _restore(c, with_timeline(parse_target(), target_timeline), stack, host, name, in_place, force, json_, set_,
-             no_backup)
+             no_backup, accept_short)
 
 
 @pgvault_task(help={
@@ -90,31 +112,37 @@ def list_(c, stack=None, host=None, json_=False):
         if json_:
             emit_json({"host": entry.name, "scratch": found})
             continue
-        say(f"{len(found)} scratch cluster(s) on {entry.name}")
+        say(f"{len(found)} scratch cluster(s) on {entry.name} (connect there as {cfg.postgres.os_user})")
         for item in found:
-            say(f"  {item['name']:28} port {item['port']:<6} {'running' if item['running'] else 'stopped'}  "
-                f"{item['data_dir']}")
+            say(f"  {item['name']:28} {'running' if item['running'] else 'stopped':8} {item['data_dir']}")
+            say(f"  {'':28} {item['psql']}")
 
 
 @pgvault_task(name="logical", help={
     "dump": "a dump key (fab backup.logical-list) or a date YYYY-MM-DD (the newest dump that day)",
-    "into": "the database to restore into (created if missing)",
-    "table": "restore only this table (name or schema.name)",
+    "into": "a new database to restore into (created); never a production database",
+    "table": "restore only this table (name or schema.name), with its indexes, constraints, triggers and grants",
     "database": "source database of the dump when --dump is a date (default: any)",
-    "force": "restore into an existing, non-empty database (objects are dropped first)",
+    "force": "restore over an existing, non-empty (non-production) database: its objects are dropped first",
 })
 def logical_(c, dump, into, table=None, database=None, stack=None, host=None, force=False, json_=False):
-    """Restore a logical dump (or one table) into a database."""
-    target_db = check_database_name(into)
+    """Restore a logical dump (or one table) into a new database beside production."""
     chosen_table = check_table(table) if table else None
     cfg = load_stack(stack)
+    target_db = check_restore_target(cfg, into)
     progress = reporter(json_)
     for entry, conn in ssh.connections(c, cfg, host):
         progress(f"restoring logical dump {dump} into {target_db} on {entry.name}")
         result = logical.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
         if json_:
             emit_json(result)
+            continue
+        if result["table"]:
+            parts = ", ".join(f"{n} {kind}" for kind, n in sorted(result["parts"].items())) or "nothing else"
+            say(f"restored table {result['table']} of {result['dump']} into {target_db}, with: {parts}")
+            for line in result["skipped"]:
+                say(f"  not restored: {line}")
         else:
-            say(f"restored {result['dump']} into {target_db}" + (f" (table {chosen_table})" if chosen_table else ""))
-            for name, rows in sorted(result["rows"].items()):
-                say(f"  {name:30} {rows:>10,} rows")
+            say(f"restored {result['dump']} into {target_db}")
+        for name, rows in sorted(result["rows"].items()):
+            say(f"  {name:30} {rows:>10,} rows")

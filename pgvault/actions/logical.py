@@ -5,8 +5,10 @@
 machine against ``$PGVAULT_LOGICAL_DSN``; its output is streamed into an S3
 multipart upload while its SHA-256 is computed, so the dump is never staged
 on disk.  A restore downloads the object, checks its SHA-256 against the
-manifest before anything else, creates the target database (refusing a
-non-empty one without ``--force``) and runs ``pg_restore`` there.
+manifest before anything else, refuses a table the dump lacks, creates the
+target database (refusing a non-empty one without ``--force``) and runs
+``pg_restore`` there: for one table, with a list file of the table and what
+belongs to it (``pgvault.core.dumptoc``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pgvault.core import catalog, logical
+from pgvault.core import catalog, dumptoc, logical
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.plan import DesiredFile
 from pgvault.core.postgres import sql_identifier, sql_literal
 from pgvault.core.schema import StackConfig
 from pgvault.core.units import human_bytes
@@ -171,31 +174,60 @@ def download_verified(cfg: StackConfig, chosen: dict, folder: Path) -> Path:
 
 def restore(conn: Conn, cfg: StackConfig, selector: str, into: str, table: str | None, source: str | None,
             force: bool, say: Callable[[str], None]) -> dict:
-    """Restore a dump (or one table of it) into database ``into`` on the host."""
+    """Restore a dump (or one table of it, with its indexes, constraints, triggers, grants and sequences) into
+    database ``into`` on the host; report the rows of what was restored only.
+
+    A ``table`` the dump lacks is refused, listing the tables it holds, before the database is created.
+    """
     chosen = logical.choose(list_dumps(cfg), selector, source)
     say(f"  dump {chosen['key']} of {chosen['database']} ({human_bytes(chosen['bytes'])}, {chosen['started']})")
     state = _target_state(conn, cfg, into)
     if state == "non-empty" and not force:
         raise UsageError(f"database {into} exists and is not empty",
-                         "restore into a new database name, or add --force to restore over it")
+                         "restore into a new database name, or add --force to drop its objects and restore over it")
     folder = Path(tempfile.mkdtemp(prefix="pgvault-dump-"))
+    selection = None
     try:
         local = download_verified(cfg, chosen, folder)
         say("  SHA-256 verified against the manifest")
-        if state == "missing":
-            remote.sql(conn, cfg, f"CREATE DATABASE {sql_identifier(into)};")
-        staging = remote.run(conn, ["mktemp", "-d", "/tmp/pgvault-restore.XXXXXXXX"],
-                             user=cfg.postgres.os_user).stdout.strip()
+        owner = cfg.postgres.os_user
+        staging = remote.run(conn, ["mktemp", "-d", "/tmp/pgvault-restore.XXXXXXXX"], user=owner).stdout.strip()
         try:
             with open(local, "rb") as source_file:
-                remote.install_stream(conn, source_file, f"{staging}/dump", cfg.postgres.os_user, 0o600)
-            _pg_restore(conn, cfg, f"{staging}/dump", into, table, force)
+                remote.install_stream(conn, source_file, f"{staging}/dump", owner, 0o600)
+            list_file = None
+            if table:
+                selection = _select(conn, cfg, f"{staging}/dump", chosen["key"], table, into, state)
+                list_file = f"{staging}/list"
+                remote.put_file(conn, DesiredFile(list_file, selection.list_file(), owner, 0o600))
+            if state == "missing":
+                remote.sql(conn, cfg, f"CREATE DATABASE {sql_identifier(into)};")
+            _pg_restore(conn, cfg, f"{staging}/dump", into, list_file, force)
         finally:
-            remote.run(conn, ["rm", "-rf", "--", staging], user=cfg.postgres.os_user, warn=True)
+            remote.run(conn, ["rm", "-rf", "--", staging], user=owner, warn=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     counts = remote.sql_json(conn, cfg, catalog.EXACT_COUNTS_SQL, database=into) or {}
-    return {"dump": chosen["key"], "database": into, "table": table, "rows": counts}
+    if selection is None:
+        return {"dump": chosen["key"], "database": into, "table": None, "rows": counts}
+    return {"dump": chosen["key"], "database": into, "table": selection.table,
+            "rows": {name: counts.get(name, 0) for name in selection.tables()},
+            "restored": [entry.describe() for entry in selection.entries], "parts": selection.parts(),
+            "skipped": list(selection.skipped)}
+
+
+def _select(conn: Conn, cfg: StackConfig, path: str, key: str, table: str, into: str,
+            state: str) -> dumptoc.Selection:
+    """The entries of the dump at ``path`` that restore ``table`` and what belongs to it (``pgvault.core.dumptoc``).
+
+    :raises UsageError: for a table the dump does not hold, listing those it does
+    """
+    pg_restore, owner = f"{cfg.postgres.bin_dir}/pg_restore", cfg.postgres.os_user
+    entries = dumptoc.parse_toc(remote.run(conn, [pg_restore, "-l", path], user=owner).stdout)
+    schema, name = dumptoc.resolve_table(entries, table, key)
+    definitions = dumptoc.parse_definitions(remote.run(conn, [pg_restore, "-s", "-f", "-", path], user=owner).stdout)
+    present = remote.sql_json(conn, cfg, catalog.OBJECT_NAMES_SQL, database=into) if state != "missing" else []
+    return dumptoc.select_table(entries, definitions, schema, name, present or (), into)
 
 
 def _target_state(conn: Conn, cfg: StackConfig, database: str) -> str:
@@ -205,13 +237,12 @@ def _target_state(conn: Conn, cfg: StackConfig, database: str) -> str:
     return "non-empty" if int(remote.sql(conn, cfg, _EMPTY_SQL, database=database).strip()) else "empty"
 
 
-def _pg_restore(conn: Conn, cfg: StackConfig, path: str, into: str, table: str | None, force: bool) -> None:
+def _pg_restore(conn: Conn, cfg: StackConfig, path: str, into: str, list_file: str | None, force: bool) -> None:
     pg = cfg.postgres
     argv = [f"{pg.bin_dir}/pg_restore", "--exit-on-error", "-h", pg.socket_dir, "-p", str(pg.port), "-U", pg.os_user,
             "-d", into]
-    if table:
-        schema, _, name = table.rpartition(".")
-        argv += (["-n", schema] if schema else []) + ["-t", name]
+    if list_file:
+        argv += ["-L", list_file]
     if force:
         argv += ["--clean", "--if-exists"]
     result = remote.run(conn, argv + [path], user=pg.os_user, warn=True)

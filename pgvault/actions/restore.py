@@ -49,11 +49,13 @@ def facts(conn: Conn, cfg: StackConfig, target: Target) -> RestoreFacts:
     and the timeline recovery will follow with its history (from the archive)."""
     stanza = backup.info(conn, cfg)
     primary = backup.primary_state(conn, cfg)
-    point = None
+    point, known = None, ()
     if target.kind == "name" and primary:
         point = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
+        if point is None:
+            known = tuple(remote.sql_json(conn, cfg, catalog.RESTORE_POINT_NAMES_SQL) or ())
     timeline, history = _timeline(conn, cfg, target)
-    return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history)
+    return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history, known)
 
 
 def _timeline(conn: Conn, cfg: StackConfig, target: Target) -> tuple[int | None, tuple[tuple[int, int], ...]]:
@@ -122,10 +124,14 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
 
 
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
-               say: Callable[[str], None], set_label: str | None = None, fall_back: bool = True) -> dict:
+               say: Callable[[str], None], set_label: str | None = None, fall_back: bool = True,
+               accept_short: bool = False) -> dict:
     """Restore ``target`` into a new scratch cluster (from ``set_label`` when given), start it, describe it.
 
     ``fall_back`` off (drills: they prove the set pgvault would choose) makes a damaged set fail the restore.
+    A restore to latest whose recovery ends before the newest archived WAL fails, keeping the cluster for
+    inspection; ``accept_short`` keeps it as the result instead, with a warning (and ``short_recovery`` in
+    the description).
     """
     plan = prepare(conn, cfg, target, say, set_label)
     if not fall_back:
@@ -161,13 +167,20 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     _start_scratch(conn, cfg, place)
     cleanup = f"the scratch cluster {place.name} is kept for inspection (fab restore.drop --name {place.name})"
     reached = wait_promoted(conn, cfg, place.data_dir, place.log, cleanup, port=place.port, socket_dir=place.root)
-    _require_complete(conn, cfg, plan, cleanup, port=place.port, socket_dir=place.root)
+    short = _shortfall(conn, cfg, plan, f"{cleanup}; fab restore.full --accept-short keeps such a copy as the "
+                       "result", port=place.port, socket_dir=place.root)
+    if short and not accept_short:
+        raise short
+    if short:
+        say(f"  warning: {short.message} (kept as asked with --accept-short: do not copy it over production as "
+            "complete)")
     ready = time.monotonic()
     return {
-        "host": entry.address,
         "host_name": entry.name,
+        **scratch.connection(cfg, place),
         "port": place.port,
         "socket_dir": place.root,
+        "os_user": cfg.postgres.os_user,
         "data_dir": place.data_dir,
         "name": place.name,
         "backup_set": chosen.label,
@@ -176,6 +189,7 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
         "read_only_credentials": read_only,
         "recovered_to": reached.get("last_replay"),
         "in_recovery": reached.get("in_recovery"),
+        "short_recovery": short.message if short else None,
         "seconds": {"fetch": round(fetched - started, 1), "replay_and_start": round(ready - fetched, 1),
                     "total": round(ready - started, 1)},
     }
@@ -251,17 +265,13 @@ def _restore_from(conn: Conn, cfg: StackConfig, plan: RestorePlan, options: Call
         candidate, remaining = remaining[0], remaining[1:]
 
 
-def _require_complete(conn: Conn, cfg: StackConfig, plan: RestorePlan, cleanup: str, **where) -> None:
-    """Refuse a restore to "latest" whose recovery ended before the newest archived WAL (rows would be lost).
-
-    :raises PgvaultError: naming the segment recovery could not replay
-    """
+def _shortfall(conn: Conn, cfg: StackConfig, plan: RestorePlan, cleanup: str, **where) -> PgvaultError | None:
+    """The error for a restore to "latest" whose recovery ended before the newest archived WAL (rows would be
+    lost), naming the segment recovery could not replay; ``None`` when it got there (or for other targets)."""
     if plan.expected_end is None:
-        return
+        return None
     history = remote.sql_json(conn, cfg, catalog.NEWEST_HISTORY_SQL, **where)["history"]
-    problem = short_recovery(plan.expected_end, history_switch_lsn(history) if history else None, cleanup)
-    if problem:
-        raise problem
+    return short_recovery(plan.expected_end, history_switch_lsn(history) if history else None, cleanup)
 
 
 def _died(conn: Conn, cfg: StackConfig, log: str, cleanup: str) -> None:
@@ -290,7 +300,7 @@ def drop(conn: Conn, cfg: StackConfig, name: str) -> None:
 
 
 def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
-    """The scratch clusters on the host: name, port (from their config) and whether they run."""
+    """The scratch clusters on the host: name, port (from their config), how to connect, whether they run."""
     owner = cfg.postgres.os_user
     found = remote.run(conn, remote.as_user(conn, owner) + ["find", cfg.postgres.scratch_dir, "-mindepth", "2",
                                                              "-maxdepth", "2", "-name", scratch.MARKER], warn=True)
@@ -300,7 +310,9 @@ def list_scratch(conn: Conn, cfg: StackConfig) -> list[dict]:
         text = remote.run(conn, ["cat", path], user=owner).stdout
         port = next((int(line.split("=")[1]) for line in text.splitlines() if line.startswith("port =")), 0)
         running = remote.run(conn, ["test", "-f", f"{root}/data/postmaster.pid"], user=owner, warn=True).ok
-        out.append({"name": root.rsplit("/", 1)[1], "port": port, "data_dir": f"{root}/data", "running": running})
+        place = scratch.Scratch(root.rsplit("/", 1)[1], root, port)
+        out.append({"name": place.name, "port": port, "socket_dir": root, "data_dir": place.data_dir,
+                    "running": running, **scratch.connection(cfg, place)})
     return out
 
 
@@ -329,13 +341,11 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     reached = wait_promoted(conn, cfg, cfg.postgres.data_dir, cfg.postgres.log_file or f"{cfg.postgres.data_dir}/log",
                             "fix the cause and run the restore again")
     followed = position(plan.expected_end)[0] if plan.expected_end else None
-    try:
-        _require_complete(conn, cfg, plan, "PostgreSQL was stopped before it archives more of the short copy; "
-                          "repair the archive (fab repo.history), then restore again with --target-timeline "
-                          f"{followed}")
-    except PgvaultError:
+    short = _shortfall(conn, cfg, plan, "PostgreSQL was stopped before it archives more of the short copy; "
+                       f"repair the archive (fab repo.history), then restore again with --target-timeline {followed}")
+    if short:
         service.control(conn, cfg, "stop")
-        raise
+        raise short
     remote.sql(conn, cfg, "CHECKPOINT;")
     new_full = None
     if full_backup:

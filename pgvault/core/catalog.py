@@ -151,6 +151,12 @@ def restore_point_sql(name: str) -> str:
     )
 
 
+#: the names of pgvault's registry of restore points, newest first, as a JSON array
+RESTORE_POINT_NAMES_SQL = (
+    f"SELECT coalesce(json_agg(name ORDER BY created_at DESC, name), '[]') FROM {SCHEMA}.restore_points;"
+)
+
+
 #: the primary's clock, WAL position and last archived segment, as one JSON object
 PRIMARY_STATE_SQL = (
     "SELECT json_build_object('now', now(), 'lsn', pg_current_wal_lsn()::text, "
@@ -189,4 +195,14 @@ EXACT_COUNTS_SQL = f"SELECT {_EXACT_COUNTS};"
 #: freshly restored cluster, whose statistics start empty); no double quote, so it pastes into ``-c "..."``
 EXACT_COUNTS_TABLE_SQL = (
     f"SELECT key AS table_name, value::text::bigint AS row_count FROM json_each((SELECT {_EXACT_COUNTS})) ORDER BY 1"
+)
+
+
+#: ``schema.name`` of every relation and function of the current database, as a JSON array (what a
+#: single-table restore may refer to or must not create again)
+OBJECT_NAMES_SQL = (
+    "SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM ("
+    "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') UNION "
+    "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace) o;"
 )

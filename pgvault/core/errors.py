@@ -9,7 +9,9 @@ single stderr line and ``invoke.Exit(code)``.
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Iterable
 
 
 class ExitCode(enum.IntEnum):
@@ -68,3 +70,9 @@ class UsageError(PgvaultError):
 
     def __init__(self, message: str, fix: str = ""):
         super().__init__(message, fix, ExitCode.USAGE)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean <closest>? "`` for a mistyped ``word`` (difflib), or ``""`` when no choice is close."""
+    found = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean {found[0]}? " if found else ""

@@ -104,6 +104,32 @@ def check_database_name(name: str) -> str:
     return name
 
 
+#: databases no restore goes into besides the stack's own: the maintenance database (pgvault's catalog) and templates
+SYSTEM_DATABASES = ("postgres", "template0", "template1")
+
+
+def check_restore_target(cfg: StackConfig, name: str) -> str:
+    """Validate ``--into``: a lowercase identifier that is not a production database.
+
+    A logical restore runs on the production cluster itself, so a database
+    the stack names (``pgvault:postgres.databases``), the maintenance
+    database and the templates are refused outright: no flag overrides it.
+
+    :raises UsageError: for a malformed or a production database name
+    """
+    check_database_name(name)
+    if name in cfg.postgres.databases:
+        why = f"a production database of stack {cfg.name} (pgvault:postgres.databases)"
+    elif name in SYSTEM_DATABASES:
+        why = "the cluster's maintenance database, which holds pgvault's catalog" if name == "postgres" else \
+            "a template database"
+    else:
+        return name
+    spare = f"{name[:54]}_restored"
+    raise UsageError(f"--into {name}: {why}; a logical restore never goes into it",
+                     f"restore into a new database (e.g. --into {spare}), then copy back only the rows you need")
+
+
 def check_table(name: str) -> str:
     """Validate a ``--table`` name (``table`` or ``schema.table``, lowercase identifiers).
 

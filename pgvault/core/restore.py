@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.errors import ExitCode, PgvaultError, UsageError, did_you_mean
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo
 from pgvault.core.targets import Target, Window, choose_set, recoverable_window, validate
 from pgvault.core.wal import SEGMENT_BYTES, SEGMENT_NAME, lsn_text, name_of, parse_lsn, position, segment_of
@@ -43,6 +43,8 @@ class RestoreFacts:
     #: the timeline recovery will follow, when known, and its history (``wal.parse_history``)
     timeline: int | None = None
     history: tuple[tuple[int, int], ...] = ()
+    #: for a name target missing from the registry: the names the registry holds, newest first
+    restore_points: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,37 @@ def choose(target: Target, facts: RestoreFacts, set_label: str | None = None) ->
     notes: list[str] = []
     point_lsn = None
     if target.kind == "name" and facts.primary:
-        if facts.restore_point:
-            point_lsn = parse_lsn(facts.restore_point["lsn"])
-        else:
-            notes.append(f"restore point {target.value!r} is not in pgvault's registry: replaying from the oldest set")
+        if not facts.restore_point:
+            raise unknown_restore_point(target.value, facts.restore_points)
+        point_lsn = parse_lsn(facts.restore_point["lsn"])
+    elif target.kind == "name":
+        notes.append(f"the primary is down, so restore point {target.value!r} cannot be looked up in pgvault's "
+                     "registry: replaying from the oldest set (a name never created ends in a recovery error)")
     backups = facts.stanza.backups
     if facts.timeline is not None:
         backups = tuple(b for b in backups if descends(b, facts.timeline, facts.history))
     if set_label is not None:
         return RestorePlan(_named_set(set_label, target, facts, backups), win, tuple(notes))
     return RestorePlan(choose_set(target, backups, point_lsn), win, tuple(notes))
+
+
+#: how many restore point names an error lists
+SHOWN_POINTS = 10
+
+
+def unknown_restore_point(name: str, known: Sequence[str]) -> UsageError:
+    """The error for ``--target-name`` naming no restore point of pgvault's registry, listing the newest ones.
+
+    Recovery to a name that was never created replays every WAL segment and
+    then fails, so it is refused before anything changes.
+
+    :param known: the registry's names, newest first
+    """
+    shown = ", ".join(known[:SHOWN_POINTS]) or "none yet (fab backup.mark creates one)"
+    more = f" and {len(known) - SHOWN_POINTS} older" if len(known) > SHOWN_POINTS else ""
+    return UsageError(f"restore point {name!r} is not in pgvault's registry (fab backup.mark records them)",
+                      f"{did_you_mean(name, known)}newest: {shown}{more}; for a point made with "
+                      "pg_create_restore_point outside pgvault, restore to its LSN with --target-lsn")
 
 
 def _named_set(label: str, target: Target, facts: RestoreFacts, usable: Sequence[BackupSet]) -> BackupSet:

@@ -6,8 +6,10 @@ log and the configuration below.  The scratch configuration includes the
 restored ``postgresql.conf`` when there is one, then overrides everything
 that could reach production: no TCP at all, only a Unix socket in its own
 folder (so it can keep production's port number: its address is
-``-h <scratch_dir>/<name> -p <port>``, known from its name alone, which
-makes runbook commands pasteable), ``archive_mode = off`` and an empty
+``host=<scratch_dir>/<name> port=<port>``, known from its name alone, which
+makes runbook commands pasteable; :func:`connection` is the one place that
+spells it, so no output ever pairs a TCP host with that port, which would be
+production's), ``archive_mode = off`` and an empty
 ``archive_command`` (never archive into the production repository), its own
 HBA file.  The same overrides are passed on the command line, where they
 beat ``postgresql.auto.conf`` too.
@@ -21,6 +23,7 @@ spool, wait on production's locks or write into its logs.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -97,6 +100,28 @@ def scratch_name(name: str | None, now: datetime) -> str:
 def scratch_for(cfg: StackConfig, name: str) -> Scratch:
     """The scratch cluster ``name`` of this stack (production's port, its own socket folder)."""
     return Scratch(name, f"{cfg.postgres.scratch_dir}/{name}", cfg.postgres.port)
+
+
+def _conninfo_value(value: str) -> str:
+    """``value`` as a libpq conninfo value: single-quoted (backslash escapes) when it is empty or has a space,
+    a quote or a backslash."""
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def connection(cfg: StackConfig, scratch: Scratch, database: str | None = None) -> dict[str, str]:
+    """How to reach the scratch cluster, and only it, from the DB host as the PostgreSQL OS user.
+
+    ``dsn`` is a libpq conninfo whose ``host`` is the scratch cluster's own
+    socket folder (a stopped or dropped cluster makes it fail, never fall
+    through to production); ``psql`` is the same as a ready-to-paste line.
+
+    :param database: the database to connect to (default: the stack's first one)
+    """
+    parts = {"host": scratch.root, "port": str(scratch.port), "dbname": database or cfg.postgres.databases[0]}
+    dsn = " ".join(f"{key}={_conninfo_value(value)}" for key, value in parts.items())
+    return {"dsn": dsn, "psql": shlex.join([f"{cfg.postgres.bin_dir}/psql", "-X", dsn])}
 
 
 def server_options(scratch: Scratch) -> list[str]:

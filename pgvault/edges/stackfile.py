@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from pgvault.core.config import DEFAULT_STACK, check_stack_name, parse_stack
-from pgvault.core.errors import ConfigError
+from pgvault.core.errors import ConfigError, did_you_mean
 from pgvault.core.schema import StackConfig
 
 
@@ -45,6 +45,11 @@ def stack_path(name: str) -> Path:
     return stack_dir() / f"Pulumi.{name}.yaml"
 
 
+def stacks() -> list[str]:
+    """The names of the stack files in :func:`stack_dir`, sorted."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in stack_dir().glob("Pulumi.*.yaml"))
+
+
 def load_stack(name: str | None = None) -> StackConfig:
     """Read and validate the selected stack file.
 
@@ -54,8 +59,11 @@ def load_stack(name: str | None = None) -> StackConfig:
     name = stack_name(name)
     path = stack_path(name)
     if not path.is_file():
+        known = stacks()
         raise ConfigError(
-            f"no stack file {path}", "create it (copy Pulumi.sandbox.yaml) or select another stack with --stack"
+            f"no stack file {path}",
+            f"{did_you_mean(name, known)}existing stacks: {', '.join(known) or 'none'} (select one with --stack), "
+            "or create it (copy Pulumi.sandbox.yaml)",
         )
     return parse_stack(path.read_text(encoding="utf-8"), path.name, name, default_os_user=local_db_user())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_pitr_by_time_keeps_rows_before_and_drops_rows_after(configured):
     mark(configured, "time-after")
     flush_wal(configured)
     doc = restore_json(configured, "restore.pitr", "--target", target.isoformat())
-    assert doc["host"] and doc["port"] and doc["data_dir"].startswith(configured.cfg.postgres.scratch_dir)
+    assert "host" not in doc and doc["dsn"] and doc["data_dir"].startswith(configured.cfg.postgres.scratch_dir)
     assert doc["backup_set"] and doc["target"].startswith("time ")
     found = _restored_labels(configured, doc)
     assert "time-before" in found and "time-after" not in found
@@ -135,3 +136,24 @@ def test_a_scratch_restore_leaves_productions_spool_lock_and_log_alone(configure
         assert f"--spool-path={own}/spool" in auto, "the scratch cluster's archive-get keeps to its own spool"
     finally:
         configured.ok("restore.drop", "--name", doc["name"])
+
+
+@pytest.mark.slow
+def test_every_restore_output_connects_to_the_scratch_cluster_only(configured):
+    """Text, --json and restore.list give a psql line and a dsn on the scratch socket, never production's address."""
+    cfg = configured.cfg
+    production = {f"127.0.0.1 port {cfg.postgres.port}", f"127.0.0.1:{cfg.postgres.port}", cfg.hosts[0].address}
+    text = configured.ok("restore.full", "--name", "where-is-it")
+    try:
+        listed = json.loads(configured.ok("restore.list", "--json"))["scratch"]
+        (item,) = [i for i in listed if i["name"] == "where-is-it"]
+        root = f"{cfg.postgres.scratch_dir}/where-is-it"
+        assert item["dsn"] == f"host={root} port={cfg.postgres.port} dbname={cfg.postgres.databases[0]}"
+        assert "host" not in item and item["psql"] in text and item["psql"] in configured.ok("restore.list")
+        assert not any(address in text for address in production), text
+        # the pasted line reaches the scratch cluster: its data directory answers
+        answer = remote.run(connection(configured), [*shlex.split(item["psql"]), "-Atc", "SHOW data_directory"],
+                            user=cfg.postgres.os_user).stdout.strip()
+        assert answer == item["data_dir"]
+    finally:
+        configured.ok("restore.drop", "--name", "where-is-it")

@@ -31,6 +31,15 @@ CASES = [
     (("restore.full", "--name", "../../etc"), ExitCode.USAGE, "scratch name"),
     (("backup.full", "--stack", "../Pulumi.itest"), ExitCode.USAGE, "stack name"),
     (("backup.full", "--stack", "nosuchstack"), ExitCode.CONFIG, "no stack file"),
+    (("backup.full", "--stack", "itset"), ExitCode.CONFIG, "did you mean itest? existing stacks: "),
+    (("restore.ful",), ExitCode.USAGE, "unknown task 'restore.ful'; did you mean restore.full?"),
+    (("restore.full", "--in-plac", "--force"), ExitCode.USAGE, "unknown option --in-plac for restore.full; did you "
+     "mean --in-place?"),
+    (("restore.logical", "--dump", "2026-01-01"), ExitCode.USAGE, "--into is required"),
+    (("backup.mark",), ExitCode.USAGE, "--name is required"),
+    (("restore.pitr", "--target-name", "no-such-point"), ExitCode.USAGE,
+     "restore point 'no-such-point' is not in pgvault's registry"),
+    (("restore.full", "--in-place", "--force", "--accept-short"), ExitCode.USAGE, "an in-place restore never does"),
 ]
 
 
@@ -153,3 +162,11 @@ def test_a_non_sandbox_stack_may_not_switch_tls_verification_off(configured):
                                                     "pgvault:repository": {"verify_tls": False}})
     done = configured.fab("host.check", "--stack", stack)
     assert done.returncode == ExitCode.CONFIG and "verify_tls is false outside a sandbox" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("restore.logical", "--help"), ("backup.mark", "--help"), ("restore.full", "-h"),
+                                  ("restore.drop", "-h"), ("--help", "restore.logical")])
+def test_help_is_shown_for_every_task_and_dash_h_is_not_host(configured, args):
+    done = configured.fab(*args)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: fab"), done.stdout + done.stderr
+    assert "--host=STRING" in done.stdout and "-h STRING" not in done.stdout

@@ -183,3 +183,25 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
         assert "recovery ended at" in done.stderr and planted in done.stderr, done.stderr
     finally:
         holes.fab("restore.drop", "--name", "past-the-hole")
+
+
+@pytest.mark.slow
+def test_accept_short_keeps_a_short_copy_with_a_warning_and_exit_0(forked):
+    """A hole of its own (the previous test's keeps PostgreSQL's archiver stuck), then --accept-short."""
+    holes, cfg = forked, forked.cfg
+    planted = _push_partial_copy_of_the_current_segment(holes)
+    for n in range(3):
+        mark(holes, f"after-the-second-copy-{n}")
+        _sql(holes, "SELECT pg_switch_wal();")
+    assert within(60, lambda: position(bucket.newest_wal(s3_client(cfg), cfg)[0])[1] > position(planted)[1],
+                  interval=1), "no WAL past the planted segment reached the bucket"
+    done = holes.fab("restore.full", "--name", "short-kept", "--accept-short", "--json")
+    try:
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert doc["short_recovery"].startswith("recovery ended at"), doc
+        assert "warning: recovery ended at" in done.stderr and "--accept-short" in done.stderr
+        listed = json.loads(holes.ok("restore.list", "--json"))["scratch"]
+        assert any(item["name"] == "short-kept" and item["running"] for item in listed)
+    finally:
+        holes.fab("restore.drop", "--name", "short-kept")

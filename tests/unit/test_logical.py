@@ -53,3 +53,17 @@ def test_table_names_are_checked(name):
 def test_good_names_pass():
     assert logical.check_table("crm.notes") == "crm.notes"
     assert logical.check_database_name("crm_copy") == "crm_copy"
+
+
+@pytest.mark.parametrize("name, words", [
+    ("crm", "--into crm: a production database of stack test (pgvault:postgres.databases)"),
+    ("postgres", "maintenance database"),
+    ("template1", "a template database"),
+])
+def test_a_logical_restore_never_goes_into_a_production_database_and_never_suggests_force(name, words):
+    cfg = make_stack(postgres={"databases": ["crm"]})
+    with pytest.raises(UsageError) as caught:
+        logical.check_restore_target(cfg, name)
+    line = caught.value.one_line()
+    assert words in line and f"--into {name}_restored" in line and "--force" not in line
+    assert logical.check_restore_target(cfg, "crm_restored") == "crm_restored"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -54,12 +55,27 @@ def test_the_newest_set_that_ends_before_the_target_is_chosen(target, chosen):
     assert plan.window.earliest == INFO.backups[0].stop and plan.notes == ()
 
 
-def test_a_restore_point_in_the_registry_picks_the_set_before_it_and_an_unknown_one_replays_from_the_oldest():
+def test_a_restore_point_in_the_registry_picks_the_set_before_it():
     known = choose(parse_target(name="before-upgrade"), facts(point={"lsn": "0/7000000"}))
     assert known.backup_set.label == FIRST_INCR and known.notes == ()
-    unknown = choose(parse_target(name="typo"), facts())
-    assert unknown.backup_set.label == FIRST_FULL
-    assert unknown.notes == ("restore point 'typo' is not in pgvault's registry: replaying from the oldest set",)
+
+
+def test_an_unknown_restore_point_is_refused_listing_the_newest_names_and_the_closest():
+    names = tuple(f"pgvault-2026112{n}-020000F" for n in range(9, -1, -1)) + ("before-upgrade", "old-1", "old-2")
+    with pytest.raises(UsageError) as caught:
+        choose(parse_target(name="before-upgrad"), replace(facts(), restore_points=names))
+    line = caught.value.one_line()
+    assert "restore point 'before-upgrad' is not in pgvault's registry" in line and "\n" not in line
+    assert "did you mean before-upgrade?" in line and "pgvault-20261129-020000F" in line and "and 3 older" in line
+    assert "--target-lsn" in line
+    with pytest.raises(UsageError) as caught:
+        choose(parse_target(name="typo"), facts())
+    assert "newest: none yet (fab backup.mark creates one)" in caught.value.one_line()
+
+
+def test_with_the_primary_down_a_restore_point_cannot_be_checked_and_replays_from_the_oldest_set():
+    blind = choose(parse_target(name="typo"), facts(primary=None))
+    assert blind.backup_set.label == FIRST_FULL and "cannot be looked up" in blind.notes[0]
 
 
 @pytest.mark.parametrize("target, primary, words", [

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from pgvault.core.errors import UsageError
 from pgvault.core.scratch import (
+    Scratch,
     config_lines,
+    connection,
     hba_lines,
     pgbackrest_options,
     scratch_for,
@@ -47,3 +50,20 @@ def test_a_scratch_restore_keeps_out_of_productions_pgbackrest_folders():
     production = {cfg.pgbackrest.spool_path, cfg.pgbackrest.lock_path, cfg.pgbackrest.log_path}
     for path in options.values():
         assert path.startswith(place.root + "/") and path not in production
+
+
+def test_a_scratch_clusters_connection_names_its_own_socket_folder_never_productions_address():
+    cfg = make_stack(hosts=[{"name": "db1", "address": "127.0.0.1"}])
+    place = scratch_for(cfg, "restore-1")
+    found = connection(cfg, place)
+    parts = conninfo_to_dict(found["dsn"])
+    assert parts == {"host": place.root, "port": str(cfg.postgres.port), "dbname": cfg.postgres.databases[0]}
+    assert parts["host"] not in (cfg.postgres.socket_dir, "127.0.0.1", "localhost")
+    assert found["psql"] == f"{cfg.postgres.bin_dir}/psql -X '{found['dsn']}'"
+    assert conninfo_to_dict(connection(cfg, place, "postgres")["dsn"])["dbname"] == "postgres"
+
+
+def test_a_socket_folder_with_a_space_or_quote_stays_one_conninfo_value():
+    cfg = make_stack()
+    odd = Scratch("x", "/srv/scratch dir/it's", 5433)
+    assert conninfo_to_dict(connection(cfg, odd)["dsn"])["host"] == "/srv/scratch dir/it's"
