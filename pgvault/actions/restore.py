@@ -15,7 +15,7 @@ import shlex
 import time
 from collections.abc import Callable
 
-from pgvault.actions import backup
+from pgvault.actions import backup, walproof
 from pgvault.core import catalog, pgbackrest, render, scratch
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import REPOSITORY_DAMAGE, BackupSet, failure, summarise_error
@@ -38,6 +38,7 @@ from pgvault.core.secrets import restore_secrets_file
 from pgvault.core.targets import Target
 from pgvault.core.wal import history_switch_lsn, parse_history, position
 from pgvault.core.walarchive import gaps
+from pgvault.core.walproof import break_warning
 from pgvault.edges import bucket, remote, service
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
@@ -97,7 +98,10 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
     end = expected_end(target, newest[0] if newest else None, read.primary, read.timeline, read.history)
     plan = dataclasses.replace(plan, expected_end=end,
                                fallbacks=() if set_label else fallbacks(target, usable, plan.backup_set, holes))
-    warning = gap_warning(target, plan.backup_set, holes)
+    proof = walproof.read_state(conn, cfg)
+    followed = None if read.timeline is None else {read.timeline, *(t for t, _ in read.history)}
+    warning = gap_warning(target, plan.backup_set, holes) or break_warning(
+        proof.broken if proof else None, target, plan.backup_set, followed)
     if warning and in_place:
         raise UsageError(f"{warning.removeprefix('warning: ')}: an in-place restore would replace production with a "
                          "copy that stops there", "repair the archive first (fab repo.history, fab repo.undo), or "

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pgvault.core.pgbackrest import BackupSet
+from pgvault.core.targets import Target
 from pgvault.core.wal import SEGMENT_BYTES, SEGMENT_NAME, lsn_text, name_of, parse_lsn, position, segment_of
 
 #: segments fetched and read per ``pg_waldump`` run (16 MB each: at most 1 GB of scratch space)
@@ -362,3 +363,21 @@ def summary(proof: Proof) -> str:
     if proof.newest is None:
         return "no backup set yet: no WAL to prove"
     return f"WAL chains from the oldest kept backup set to {proof.proven_to} (newest archived: {proof.newest})"
+
+
+def break_warning(broken: Break | None, target: Target, chosen: BackupSet,
+                  timelines: Iterable[int] | None = None) -> str | None:
+    """``warning: ...`` when a restore from ``chosen`` to ``target`` must replay across the proof's break.
+
+    The break counts when it lies after the set's start, on a timeline the restore follows (``timelines``;
+    ``None``: any), and the target is not an LSN before it.  A time target counts too: the proof does not
+    know when the broken WAL was written, so only a scratch restore can tell how far it gets.
+    """
+    if broken is None or target.kind == "immediate" or not chosen.wal_start:
+        return None
+    timeline, number = position(broken.segment)
+    if number < position(chosen.wal_start)[1] or (timelines is not None and timeline not in set(timelines)):
+        return None
+    if target.lsn is not None and broken.lsn is not None and target.lsn <= broken.lsn:
+        return None
+    return f"warning: the WAL proof found a break on the way: {broken.describe()}"

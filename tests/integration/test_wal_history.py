@@ -168,6 +168,10 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
     assert f"segment {planted}" in checks["wal-continuity"]["message"], "the proof names the partial copy"
     failed = holes.fab("backup.verify")
     assert failed.returncode == ExitCode.VERIFY and f"WAL stops chaining in segment {planted}" in failed.stdout
+    refused = holes.fab("restore.full", "--in-place", "--force")
+    assert refused.returncode == ExitCode.USAGE and planted in refused.stderr, refused.stderr
+    assert "an in-place restore would replace production" in refused.stderr
+    assert _sql(holes, "SELECT 1;") == "1", "production was left running"
 
     def waiting() -> dict | None:
         checks = json.loads(holes.ok("monitor.collect", "--json"))["checks"]

@@ -9,6 +9,7 @@ import pytest
 
 from pgvault.core import walproof
 from pgvault.core.pgbackrest import BackupSet
+from pgvault.core.targets import Target
 from pgvault.core.wal import SEGMENT_BYTES, name_of, parse_lsn
 
 pytestmark = pytest.mark.unit
@@ -172,3 +173,27 @@ def test_the_waldump_command_reads_quietly_between_the_reads_lsns():
     assert walproof.waldump_argv("/usr/lib/postgresql/15/bin", ".", READ) == [
         "/usr/lib/postgresql/15/bin/pg_waldump", "--quiet", "--path=.", "--timeline=1", "--start=0/1000000",
         "--end=0/6000000"]
+
+
+def _target(kind: str, lsn: int | None = None) -> Target:
+    return Target(kind, "x", lsn=lsn)
+
+
+@pytest.mark.parametrize(("kind", "lsn", "start", "timelines", "warned"), [
+    ("latest", None, 2, None, True),
+    ("time", None, 2, None, True),          # the proof does not know when the broken WAL was written
+    ("name", None, 2, {1}, True),
+    ("lsn", 5 * SEGMENT_BYTES + 100, 2, None, True),
+    ("lsn", 5 * SEGMENT_BYTES + 10, 2, None, False),   # before the break
+    ("latest", None, 6, None, False),       # the set starts after the break
+    ("latest", None, 2, {2, 3}, False),     # the break is on a timeline the restore does not follow
+    ("immediate", None, 2, None, False),
+])
+def test_a_restore_is_warned_only_when_its_replay_crosses_the_proofs_break(kind, lsn, start, timelines, warned):
+    broken = walproof.Break(name_of(1, 5), 5 * SEGMENT_BYTES + 40, "contrecord is requested by 0/5000028")
+    chosen = _set("F1", name_of(1, start), name_of(1, start + 1))
+    found = walproof.break_warning(broken, _target(kind, lsn), chosen, timelines)
+    assert bool(found) is warned
+    if warned:
+        assert found.startswith("warning: ") and name_of(1, 5) in found
+    assert walproof.break_warning(None, _target(kind, lsn), chosen, timelines) is None
