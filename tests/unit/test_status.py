@@ -209,18 +209,21 @@ def test_stale_sizes_are_not_published_as_current(cfg):
 
 # ---------------------------------------------------------------- WAL archive lag on an idle database (item 5)
 
-def lag_check(cfg, current: str, newest_age: timedelta, waiting_for: timedelta | None = None) -> dict:
+def lag_check(cfg, current: str, newest_age: timedelta, waiting_for: timedelta | None = None,
+              lsn: str | None = None) -> dict:
     found = facts(timedelta(hours=3), wal_after=newest_age)
-    found.primary["current_wal"] = current
+    found.primary.update(current_wal=current, lsn=lsn)
     if waiting_for is not None:
         found.waiting = [("000000010000000000000010", found.now - waiting_for)]
     return next(c for c in status.build(cfg, found)["checks"] if c["key"] == "wal-archive-lag")
 
 
-@pytest.mark.parametrize("current", ["00000001000000000000000F", "000000010000000000000010"],
-                         ids=["switched, nothing written since", "writing the next segment"])
-def test_an_idle_database_whose_every_finished_segment_is_in_the_bucket_is_not_lagging(cfg, current):
-    check = lag_check(cfg, current, timedelta(hours=2))
+@pytest.mark.parametrize("current, lsn", [("00000001000000000000000F", "0/10000000"),
+                                          ("000000010000000000000010", "0/10000A28"),
+                                          ("00000001000000000000000F", None)],
+                         ids=["switched, nothing written since", "writing the next segment", "position unread"])
+def test_an_idle_database_whose_every_finished_segment_is_in_the_bucket_is_not_lagging(cfg, current, lsn):
+    check = lag_check(cfg, current, timedelta(hours=2), lsn=lsn)
     assert check["state"] == status.OK and check["value"] == 0, check
     assert check["message"].startswith("every finished WAL segment is in the bucket")
 
@@ -229,6 +232,14 @@ def test_the_newest_segments_age_counts_once_the_primary_has_written_past_it(cfg
     check = lag_check(cfg, "000000010000000000000012", timedelta(hours=2))
     assert check["state"] == status.CRITICAL and check["value"] == 7200
     assert check["message"].startswith("2 finished WAL segment(s) not yet in the bucket")
+
+
+def test_a_segment_finished_at_the_boundary_counts_though_pg_walfile_name_still_names_it(cfg):
+    """At ``0/10000000`` PostgreSQL writes into segment ...10; ...0F, which pg_walfile_name names, is finished."""
+    check = lag_check(cfg, "00000001000000000000000F", timedelta(hours=2), lsn="0/10000000")
+    assert check["state"] == status.OK
+    check = lag_check(cfg, "000000010000000000000010", timedelta(hours=2), lsn="0/11000000")
+    assert check["state"] == status.CRITICAL and check["message"].startswith("1 finished WAL segment(s)")
 
 
 def test_segments_that_just_finished_after_a_long_idle_time_are_not_a_lag_yet(cfg):
@@ -285,3 +296,14 @@ def test_every_check_links_its_runbook_section_and_says_what_to_do(cfg):
 def test_the_plugin_exit_code_is_the_state(cfg, wal_after, code):
     doc = status.build(cfg, facts(timedelta(minutes=10), timedelta(seconds=wal_after)))
     assert status.plugin_code(doc) == code, status.summary_line(doc)
+
+
+def test_a_figure_the_last_known_document_lacked_reads_as_none_as_of_its_date(cfg):
+    found = facts(timedelta(minutes=10))
+    found.newest_logical = None
+    doc = status.build(cfg, outage(status.build(cfg, found), timedelta(minutes=13)))
+    as_of = (LAST + timedelta(minutes=10)).strftime("%H:%M")
+    check = next(c for c in doc["checks"] if c["key"] == "logical-dump-age")
+    assert check["message"] == f"last logical dump none as of {as_of} UTC: the bucket cannot be read"
+    assert f'id="last-logical-age" data-seconds="None" data-state="critical">none as of {as_of} UTC<' \
+        in dashboard.render(doc)

@@ -112,15 +112,15 @@ def report(cfg: StackConfig, doc: dict, previous: dict | None) -> tuple[str, str
         for name, key in (("last backup (database)", "last_backup_database_bytes"), ("repository", "repository_bytes"))
     ]
     drill = doc.get("drill")
-    unknown = "unknown: the bucket cannot be read" if doc.get("stale") else "no drill recorded yet"
+    unknown = f"{lastknown.missing(doc)}: the bucket cannot be read" if doc.get("stale") else "no drill recorded yet"
     drill_line = unknown if not drill else (
         f"{drill['finished'][:19]}: {'passed' if drill.get('passed') else 'FAILED'}"
         + (f", RTO {drill['seconds']['rto']} s" if (drill.get("seconds") or {}).get("rto") is not None else ""))
     body = environment().get_template("report.txt.j2").render(
         doc=doc, cfg=cfg, state=state, drill_line=drill_line, cause=cause_lines(doc),
-        missing="unknown" if doc.get("stale") else "never", stale=lastknown.note(doc),
+        missing=lastknown.missing(doc), stale=lastknown.note(doc),
         recoverable=(f"{doc['window']['earliest']} .. {doc['window']['latest'] or ''}" if doc["window"]["earliest"]
-                     else "unknown" if doc.get("stale") else "nothing yet"),
+                     else lastknown.missing(doc) if doc.get("stale") else "nothing yet"),
         sizes=[(n, _size(v), _change(v, b)) for n, v, b in sizes],
         usage=[(k, human_bytes(v)) for k, v in sorted(doc["usage"].items())],
         alarms_link=runbook_link(cfg, "alarms", "overview"))

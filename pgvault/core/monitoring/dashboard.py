@@ -64,7 +64,8 @@ def render(doc: dict) -> str:
                                    [("bytes", [float(v) for _, v in usage], "#8d6e63")], "size", human_bytes)
     return environment().get_template("dashboard.html.j2").render(
         doc=doc, checks=checks, colours=COLOURS, human_bytes=_size, headline=headline(doc), stale=stale_line(doc),
-        age=lambda seconds: _age(seconds, "unknown" if doc.get("stale") else "never"),
-        nothing="unknown" if doc.get("stale") else "nothing yet",
+        age=lambda seconds: _age(seconds, lastknown.missing(doc)),
+        nothing=lastknown.missing(doc) if doc.get("stale") else "nothing yet",
+        none=lastknown.missing(doc) if doc.get("stale") else "none",
         size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart,
         jobs=list(reversed(doc["recent_jobs"]))[:15])

@@ -70,6 +70,17 @@ def clock(when: str, now: datetime) -> str:
     return moment.strftime("%H:%M UTC" if moment.date() == now.date() else "%Y-%m-%d %H:%M UTC")
 
 
+def missing(doc: dict) -> str:
+    """How a figure that is not there reads: "never" when everything was read, "none as of 06:51 UTC" when
+    the last known document had none, "unknown" when no earlier document is on record."""
+    stale = doc.get("stale")
+    if not stale:
+        return "never"
+    if stale["as_of"] is None:
+        return "unknown"
+    return f"none as of {clock(stale['as_of'], datetime.fromisoformat(doc['collected_at']))}"
+
+
 def note(doc: dict) -> str:
     """What a stale document says about its figures (empty when nothing is stale): the cause's tail."""
     stale = doc.get("stale")

@@ -27,7 +27,7 @@ from pgvault.core.retention import Policy, decide
 from pgvault.core.schema import StackConfig
 from pgvault.core.targets import recoverable_window
 from pgvault.core.units import duration, human_bytes
-from pgvault.core.wal import segments_between
+from pgvault.core.wal import name_of, parse_lsn, position, segment_of, segments_between
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 #: a full pg_wal volume stops PostgreSQL, a full spool stops archiving: warn early
@@ -111,8 +111,10 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
     last_archived = (facts.primary or {}).get("last_archived_time")
     win = recoverable_window(facts.stanza, facts.primary)
     wal_name, wal_at = facts.newest_wal or (None, None)
-    current = (facts.primary or {}).get("current_wal")
-    pending = segments_between(wal_name, current) if current and wal_name else None
+    current, lsn = (facts.primary or {}).get("current_wal"), (facts.primary or {}).get("lsn")
+    # the segment PostgreSQL writes into: at a segment boundary pg_walfile_name names the one just finished
+    writing = name_of(position(current)[0], segment_of(parse_lsn(lsn))) if current and lsn else current
+    pending = segments_between(wal_name, writing) if writing and wal_name else None
     drill = facts.drills[0] if facts.drills else None
     drill_at = datetime.fromisoformat(drill["finished"]) if drill else None
     ages = {
@@ -199,8 +201,8 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
                            ("backup-age", ages["last_backup_seconds"], "backup"),
                            ("logical-dump-age", ages["last_logical_seconds"], "logical dump")):
         if age is None:
-            out.append(_check(key, CRITICAL, None, limits[key],
-                              f"last {what} unknown: the bucket cannot be read" if stale else f"no {what} yet"))
+            out.append(_check(key, CRITICAL, None, limits[key], f"no {what} yet" if not stale else
+                              f"last {what} {lastknown.missing(doc)}: the bucket cannot be read"))
             continue
         state = CRITICAL if age > limits[key] else WARNING if age > due[key] else OK
         out.append(_check(key, state, age, limits[key], f"last {what} {duration(age)} ago{as_of}"))
