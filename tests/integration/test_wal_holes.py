@@ -10,8 +10,6 @@ that silently lacks them.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from pgvault.core import pgbackrest
@@ -21,7 +19,7 @@ from pgvault.edges import bucket, remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.waiting import within
 from tests.fixtures import private_sandbox
-from tests.integration.helpers import connection, flush_wal, mark
+from tests.integration.helpers import collect, connection, flush_wal, mark
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +62,13 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
                   interval=1), "PostgreSQL's archiver never refused the segment pushed ahead of it"
     within(60, lambda: position(bucket.newest_wal(s3_client(cfg), cfg)[0])[1] > position(planted)[1], interval=1)
 
-    doc = json.loads(holes.ok("monitor.collect", "--json"))
+    doc = collect(holes)
     assert doc["state"] == "critical"
     archiving = [c for c in doc["checks"] if c["key"] == "archiving"]
     assert archiving and archiving[0]["state"] == "critical" and planted in archiving[0]["message"], doc["checks"]
 
     def waiting() -> dict | None:
-        checks = json.loads(holes.ok("monitor.collect", "--json"))["checks"]
+        checks = collect(holes)["checks"]
         found = next((c for c in checks if c["key"] == "wal-waiting"), None)
         return found if found and found["state"] == "critical" else None
 
