@@ -48,14 +48,12 @@ def carry(doc: dict, previous: dict | None, unread: frozenset[str], now: datetim
     before = (previous or {}).get("stale") or {}
     known = previous is not None and (not before or before.get("as_of") is not None)
     as_of = (before.get("as_of") if before else previous["collected_at"]) if known else None
+    unknown = {**_UNKNOWN, "retention": {**doc["retention"], "counts": dict.fromkeys(doc["retention"]["counts"]),
+                                         "to_expire": None}}
     for part in PARTS[scope]:
-        if part == "retention":
-            doc[part] = previous[part] if known else {**doc[part], "counts": dict.fromkeys(doc[part]["counts"]),
-                                                      "to_expire": None}
-        else:
-            doc[part] = previous.get(part, _UNKNOWN[part]) if known else _UNKNOWN[part]
+        doc[part] = previous.get(part, unknown[part]) if known else unknown[part]
     for key in LAST[scope]:
-        doc["last"][key] = previous["last"].get(key) if known else None
+        doc["last"][key] = previous.get("last", {}).get(key) if known else None
     for age, key in AGES.items():
         if key in LAST[scope]:
             doc["ages"][age] = _age(now, doc["last"][key])
@@ -70,15 +68,21 @@ def clock(when: str, now: datetime) -> str:
     return moment.strftime("%H:%M UTC" if moment.date() == now.date() else "%Y-%m-%d %H:%M UTC")
 
 
+def as_of(doc: dict) -> str | None:
+    """When the figures of a stale document were last read, as :func:`clock` writes it; ``None`` when the
+    document is not stale or no earlier figures are on record."""
+    stale = doc.get("stale")
+    if not stale or stale["as_of"] is None:
+        return None
+    return clock(stale["as_of"], datetime.fromisoformat(doc["collected_at"]))
+
+
 def missing(doc: dict) -> str:
     """How a figure that is not there reads: "never" when everything was read, "none as of 06:51 UTC" when
     the last known document had none, "unknown" when no earlier document is on record."""
-    stale = doc.get("stale")
-    if not stale:
+    if not doc.get("stale"):
         return "never"
-    if stale["as_of"] is None:
-        return "unknown"
-    return f"none as of {clock(stale['as_of'], datetime.fromisoformat(doc['collected_at']))}"
+    return f"none as of {as_of(doc)}" if as_of(doc) else "unknown"
 
 
 def note(doc: dict) -> str:
@@ -86,8 +90,7 @@ def note(doc: dict) -> str:
     stale = doc.get("stale")
     if not stale:
         return ""
-    now = datetime.fromisoformat(doc["collected_at"])
-    since = clock(stale["since"], now)
-    if stale["as_of"] is None:
+    since = clock(stale["since"], datetime.fromisoformat(doc["collected_at"]))
+    if as_of(doc) is None:
         return f"since {since}; no earlier figures on record: unknown"
-    return f"since {since}; figures shown are the last known, as of {clock(stale['as_of'], now)}"
+    return f"since {since}; figures shown are the last known, as of {as_of(doc)}"

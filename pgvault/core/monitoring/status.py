@@ -78,7 +78,8 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-def wal_lag(now: datetime, newest_at: datetime | None, pending: int | None, waiting_since: datetime | None):
+def wal_lag(now: datetime, newest_at: datetime | None, pending: int | None,
+            waiting_since: datetime | None) -> int | None:
     """How long finished WAL has waited to reach the bucket: the figure judged against the RPO.
 
     An idle database makes no new segments, so the age of the newest segment in the bucket says nothing
@@ -194,8 +195,7 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
            "backup-age": backup_interval_seconds(cfg),
            "logical-dump-age": cron_interval_seconds(cfg.schedule.logical)}
     stale = doc.get("stale")
-    as_of = f" (as of {lastknown.clock(stale['as_of'], datetime.fromisoformat(doc['collected_at']))})" \
-        if stale and stale["as_of"] else ""
+    as_of = f" (as of {lastknown.as_of(doc)})" if lastknown.as_of(doc) else ""
     out = []
     for key, age, what in (("full-backup-age", ages["last_full_seconds"], "full backup"),
                            ("backup-age", ages["last_backup_seconds"], "backup"),
