@@ -307,3 +307,12 @@ def test_a_figure_the_last_known_document_lacked_reads_as_none_as_of_its_date(cf
     assert check["message"] == f"last logical dump none as of {as_of} UTC: the bucket cannot be read"
     assert f'id="last-logical-age" data-seconds="None" data-state="critical">none as of {as_of} UTC<' \
         in dashboard.render(doc)
+
+
+def test_a_last_known_document_from_an_older_pgvault_fills_what_it_has(cfg):
+    before = status.build(cfg, facts(timedelta(minutes=10)))
+    for part in ("usage", "retention", "stale"):
+        del before[part]
+    doc = status.build(cfg, outage(before, timedelta(minutes=13)))
+    assert doc["backups"] == before["backups"] and doc["usage"] == {}
+    assert set(doc["retention"]["counts"].values()) == {None}
