@@ -39,13 +39,14 @@ def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
         )
     settings = live_settings(conn, cfg) if up else {}
     paths = remote.path_facts(conn, targets)
-    stanza_ok = False
+    stanza_ok, unreadable = False, None
     if up and version and all(p.path in paths and paths[p.path].exists for p in targets):
-        stanza_ok = stanza_status(conn, cfg)[0] in (0, 2)
+        code, message = stanza_status(conn, cfg)
+        stanza_ok, unreadable = code in (0, 2), message if code == UNREADABLE else None
     catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t" if up else True
     offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
     return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
-                     up, include_ok)
+                     up, include_ok, unreadable)
 
 
 def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
@@ -62,15 +63,22 @@ def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
     return {r["name"]: LiveSetting(r["name"], r["setting"], r["context"], r["pending_restart"]) for r in rows}
 
 
+#: ``pgbackrest info``'s stanza status "other": the repository could not be read (unreachable, refused, timed out)
+UNREADABLE = 99
+
+
 def stanza_status(conn: Conn, cfg: StackConfig) -> tuple[int, str]:
-    """``(code, message)`` of the stanza in ``pgbackrest info`` (99 when unreadable)."""
+    """``(code, message)`` of the stanza in ``pgbackrest info`` (:data:`UNREADABLE` with pgBackRest's reason
+    when the repository could not be read)."""
     result = remote.run(conn, pgbackrest.command(cfg, "info", "--output=json"), user=cfg.postgres.os_user, warn=True)
     if not result.ok:
-        return 99, pgbackrest.summarise_error(result.stdout + result.stderr)[1]
+        return UNREADABLE, pgbackrest.summarise_error(result.stdout + result.stderr)[1]
     try:
         info = pgbackrest.parse_info(result.stdout, cfg.pgbackrest.stanza)
-    except ValueError as exc:
-        return 99, str(exc)
+    except ValueError as exc:  # no entry for the stanza: as good as missing
+        return 1, str(exc)
+    if info.status_code == UNREADABLE:
+        return UNREADABLE, info.repo_message or info.status_message
     return info.status_code, info.status_message
 
 

@@ -60,6 +60,9 @@ def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
             except PgvaultError as exc:
                 sys.stdout.flush()
                 raise Exit(f"error: {exc.one_line()}", code=int(exc.code)) from None
+            except Exit:  # a task's own exit code (monitor.collect's 1 and 2), already said
+                sys.stdout.flush()
+                raise
             except Exception as exc:  # noqa: BLE001 - one line for cron and alerting; the trace on demand
                 if os.environ.get("PGVAULT_DEBUG"):
                     traceback.print_exc()

@@ -35,13 +35,18 @@ def setup(c, stack=None, host=None, dry_run=False):
 
 @pgvault_task()
 def check(c, stack=None, host=None, json_=False):
-    """List how the DB host differs from the stack."""
+    """List how the DB host differs from the stack.
+
+    Exits 4 when it differs, 5 when the repository cannot be read (then its cause comes first).
+    """
     cfg = load_stack(stack)
-    report = {}
+    report, unreadable = {}, {}
     for entry, conn in ssh.connections(c, cfg, host):
         _, facts, host_plan = survey(conn, cfg)
         archiver = (remote.sql_json(conn, cfg, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
         report[entry.name] = drifts(cfg, host_plan, facts, archiver, build_id())
+        if facts.repository_unreadable:
+            unreadable[entry.name] = facts.repository_unreadable
     if json_:
         emit_json({"drifts": report, "ok": not any(report.values())})
     else:
@@ -49,5 +54,10 @@ def check(c, stack=None, host=None, json_=False):
             say(f"host {name}: " + ("matches the stack" if not lines else f"{len(lines)} drift(s)"))
             for line in lines:
                 say(f"  - {line}")
+    if unreadable:
+        name, why = next(iter(unreadable.items()))
+        raise PgvaultError(f"the repository cannot be read from {name}: {why}",
+                           f"restore access to the bucket {cfg.repository.bucket} (endpoint, network, keys); "
+                           "fab host.setup cannot fix this", ExitCode.UNREACHABLE)
     if any(report.values()):
         raise PgvaultError("the host differs from the stack", "run fab host.setup", ExitCode.DRIFT)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import http.server
 from pathlib import Path
 
+from invoke import Exit
+
 from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, say
 from pgvault.actions import monitoring
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.monitoring import dashboard
-from pgvault.core.monitoring.status import summary_line, textfile_path
+from pgvault.core.monitoring.status import headline, plugin_code, textfile_path
 from pgvault.edges.stackfile import load_stack
 
 
@@ -22,15 +24,24 @@ def _documents(c, stack, host):
 
 @pgvault_task(name="collect")
 def collect_(c, stack=None, host=None, json_=False):
-    """Gather the status of backups, WAL, jobs and storage."""
+    """Gather the status of backups, WAL, jobs and storage.
+
+    Exits as monitoring plugins do: 0 ok, 1 warning, 2 critical (the worst host); any other code means the
+    status could not be collected at all (3 stack file, 5 unreachable, ...).
+    """
     _, found = _documents(c, stack, host)
     if json_:
         emit_json(found[0][2] if len(found) == 1 else {e.name: d for e, _, d in found})
-        return
-    for entry, _, doc in found:
-        say(f"{entry.name}: {doc['state'].upper()}  {summary_line(doc)}")
+    for entry, _, doc in [] if json_ else found:
+        first = headline(doc)
+        say(f"{entry.name}: {doc['state'].upper()}" + (f"  {first['message']}" if first else ""))
+        if first:
+            say(f"  what to do: {first['action']} ({first['runbook']})")
         for check in doc["checks"]:
             say(f"  [{check['state']:8}] {check['key']:18} {check['message']}")
+    code = max(plugin_code(doc) for _, _, doc in found)
+    if code:
+        raise Exit(code=code)
 
 
 @pgvault_task()

@@ -37,7 +37,11 @@ _UNREAD = "repository unreachable"
 
 
 def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
-    """Read everything the status document needs, and say what could not be read."""
+    """Read everything the status document needs, and say what could not be read.
+
+    When the bucket or pgBackRest's info cannot be read, the last status document the monitor wrote on
+    the host (``status.json``) goes into the facts: its figures stand in as the last known values.
+    """
     problems: list[str] = []
     now = backup.host_now(conn)
     primary = backup.primary_state(conn, cfg)
@@ -45,6 +49,7 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
         problems.append(f"PostgreSQL on {host_name} does not answer")
     jobs = _jobs(conn, cfg)
     volumes = _volumes(conn, cfg)
+    waiting = _waiting(conn, cfg)
     empty = StanzaInfo(cfg.pgbackrest.stanza, 99, _UNREAD, (), None, None)
     if not bucket.reachable(s3_client(cfg, config=_QUICK), cfg):
         problems.append(f"the bucket {cfg.repository.bucket} at {cfg.repository.endpoint_url} cannot be reached")
@@ -52,12 +57,13 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
         if primary and primary.get("last_archived_time"):
             fallback = (primary["last_archived_wal"], datetime.fromisoformat(primary["last_archived_time"]))
         return status.Facts(host_name, now, empty, primary, jobs, fallback, None, {}, [], volumes, problems,
-                            proof=walproof.read_state(conn, cfg))
+                            waiting, frozenset({"bucket"}), _previous(conn, cfg), walproof.read_state(conn, cfg))
+    unread, previous = frozenset(), None
     try:
         stanza = backup.info(conn, cfg)
     except PgvaultError as exc:
         problems.append(exc.message)
-        stanza = empty
+        stanza, unread, previous = empty, frozenset({"repository"}), _previous(conn, cfg)
     try:
         proof = walproof.prove(conn, cfg, lambda _line: None)
     except PgvaultError as exc:
@@ -66,7 +72,12 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
     client = s3_client(cfg)
     return status.Facts(host_name, now, stanza, primary, jobs, bucket.newest_wal(client, cfg),
                         bucket.newest_logical(client, cfg), bucket.usage(client, cfg),
-                        bucket.latest_drills(client, cfg), volumes, problems, _waiting(conn, cfg), proof)
+                        bucket.latest_drills(client, cfg), volumes, problems, waiting, unread, previous, proof)
+
+
+def _previous(conn: Conn, cfg: StackConfig) -> dict | None:
+    """The last status document the monitor wrote on the host, ``None`` when there is none."""
+    return _read_json(conn, cfg, status.state_path(cfg, "status.json"))
 
 
 def _waiting(conn: Conn, cfg: StackConfig) -> list[tuple[str, datetime]]:
@@ -92,11 +103,16 @@ def _volumes(conn: Conn, cfg: StackConfig) -> dict[str, tuple[int, int]]:
 
 
 def _jobs(conn: Conn, cfg: StackConfig) -> dict:
-    found = _read(conn, cfg, f"{cfg.jobs.state_dir}/jobs.json")
+    return _read_json(conn, cfg, f"{cfg.jobs.state_dir}/jobs.json") or {}
+
+
+def _read_json(conn: Conn, cfg: StackConfig, path: str) -> dict | None:
+    """A JSON file on the host, ``None`` when it is missing, empty or not JSON."""
+    found = _read(conn, cfg, path)
     try:
-        return json.loads(found) if found else {}
+        return json.loads(found) if found and found.strip() else None
     except ValueError:
-        return {}
+        return None
 
 
 def _read(conn: Conn, cfg: StackConfig, path: str) -> str | None:
@@ -139,8 +155,7 @@ def _alert_on_change(conn: Conn, cfg: StackConfig, doc: dict) -> list[str]:
 def report(conn: Conn, cfg: StackConfig, doc: dict) -> tuple[str, list[str]]:
     """Send the daily report; remember this document to show size changes next time."""
     previous_path = status.state_path(cfg, "last-report.json")
-    found = _read(conn, cfg, previous_path)
-    previous = json.loads(found) if found and found.strip() else None
+    previous = _read_json(conn, cfg, previous_path)
     subject, body = alerts.report(cfg, doc, previous)
     problems = notify.send(cfg, subject, body)
     remote.put_file(conn, DesiredFile(previous_path, json.dumps(doc), cfg.postgres.os_user, 0o640))

@@ -77,6 +77,8 @@ class HostFacts:
     utc_offset: str = "+0000"
     postgres_up: bool = True
     include_ok: bool = True
+    #: why pgBackRest could not read the repository (unreachable, refused, timed out); ``None`` when it could
+    repository_unreadable: str | None = None
 
 
 @dataclass
@@ -142,8 +144,12 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts, build: str) -> HostP
         job_install=build if facts.job_build != build else None,
         changes=changes,
         server_action=action,
-        stanza=any(c.path in _pgbackrest_files(cfg) for c in changes) or not facts.stanza_ok,
+        # a repository that cannot be read is not a missing stanza: stanza-create would not help
+        stanza=any(c.path in _pgbackrest_files(cfg) for c in changes)
+        or not (facts.stanza_ok or facts.repository_unreadable),
         catalog=not facts.catalog_ok,
+        notes=[f"the repository cannot be read ({facts.repository_unreadable}): the stanza is checked by the next "
+               "fab host.setup once it can"] if facts.repository_unreadable else [],
     )
 
 
@@ -171,10 +177,13 @@ def refusal(output: str) -> str:
 def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: dict, build: str) -> list[str]:
     """Every way the host differs from the stack, one line each (``host.check``).
 
+    A repository pgBackRest cannot read comes first, as the cause: the stanza is then unknown, not missing.
+
     :param archiver: the primary's ``pg_stat_archiver`` row (empty when PostgreSQL is down)
     :param build: the build id of the pgvault this control side would install
     """
-    out = [] if facts.postgres_up else [f"PostgreSQL is not running (port {cfg.postgres.port})"]
+    out = [f"the repository cannot be read: {facts.repository_unreadable}"] if facts.repository_unreadable else []
+    out += [] if facts.postgres_up else [f"PostgreSQL is not running (port {cfg.postgres.port})"]
     if host_plan.install:
         out.append("pgbackrest is not installed")
     out += [describe(c) for c in host_plan.changes]
@@ -191,7 +200,7 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
     if facts.utc_offset != "+0000":
         out.append(f"the host's clock is in zone {facts.utc_offset}, not UTC: cron would run the UTC schedule at "
                    "other hours")
-    if facts.postgres_up and not facts.stanza_ok and not host_plan.changes:
+    if facts.postgres_up and not facts.stanza_ok and not facts.repository_unreadable and not host_plan.changes:
         out.append(f"stanza {cfg.pgbackrest.stanza} is missing or invalid in the repository")
     failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")
     if failed and (not archived or failed > archived):

@@ -10,6 +10,7 @@ a runbook section.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pgvault.core.errors import ExitCode
 
@@ -84,3 +85,61 @@ class JobRecord:
     outcome: str  # "ok", "failed" or "skipped"
     message: str = ""
     sizes: dict = field(default_factory=dict)
+
+
+def add_record(data: dict, entry: dict, keep: int) -> dict:
+    """``jobs.json`` after one more run: the last run of each job, the last *decided* run of each, and the
+    newest ``keep`` runs.
+
+    A skipped run (a lock refused it) is in ``last`` and the history but decides nothing: it must not hide
+    an earlier failure from alerting (:func:`decided`).
+
+    :param data: ``{"last": {...}, "decided": {...}, "history": [...]}`` as read (keys may be missing)
+    :param entry: the run, as :class:`JobRecord` fields
+    :returns: a new mapping; ``data`` is left as it was
+    """
+    out = {"last": {**data.get("last", {}), entry["job"]: entry}, "decided": dict(data.get("decided", {})),
+           "history": (list(data.get("history", [])) + [entry])[-keep:]}
+    if entry["outcome"] != "skipped":
+        out["decided"][entry["job"]] = entry
+    return out
+
+
+def decided(data: dict) -> dict[str, dict]:
+    """Each job's last run that succeeded or failed: what alerting judges (a skipped run decides nothing).
+
+    Files written before ``decided`` existed fall back on ``last`` and the history.
+    """
+    runs = [(run.get("job"), run) for run in data.get("history", [])] + list(data.get("last", {}).items())
+    found = {job: run for job, run in runs if job and run.get("outcome") != "skipped"}
+    found.update(data.get("decided", {}))
+    return found
+
+
+#: which kinds of backup set prove that a failed backup job of each kind works again
+_PROVES = {"full": {"full"}, "diff": {"full", "diff"}, "incr": {"full", "diff", "incr"}}
+
+
+def retried(job: str, failed_at: str | None, backups: list[dict], logical_at: str | None,
+            drills_at: list[str]) -> bool:
+    """True when the bucket holds proof that ``job`` succeeded after the failure at ``failed_at``.
+
+    A failed job is usually retried by hand (``fab backup.incr``), which records nothing in
+    ``jobs.json``; what it made is in the bucket: a later backup set of the same kind (or a fuller one),
+    a later logical dump, a later drill result.  Other jobs are cleared by their next recorded run.
+
+    :param backups: backup sets as ``BackupSet.as_dict`` gives them (``type``, ``stop``, ``error``)
+    :param logical_at: when the newest logical dump was written (ISO 8601), if any
+    :param drills_at: when each known drill finished (ISO 8601)
+    """
+    if failed_at is None:
+        return False
+    after = datetime.fromisoformat(failed_at)
+    if job in _PROVES:
+        return any(not b.get("error") and b["type"] in _PROVES[job] and datetime.fromisoformat(b["stop"]) > after
+                   for b in backups)
+    if job == "logical":
+        return logical_at is not None and datetime.fromisoformat(logical_at) > after
+    if job == "drill":
+        return any(datetime.fromisoformat(at) > after for at in drills_at)
+    return False

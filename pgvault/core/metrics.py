@@ -30,7 +30,8 @@ class Metric:
 LAST_FULL_BACKUP_AGE = Metric("LastFullBackupAgeSeconds", "Seconds", "age of the newest valid full backup")
 LAST_BACKUP_AGE = Metric("LastBackupAgeSeconds", "Seconds", "age of the newest valid backup of any type")
 LAST_LOGICAL_DUMP_AGE = Metric("LastLogicalDumpAgeSeconds", "Seconds", "age of the newest logical dump")
-WAL_ARCHIVE_LAG = Metric("WalArchiveLagSeconds", "Seconds", "age of the newest WAL segment in the bucket")
+WAL_ARCHIVE_LAG = Metric("WalArchiveLagSeconds", "Seconds",
+                         "how long finished WAL has waited to reach the bucket (0 when none waits)")
 JOB_FAILURES = Metric("JobFailures", "Count", "scheduled jobs that failed (0 or 1 per run)")
 LAST_DRILL_AGE = Metric("LastDrillAgeSeconds", "Seconds", "age of the newest restore drill")
 DRILL_FAILED = Metric("DrillFailed", "Count", "1 when the newest drill failed a check")

@@ -195,7 +195,8 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
         too_old("drill-age", metrics.LAST_DRILL_AGE, cron_interval_seconds(sched.drill), "the newest restore drill"),
         AlarmSpec("wal-archive-lag", metrics.WAL_ARCHIVE_LAG, cfg.targets.rpo_seconds, "GreaterThanThreshold",
                   "Maximum", period, 1, "breaching",
-                  f"the newest WAL segment in the bucket is older than the {cfg.targets.rpo_seconds} s RPO target"),
+                  f"finished WAL has waited longer than the {cfg.targets.rpo_seconds} s RPO target to reach the "
+                  "bucket, or no figure"),
         AlarmSpec("job-failed", metrics.JOB_FAILURES, 1, "GreaterThanOrEqualToThreshold", "Sum", period, 1,
                   "notBreaching", "a scheduled pgvault job failed"),
         AlarmSpec("drill-failed", metrics.DRILL_FAILED, 1, "GreaterThanOrEqualToThreshold", "Maximum", period, 1,

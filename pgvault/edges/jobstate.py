@@ -3,8 +3,9 @@
 A lock is an ``flock`` on ``<state_dir>/<group>.lock``: backups share one
 group, so an hourly incremental that starts while the daily full runs is
 refused (and recorded as skipped, not failed).  Records go to
-``<state_dir>/jobs.json``: the last record of each job plus a bounded history,
-rewritten atomically under its own lock.
+``<state_dir>/jobs.json``: the last record of each job, the last one that was
+not skipped (what alerting judges), plus a bounded history, rewritten
+atomically under its own lock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pgvault.core.errors import PgvaultError
-from pgvault.core.jobs import JobRecord, lock_name
+from pgvault.core.jobs import JobRecord, add_record, lock_name
 
 #: runs kept in ``jobs.json`` besides the last of each job
 HISTORY = 200
@@ -57,18 +58,19 @@ def record(state_dir: str, entry: JobRecord) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(Path(state_dir) / "jobs.json.lock", "a") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
-        data = read(state_dir)
-        data["last"][entry.job] = asdict(entry)
-        data["history"] = (data["history"] + [asdict(entry)])[-HISTORY:]
+        data = add_record(read(state_dir), asdict(entry), HISTORY)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
         os.replace(tmp, path)
 
 
 def read(state_dir: str) -> dict:
-    """The job records: ``{"last": {job: record}, "history": [...]}`` (empty when none)."""
+    """The job records: ``{"last": {job: record}, "decided": {job: record}, "history": [...]}`` (empty when none).
+
+    ``decided`` is each job's last run that was not skipped (``pgvault.core.jobs.add_record``).
+    """
     try:
         data = json.loads((Path(state_dir) / "jobs.json").read_text())
     except (OSError, ValueError):
         data = {}
-    return {"last": data.get("last", {}), "history": data.get("history", [])}
+    return {"last": data.get("last", {}), "decided": data.get("decided", {}), "history": data.get("history", [])}

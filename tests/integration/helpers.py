@@ -12,6 +12,7 @@ from invoke import Context
 
 from ops import ssh
 from pgvault.actions import backup
+from pgvault.core.monitoring.status import plugin_code
 from pgvault.edges.waiting import within
 from sandbox.lifecycle import admin_client
 
@@ -50,6 +51,15 @@ def connection(sandbox):
 def flush_wal(sandbox, seconds: float = 120) -> None:
     """Make sure everything committed so far is archived in the bucket."""
     backup.flush_wal(connection(sandbox), sandbox.cfg, seconds)
+
+
+def collect(sandbox) -> dict:
+    """``fab monitor.collect --json``: the status document; its exit code must be its state (0/1/2)."""
+    done = sandbox.fab("monitor.collect", "--json")
+    assert done.returncode in (0, 1, 2), f"monitor.collect failed ({done.returncode}):\n{done.stderr}"
+    doc = json.loads(done.stdout)
+    assert done.returncode == plugin_code(doc), f"exit {done.returncode} for a {doc['state']} document"
+    return doc
 
 
 def restore_json(sandbox, *args: str) -> dict:

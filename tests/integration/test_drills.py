@@ -13,7 +13,7 @@ from pgvault.core.errors import ExitCode
 from pgvault.core.policy import archive_timeout_seconds, canary_keep_days
 from pgvault.edges import remote
 from pgvault.edges.cloud import s3_client
-from tests.integration.helpers import clock_past, connection, damaged_object, flush_wal
+from tests.integration.helpers import clock_past, collect, connection, damaged_object, flush_wal
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_a_random_drill_passes_with_an_exact_canary_check_and_stores_its_result(
     stored = _stored(canaries, result["key"])
     assert stored["passed"] is True and stored["name"] == result["name"]
     assert canaries.ok("restore.list").count("drill-") == 0, "the scratch cluster must be removed"
-    doc = json.loads(canaries.ok("monitor.collect", "--json"))
+    doc = collect(canaries)
     assert doc["drill"]["name"] == result["name"]
 
 

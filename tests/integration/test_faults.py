@@ -33,7 +33,7 @@ from sandbox.lifecycle import admin_client
 from sandbox.processes import State
 from tests.builders import merge, sandbox_config, stack_text
 from tests.fixtures import FAB, ROOT
-from tests.integration.helpers import connection, damaged_object, flush_wal, labels, mark, restore_json
+from tests.integration.helpers import collect, connection, damaged_object, flush_wal, labels, mark, restore_json
 from tests.integration.test_monitoring import _drain_queue
 from tests.integration.test_schedule import _as_cron
 
@@ -208,7 +208,7 @@ def test_a_nearly_full_spool_volume_alerts_before_wal_is_lost(faults, earlier_ga
         subprocess.run(["chown", f"{cfg.postgres.os_user}:", spool], check=True)
         subprocess.run(["dd", "if=/dev/zero", f"of={spool}/filler", "bs=1M", "count=15"], check=True,
                        capture_output=True)
-        doc = json.loads(faults.ok("monitor.collect", "--json"))
+        doc = collect(faults)
         spool_check = next(c for c in doc["checks"] if c["key"] == "spool-volume")
         assert spool_check["state"] == "critical" and "spool volume" in spool_check["message"]
         _as_cron(monitor.user, env, monitor.command)
@@ -381,7 +381,7 @@ def test_a_deleted_backup_set_is_named_by_verify_and_the_daily_check_then_undele
         assert f"backup set {label} is listed in backup.info but its backup.manifest" in done.stdout
         env, check = _cron_line(faults, "verify")
         assert _as_cron(check.user, env, check.command).returncode == ExitCode.VERIFY
-        doc = json.loads(faults.ok("monitor.collect", "--json"))
+        doc = collect(faults)
         failed = next(c for c in doc["checks"] if c["key"] == "job-failed")
         assert failed["state"] == "critical" and "verify" in failed["message"]
     finally:

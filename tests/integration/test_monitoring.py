@@ -9,28 +9,26 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from pgvault.core import cron, metrics, pgbackrest
+from pgvault.core.errors import ExitCode
 from pgvault.edges import remote
 from pgvault.edges.cloud import aws_client, s3_client
 from pgvault.edges.waiting import within
 from sandbox import lifecycle, moto
 from sandbox.processes import State
 from tests.fixtures import ARTIFACTS
-from tests.integration.helpers import connection, flush_wal, mark
-from tests.integration.test_schedule import _as_cron
-
-
-def _collect(sandbox) -> dict:
-    return json.loads(sandbox.ok("monitor.collect", "--json"))
+from tests.integration.helpers import collect, connection, flush_wal, mark
+from tests.integration.test_schedule import _as_cron, _as_cron_argv, _lock_held
 
 
 def test_collect_matches_pgbackrest_info_and_the_bucket(configured):
     flush_wal(configured)
-    doc = _collect(configured)
+    doc = collect(configured)
     info = json.loads(configured.ok("backup.list", "--json"))
     assert [b["label"] for b in doc["backups"]] == [b["label"] for b in info["backups"]]
     assert doc["last"]["backup"] == info["backups"][-1]["label"]
@@ -50,6 +48,27 @@ def test_collect_matches_pgbackrest_info_and_the_bucket(configured):
     for key in ("last_full_seconds", "last_backup_seconds", "wal_lag_seconds"):
         assert isinstance(doc["ages"][key], int) and doc["ages"][key] >= 0
     assert doc["window"]["earliest"] and doc["state"] in ("ok", "warning", "critical")
+
+
+def _check(doc: dict, key: str) -> dict:
+    return next(c for c in doc["checks"] if c["key"] == key)
+
+
+def test_an_idle_database_whose_wal_is_all_in_the_bucket_is_not_lagging(configured):
+    """No new segment for longer than the RPO is what an idle, healthy database looks like (issue 14, item 5)."""
+    flush_wal(configured)
+    rpo = configured.cfg.targets.rpo_seconds
+
+    def newest_age(doc: dict) -> float:
+        return (datetime.fromisoformat(doc["collected_at"])
+                - datetime.fromisoformat(doc["wal"]["newest_in_bucket_at"])).total_seconds()
+
+    doc = within(rpo * 4, lambda: (lambda d: d if newest_age(d) > rpo else None)(collect(configured)), interval=5)
+    assert doc, "the newest segment in the bucket never grew older than the RPO"
+    lag = _check(doc, "wal-archive-lag")
+    assert (lag["state"], lag["value"]) == ("ok", 0), lag
+    assert doc["wal"]["pending_segments"] == 0
+    assert lag["message"].startswith("every finished WAL segment is in the bucket")
 
 
 def test_publish_puts_the_agreed_metrics_into_cloudwatch(configured):
@@ -118,6 +137,33 @@ def test_a_failed_job_alerts_at_once_through_sns_and_smtp(configured):
     assert failures
 
 
+def test_a_failure_outlives_a_skipped_run_and_a_retry_by_hand_clears_it(configured):
+    """job-failed keeps the last decided run; ``fab backup.incr`` after a failed incr clears it (item 6)."""
+    cfg = configured.cfg
+    conn = connection(configured)
+    env, lines = cron.parse(Path(cron.cron_file(cfg)).read_text())
+    line = next(x for x in lines if x.job == "incr")
+    remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
+    try:
+        assert _as_cron(line.user, env, line.command).returncode == 1
+    finally:
+        remote.run(conn, pgbackrest.command(cfg, "start"), user=cfg.postgres.os_user)
+    failed = _check(collect(configured), "job-failed")
+    assert failed["state"] == "critical"
+    lock = Path(cfg.jobs.state_dir, "backup.lock")
+    holder = subprocess.Popen(_as_cron_argv(line.user, env, f"flock -x {lock} sleep 60"))
+    try:
+        assert within(10, lambda: _lock_held(lock)), "the stand-in backup never took the lock"
+        assert _as_cron(line.user, env, line.command).returncode == ExitCode.LOCKED
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _check(collect(configured), "job-failed")["state"] == "critical", "a skipped run cleared the failure"
+    configured.ok("backup.incr")
+    assert _check(collect(configured), "job-failed")["state"] == "ok", "the retry by hand did not clear it"
+    assert "incr (pgBackRest error [062]" in failed["message"], "the check shows the failed job's error line"
+
+
 def test_the_daily_report_goes_out_by_smtp_and_sns(configured):
     cfg = configured.cfg
     _drain_queue(cfg)
@@ -148,7 +194,7 @@ def test_an_s3_outage_grows_the_wal_lag_and_nothing_is_lost(configured):
             remote.sql(conn, cfg, "SELECT pg_switch_wal();")
             n += 1
             time.sleep(2)  # paces the write load; nothing waits on it
-        doc = _collect(configured)
+        doc = collect(configured)
         assert doc["state"] == "critical"
         lag = next(c for c in doc["checks"] if c["key"] == "wal-archive-lag")
         assert lag["state"] == "critical" and lag["value"] > cfg.targets.rpo_seconds
@@ -158,22 +204,75 @@ def test_an_s3_outage_grows_the_wal_lag_and_nothing_is_lost(configured):
         os.kill(weed, signal.SIGCONT)
     flush_wal(configured)
     assert within(120, lambda: not list(ready.glob("*.ready"))), "archiving did not catch up"
-    after = _collect(configured)
+    after = collect(configured)
     assert next(c for c in after["checks"] if c["key"] == "wal-archive-lag")["state"] != "critical"
+
+
+def _chromium(page: Path, screenshot: str) -> str:
+    """The page's DOM as headless Chromium builds it; a screenshot of it goes to test-artifacts/<screenshot>."""
+    chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={ARTIFACTS / 'chromium-profile'}", "--window-size=1280,1400"]
+    dom = subprocess.run(chromium + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    subprocess.run(chromium + [f"--screenshot={ARTIFACTS / screenshot}", page.as_uri()], capture_output=True,
+                   timeout=120)
+    assert (ARTIFACTS / screenshot).stat().st_size > 10000
+    return dom
 
 
 def test_the_dashboard_shows_the_collected_figures_in_chromium(configured):
     ARTIFACTS.mkdir(exist_ok=True)
     page = ARTIFACTS / "dashboard.html"
     configured.ok("monitor.dashboard", "--output", str(page))
-    doc = _collect(configured)
-    chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={ARTIFACTS / 'chromium-profile'}", "--window-size=1280,1400"]
-    dom = subprocess.run(chromium + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    doc = collect(configured)
+    dom = _chromium(page, "dashboard.png")
     assert 'id="last-backup-label"' in dom and doc["last"]["backup"] in dom
     assert f'data-bytes="{doc["sizes"]["repository_bytes"]}"' in dom
     assert "Backup size history" in dom and "<svg" in dom and "MB" in dom
-    subprocess.run(chromium + [f"--screenshot={ARTIFACTS / 'dashboard.png'}", page.as_uri()], capture_output=True,
-                   timeout=120)
-    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10000
+    for check in doc["checks"]:
+        assert f'<a href="runbooks/itest/alarms.md#{check["key"]}">{check["key"]}</a>' in dom
+
+
+def test_a_bucket_outage_shows_the_last_known_values_and_the_cause_first(configured):
+    """The bucket stops answering: every door says so first, and keeps the last known figures with their date
+    (issue 14, item 4); the dashboard's screenshot is docs/dashboard-outage.png."""
+    cfg = configured.cfg
+    env, lines = cron.parse(Path(cron.cron_file(cfg)).read_text())
+    monitor = next(x for x in lines if x.job == "monitor")
+    configured.ok("backup.logical")
+    assert _as_cron(monitor.user, env, monitor.command).returncode == 0  # the state before the outage is on record
+    before = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
+    assert before.get("stale") is None and before["backups"]
+    weed = State(Path(cfg.sandbox.dir)).load()["s3"]["pid"]
+    os.kill(weed, signal.SIGSTOP)
+    try:
+        for _ in range(2):  # the monitor keeps running: the outage's start is remembered, not moved
+            done = _as_cron(monitor.user, env, monitor.command)
+            assert done.returncode == 0, "the monitor job worked: the outage is its finding, not its failure"
+        doc = collect(configured)
+        check = configured.fab("host.check")
+        report = configured.fab("monitor.report")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page = ARTIFACTS / "dashboard-outage.html"
+        configured.ok("monitor.dashboard", "--output", str(page))
+        dom = _chromium(page, "dashboard-outage.png")
+    finally:
+        os.kill(weed, signal.SIGCONT)
+    for part in ("backups", "window", "sizes", "usage", "retention"):
+        assert doc[part] == before[part], f"{part}: an outage must not read as deleted backups"
+    assert doc["state"] == "critical" and doc["checks"][0]["key"] == "collection"
+    assert "cannot be reached (since " in doc["checks"][0]["message"]
+    stored = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
+    assert doc["stale"]["as_of"] == before["collected_at"] and doc["stale"]["since"] == stored["stale"]["since"]
+    assert doc["last"]["backup"] == before["last"]["backup"] and doc["ages"]["last_backup_seconds"] is not None
+    assert not any("no full backup yet" in c["message"] for c in doc["checks"])
+    assert 'id="headline" data-key="collection"' in dom and 'id="stale"' in dom
+    assert before["last"]["backup"] in dom and "figures shown are the last known, as of" in dom
+    for lie in ("never", "nothing yet", 'data-bytes="0"', ">0 backup sets"):
+        assert lie not in dom, lie
+    assert check.returncode == ExitCode.UNREACHABLE, check.stdout + check.stderr
+    assert check.stdout.splitlines()[1].startswith("  - the repository cannot be read: "), check.stdout
+    assert "stanza" not in check.stdout + check.stderr, "an unreadable repository is not a missing stanza"
+    assert report.returncode == 0 and 'CRITICAL: the bucket' in report.stdout, report.stdout
+    after = collect(configured)
+    assert after["stale"] is None and after["checks"][0]["key"] != "collection"

@@ -28,7 +28,7 @@ from pgvault.edges.cloud import s3_client
 from pgvault.edges.waiting import within
 from sandbox.lifecycle import admin_client
 from tests.fixtures import private_sandbox
-from tests.integration.helpers import connection, flush_wal, labels, mark
+from tests.integration.helpers import collect, connection, flush_wal, labels, mark
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_an_in_place_restore_takes_a_full_backup_on_its_new_timeline(forked):
 
 
 def _checks(sandbox) -> dict[str, dict]:
-    return {c["key"]: c for c in json.loads(sandbox.ok("monitor.collect", "--json"))["checks"]}
+    return {c["key"]: c for c in collect(sandbox)["checks"]}
 
 
 def _archived(sandbox) -> dict[str, str]:
@@ -160,7 +160,7 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
                   interval=1), "PostgreSQL's archiver never refused the segment pushed ahead of it"
     within(60, lambda: position(bucket.newest_wal(s3_client(cfg), cfg)[0])[1] > position(planted)[1], interval=1)
 
-    doc = json.loads(holes.ok("monitor.collect", "--json"))
+    doc = collect(holes)
     assert doc["state"] == "critical"
     checks = {c["key"]: c for c in doc["checks"]}
     assert checks["archiving"]["state"] == "critical" and planted in checks["archiving"]["message"], checks
@@ -174,7 +174,7 @@ def test_a_partial_segment_pushed_ahead_turns_the_monitor_red_and_a_latest_resto
     assert _sql(holes, "SELECT 1;") == "1", "production was left running"
 
     def waiting() -> dict | None:
-        checks = json.loads(holes.ok("monitor.collect", "--json"))["checks"]
+        checks = collect(holes)["checks"]
         found = next((c for c in checks if c["key"] == "wal-waiting"), None)
         return found if found and found["state"] == "critical" else None
 

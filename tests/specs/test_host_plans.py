@@ -58,7 +58,7 @@ def host_facts(cfg, targets, given: dict) -> HostFacts:
         settings=settings if up else {},
         stanza_ok=given.get("stanza_ok", True), catalog_ok=given.get("catalog_ok", True),
         job_build=given.get("job_build", BUILD), utc_offset=given.get("utc_offset", "+0000"), postgres_up=up,
-        include_ok=given.get("include_ok", True))
+        include_ok=given.get("include_ok", True), repository_unreadable=given.get("repository_unreadable"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)

@@ -57,6 +57,22 @@ def test_the_wrapper_records_success_failure_and_refusal(cfg, monkeypatch):
     assert "incr failed" in open(log).read()
 
 
+def test_a_refused_run_after_a_failure_keeps_the_failure_decided(cfg, monkeypatch):
+    job.setup_logging(cfg)
+    monkeypatch.setattr(job, "_report_outcome", lambda c, entry: None)
+
+    def broken(c):
+        raise PgvaultError("pgBackRest error [042]: timeout", "check the endpoint", ExitCode.FAILED)
+
+    monkeypatch.setitem(job.RUNNERS, "verify", broken)
+    assert job.run_job(cfg, "verify") == ExitCode.FAILED
+    with jobstate.job_lock(cfg.jobs.state_dir, "full"):
+        assert job.run_job(cfg, "verify") == ExitCode.LOCKED
+    data = jobstate.read(cfg.jobs.state_dir)
+    assert data["last"]["verify"]["outcome"] == "skipped"
+    assert data["decided"]["verify"]["outcome"] == "failed", "a skipped run must not clear job-failed"
+
+
 def _refused_by_pgbackrest(c):
     from pgvault.core.pgbackrest import failure
     raise failure("ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/crm-backup.lock'", "wait")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pgvault.core import metrics
+from pgvault.core import jobs, metrics, walproof
 from pgvault.core.jobs import JobRecord
 from pgvault.core.monitoring import alerts, dashboard, status
 from pgvault.core.pgbackrest import parse_info
@@ -64,11 +64,11 @@ def test_wal_lag_against_the_rpo(cfg):
 
 
 def test_a_failed_job_and_a_failed_drill_are_critical(cfg):
-    jobs = {"last": {"full": {"outcome": "ok"}, "logical": {"outcome": "failed"}}}
+    jobs = {"last": {"full": {"outcome": "ok"}, "logical": {"outcome": "failed", "message": "pg_dump: error: x"}}}
     drill = {"finished": (LAST + timedelta(minutes=5)).isoformat(), "passed": False, "seconds": {"rto": 30}}
     doc = status.build(cfg, facts(timedelta(minutes=10), jobs=jobs, drills=[drill]))
     by_key = {c["key"]: c for c in doc["checks"]}
-    assert by_key["job-failed"]["message"] == "failed: logical"
+    assert by_key["job-failed"]["message"] == "failed: logical (pg_dump: error: x)"
     assert by_key["drill"]["state"] == status.CRITICAL
     assert doc["state"] == status.CRITICAL
     assert status.summary_line(doc).startswith("CRITICAL")
@@ -147,3 +147,194 @@ def test_the_archiving_check_names_the_segment_postgres_cannot_archive(cfg):
     check = next(c for c in status.build(cfg, found)["checks"] if c["key"] == "archiving")
     assert check["state"] == status.CRITICAL
     assert "cannot archive WAL segment 000000010000000000000010" in check["message"]
+
+
+# ---------------------------------------------------------------- a bucket outage (issue 14, item 4)
+
+OUTAGE = "the bucket acme-crm-backups at https://s3.eu-west-1.amazonaws.com cannot be reached"
+
+
+def outage(previous: dict | None, after: timedelta) -> status.Facts:
+    """What the monitor reads while the bucket does not answer: nothing from it, PostgreSQL's archiver only."""
+    healthy = facts(after)
+    empty = parse_info('[{"name": "crm", "status": {"code": 99, "message": "other"}}]', "crm")
+    return status.Facts("db1", healthy.now, empty, healthy.primary, {}, healthy.newest_wal, None, {}, [],
+                        problems=[OUTAGE], unread=frozenset({"bucket"}), previous=previous)
+
+
+def test_an_unreachable_bucket_keeps_the_last_known_values_with_their_date(cfg):
+    before = status.build(cfg, facts(timedelta(minutes=10)))
+    doc = status.build(cfg, outage(before, timedelta(minutes=13)))
+    for part in ("backups", "window", "sizes", "usage", "last", "retention"):
+        assert doc[part] == before[part], part
+    assert doc["ages"]["last_backup_seconds"] == 13 * 60, "the age is recomputed to now"
+    assert doc["stale"] == {"unread": "bucket", "as_of": before["collected_at"], "since": doc["collected_at"]}
+    first = doc["checks"][0]
+    as_of, since = (LAST + timedelta(minutes=10)).strftime("%H:%M"), (LAST + timedelta(minutes=13)).strftime("%H:%M")
+    assert first["key"] == "collection" and first["message"] == (
+        f"{OUTAGE} (since {since} UTC; figures shown are the last known, as of {as_of} UTC)")
+    assert status.headline(doc) == first, "the cause comes first, not its consequences"
+    messages = " ".join(c["message"] for c in doc["checks"])
+    assert "no full backup yet" not in messages and f"(as of {as_of} UTC)" in messages
+    later = status.build(cfg, outage(doc, timedelta(minutes=18)))
+    assert later["stale"]["as_of"] == before["collected_at"] and later["stale"]["since"] == doc["collected_at"]
+    assert later["sizes"] == before["sizes"] and later["ages"]["last_backup_seconds"] == 18 * 60
+
+
+def test_an_unreachable_bucket_reads_as_unknown_in_the_report_and_on_the_dashboard_never_as_never(cfg):
+    before = status.build(cfg, facts(timedelta(minutes=10)))
+    for doc in (status.build(cfg, outage(before, timedelta(minutes=13))),
+                status.build(cfg, outage(None, timedelta(minutes=13)))):
+        subject, body = alerts.report(cfg, doc, before)
+        assert subject.startswith(f"[pgvault] test/crm: CRITICAL: {OUTAGE} (since ")
+        assert body.index("Cause:   [CRITICAL] collection") < body.index("Checks")
+        assert "never" not in body and "no full backup yet" not in body and "nothing yet" not in body
+        assert "None" not in body
+        page = dashboard.render(doc)
+        assert 'id="headline" data-key="collection"' in page and 'id="stale"' in page
+        for lie in ("never", "nothing yet", "data-bytes=\"0\"", ">0 backup sets"):
+            assert lie not in page, lie
+    never_read = status.build(cfg, outage(None, timedelta(minutes=13)))
+    assert never_read["sizes"]["repository_bytes"] is None and never_read["last"]["backup"] is None
+    assert "no earlier figures on record: unknown" in never_read["checks"][0]["message"]
+    assert "unknown" in dashboard.render(never_read)
+
+
+def test_stale_sizes_are_not_published_as_current(cfg):
+    before = status.build(cfg, facts(timedelta(minutes=10)))
+    values = status.metric_values(status.build(cfg, outage(before, timedelta(minutes=13))))
+    assert metrics.REPOSITORY_SIZE.name not in values and metrics.BACKUP_SIZE.name not in values
+    assert values[metrics.LAST_BACKUP_AGE.name] == 13 * 60.0, "ages keep growing: a long outage still alarms"
+
+
+# ---------------------------------------------------------------- WAL archive lag on an idle database (item 5)
+
+def lag_check(cfg, current: str, newest_age: timedelta, waiting_for: timedelta | None = None,
+              lsn: str | None = None) -> dict:
+    found = facts(timedelta(hours=3), wal_after=newest_age)
+    found.primary.update(current_wal=current, lsn=lsn)
+    if waiting_for is not None:
+        found.waiting = [("000000010000000000000010", found.now - waiting_for)]
+    return next(c for c in status.build(cfg, found)["checks"] if c["key"] == "wal-archive-lag")
+
+
+@pytest.mark.parametrize("current, lsn", [("00000001000000000000000F", "0/10000000"),
+                                          ("000000010000000000000010", "0/10000A28"),
+                                          ("00000001000000000000000F", None)],
+                         ids=["switched, nothing written since", "writing the next segment", "position unread"])
+def test_an_idle_database_whose_every_finished_segment_is_in_the_bucket_is_not_lagging(cfg, current, lsn):
+    check = lag_check(cfg, current, timedelta(hours=2), lsn=lsn)
+    assert check["state"] == status.OK and check["value"] == 0, check
+    assert check["message"].startswith("every finished WAL segment is in the bucket")
+
+
+def test_the_newest_segments_age_counts_once_the_primary_has_written_past_it(cfg):
+    check = lag_check(cfg, "000000010000000000000012", timedelta(hours=2))
+    assert check["state"] == status.CRITICAL and check["value"] == 7200
+    assert check["message"].startswith("2 finished WAL segment(s) not yet in the bucket")
+
+
+def test_a_segment_finished_at_the_boundary_counts_though_pg_walfile_name_still_names_it(cfg):
+    """At ``0/10000000`` PostgreSQL writes into segment ...10; ...0F, which pg_walfile_name names, is finished."""
+    check = lag_check(cfg, "00000001000000000000000F", timedelta(hours=2), lsn="0/10000000")
+    assert check["state"] == status.OK
+    check = lag_check(cfg, "000000010000000000000010", timedelta(hours=2), lsn="0/11000000")
+    assert check["state"] == status.CRITICAL and check["message"].startswith("1 finished WAL segment(s)")
+
+
+def test_segments_that_just_finished_after_a_long_idle_time_are_not_a_lag_yet(cfg):
+    check = lag_check(cfg, "000000010000000000000011", timedelta(hours=2), waiting_for=timedelta(seconds=5))
+    assert check["state"] == status.OK and check["value"] == 5
+
+
+# ---------------------------------------------------------------- job-failed and later successes (item 6)
+
+def failed_run(job: str, ended, outcome: str = "failed") -> dict:
+    return {"job": job, "host": "db1", "started": ended.isoformat(), "ended": ended.isoformat(), "seconds": 1.0,
+            "exit_code": {"failed": 1, "skipped": 6, "ok": 0}[outcome], "outcome": outcome,
+            "message": f"pgBackRest error [042]: {job} timed out" if outcome == "failed" else "", "sizes": {}}
+
+
+def test_a_backup_retried_by_hand_clears_job_failed(cfg):
+    """``fab backup.full`` records nothing in jobs.json: the newer full backup set is the proof."""
+    before_last = {"last": {"full": failed_run("full", LAST - timedelta(hours=1))}}
+    after_last = {"last": {"full": failed_run("full", LAST + timedelta(minutes=1))}}
+    assert next(c for c in status.build(cfg, facts(timedelta(minutes=10), jobs=before_last))["checks"]
+                if c["key"] == "job-failed")["state"] == status.OK
+    check = next(c for c in status.build(cfg, facts(timedelta(minutes=10), jobs=after_last))["checks"]
+                 if c["key"] == "job-failed")
+    assert check["state"] == status.CRITICAL
+    assert check["message"] == "failed: full (pgBackRest error [042]: full timed out)", "the error line is shown"
+
+
+def test_a_skipped_run_after_a_failure_keeps_job_failed_critical(cfg):
+    data: dict = {}
+    for outcome in ("failed", "skipped"):
+        data = jobs.add_record(data, failed_run("verify", LAST + timedelta(minutes=1), outcome), 200)
+    check = next(c for c in status.build(cfg, facts(timedelta(minutes=10), jobs=data))["checks"]
+                 if c["key"] == "job-failed")
+    assert check["state"] == status.CRITICAL and "verify (pgBackRest error [042]" in check["message"]
+    data = jobs.add_record(data, failed_run("verify", LAST + timedelta(minutes=5), "ok"), 200)
+    assert next(c for c in status.build(cfg, facts(timedelta(minutes=10), jobs=data))["checks"]
+                if c["key"] == "job-failed")["state"] == status.OK
+
+
+# ---------------------------------------------------------------- what to do, where to read (item 7)
+
+def test_every_check_links_its_runbook_section_and_says_what_to_do(cfg):
+    jobs_ = {"last": {"logical": failed_run("logical", LAST + timedelta(minutes=1))}}
+    doc = status.build(cfg, facts(timedelta(minutes=10), jobs=jobs_))
+    page = dashboard.render(doc)
+    for check in doc["checks"]:
+        assert check["runbook"] == f"runbooks/test/alarms.md#{check['key']}" and check["action"]
+        assert f'<a href="runbooks/test/alarms.md#{check["key"]}">{check["key"]}</a>' in page
+    assert "pgBackRest error [042]: logical timed out" in page.split('id="jobs"')[0], "the check shows the error"
+    assert 'id="headline" data-key="job-failed"' in page and "What to do: read the error shown" in page
+
+
+@pytest.mark.parametrize("wal_after, code", [(30, 0), (200, 1), (400, 2)], ids=["ok", "warning", "critical"])
+def test_the_plugin_exit_code_is_the_state(cfg, wal_after, code):
+    doc = status.build(cfg, facts(timedelta(minutes=10), timedelta(seconds=wal_after)))
+    assert status.plugin_code(doc) == code, status.summary_line(doc)
+
+
+def test_a_figure_the_last_known_document_lacked_reads_as_none_as_of_its_date(cfg):
+    found = facts(timedelta(minutes=10))
+    found.newest_logical = None
+    doc = status.build(cfg, outage(status.build(cfg, found), timedelta(minutes=13)))
+    as_of = (LAST + timedelta(minutes=10)).strftime("%H:%M")
+    check = next(c for c in doc["checks"] if c["key"] == "logical-dump-age")
+    assert check["message"] == f"last logical dump none as of {as_of} UTC: the bucket cannot be read"
+    assert f'id="last-logical-age" data-seconds="None" data-state="critical">none as of {as_of} UTC<' \
+        in dashboard.render(doc)
+
+
+def test_a_last_known_document_from_an_older_pgvault_fills_what_it_has(cfg):
+    before = status.build(cfg, facts(timedelta(minutes=10)))
+    for part in ("usage", "retention", "stale"):
+        del before[part]
+    doc = status.build(cfg, outage(before, timedelta(minutes=13)))
+    assert doc["backups"] == before["backups"] and doc["usage"] == {}
+    assert set(doc["retention"]["counts"].values()) == {None}
+
+
+@pytest.mark.parametrize(("checked_ago", "broken", "state"), [
+    (timedelta(minutes=5), None, "ok"),
+    (timedelta(minutes=5), walproof.Break("000000010000000000000010", 0x10000028, "contrecord is requested by"),
+     "critical"),
+    (timedelta(days=3), None, "warning"),     # the daily proof has not run for two of its intervals
+])
+def test_the_wal_proof_is_a_check_naming_the_segment_where_wal_stops_chaining(cfg, checked_ago, broken, state):
+    found = facts(timedelta(hours=1))
+    found.proof = walproof.Proof("15-1", broken=broken, checked=(found.now - checked_ago).isoformat(),
+                                 proven_to="00000001000000000000000E", newest="00000001000000000000000F")
+    check = next(c for c in status.build(cfg, found)["checks"] if c["key"] == "wal-continuity")
+    assert check["state"] == state
+    if broken:
+        assert "segment 000000010000000000000010 at LSN 0/10000028" in check["message"]
+    assert "wal-continuity" in check["runbook"]
+
+
+def test_without_a_proof_state_there_is_no_continuity_check_and_no_green_one(cfg):
+    """Only a monitor that could not reach the bucket has no state: its collection check is critical."""
+    assert "wal-continuity" not in {c["key"] for c in status.build(cfg, facts(timedelta(hours=1)))["checks"]}

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgvault.core.jobs import BY_NAME, JobRecord
-from pgvault.core.monitoring.status import CRITICAL, OK, summary_line
+from pgvault.core.monitoring import lastknown
+from pgvault.core.monitoring.status import CRITICAL, OK, headline, summary_line
 from pgvault.core.policy import runbook_link
 from pgvault.core.render import environment
 from pgvault.core.schema import StackConfig
@@ -71,31 +72,55 @@ def failure_alert(cfg: StackConfig, entry: JobRecord) -> tuple[str, str]:
     return subject, body
 
 
+def cause_lines(doc: dict) -> list[str]:
+    """The top of every message about a status document: the one cause to read first, what to do, where
+    to read more (nothing when every check is ok)."""
+    first = headline(doc)
+    if first is None:
+        return []
+    return [f"Cause:   [{first['state'].upper()}] {first['key']}: {first['message']}",
+            f"Do:      {first['action']}", f"Runbook: {first['runbook']}"]
+
+
 def state_change(cfg: StackConfig, doc: dict, new_critical: list[str]) -> tuple[str, str]:
-    """Subject and body of the alert sent when checks turn critical, or when none is critical any more."""
+    """Subject and body of the alert sent when checks turn critical, or when none is critical any more.
+
+    The cause comes first; each check that is not ok follows with the link to its own runbook section.
+    """
     turned = f"CRITICAL {', '.join(new_critical)}" if new_critical else "RESOLVED"
     subject = f"[pgvault] {turned} on {doc['host']} ({cfg.name}/{cfg.pgbackrest.stanza})"
-    lines = [f"State: {doc['state']} at {doc['collected_at'][:19]} UTC", ""]
-    lines += [f"[{c['state'].upper()}] {c['key']}: {c['message']}" for c in doc["checks"] if c["state"] != OK]
-    lines += ["", f"Runbook: {runbook_link(cfg, 'alarms', 'overview')}"]
-    return subject, "\n".join(lines)
+    lines = [*cause_lines(doc), "", f"State: {doc['state']} at {doc['collected_at'][:19]} UTC", ""]
+    for check in doc["checks"]:
+        if check["state"] != OK:
+            lines += [f"[{check['state'].upper()}] {check['key']}: {check['message']}", f"  {check['runbook']}"]
+    if not new_critical:
+        lines.append(f"Every check is back below critical. Runbook: {runbook_link(cfg, 'alarms', 'overview')}")
+    return subject, "\n".join(lines).lstrip("\n")
 
 
 def report(cfg: StackConfig, doc: dict, previous: dict | None) -> tuple[str, str]:
     """Subject and body of the daily status e-mail."""
     state = summary_line(doc)
-    subject = f"[pgvault] {cfg.name}/{cfg.pgbackrest.stanza}: " + ("OK" if doc["state"] == OK else state)
+    first = headline(doc)
+    others = sum(1 for c in doc["checks"] if c["state"] != OK) - 1
+    subject = f"[pgvault] {cfg.name}/{cfg.pgbackrest.stanza}: " + (
+        "OK" if first is None else f"{first['state'].upper()}: {first['message']}"
+        + (f" (and {others} more)" if others else ""))
     before = (previous or {}).get("sizes", {})
     sizes = [
         (name, doc["sizes"].get(key), before.get(key))
         for name, key in (("last backup (database)", "last_backup_database_bytes"), ("repository", "repository_bytes"))
     ]
     drill = doc.get("drill")
-    drill_line = "no drill recorded yet" if not drill else (
+    unknown = f"{lastknown.missing(doc)}: the bucket cannot be read" if doc.get("stale") else "no drill recorded yet"
+    drill_line = unknown if not drill else (
         f"{drill['finished'][:19]}: {'passed' if drill.get('passed') else 'FAILED'}"
         + (f", RTO {drill['seconds']['rto']} s" if (drill.get("seconds") or {}).get("rto") is not None else ""))
     body = environment().get_template("report.txt.j2").render(
-        doc=doc, cfg=cfg, state=state, drill_line=drill_line,
+        doc=doc, cfg=cfg, state=state, drill_line=drill_line, cause=cause_lines(doc),
+        missing=lastknown.missing(doc), stale=lastknown.note(doc),
+        recoverable=(f"{doc['window']['earliest']} .. {doc['window']['latest'] or ''}" if doc["window"]["earliest"]
+                     else lastknown.missing(doc) if doc.get("stale") else "nothing yet"),
         sizes=[(n, _size(v), _change(v, b)) for n, v, b in sizes],
         usage=[(k, human_bytes(v)) for k, v in sorted(doc["usage"].items())],
         alarms_link=runbook_link(cfg, "alarms", "overview"))

@@ -13,20 +13,38 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pgvault.core.monitoring import charts
-from pgvault.core.monitoring.status import CRITICAL, OK, WARNING
+from pgvault.core.monitoring import charts, lastknown
+from pgvault.core.monitoring.status import CRITICAL, OK, WARNING, headline
 from pgvault.core.render import environment
 from pgvault.core.units import duration, human_bytes
 
 COLOURS = {OK: "#2e7d32", WARNING: "#ef8f00", CRITICAL: "#c62828"}
 
 
-def _age(seconds: int | None) -> str:
-    return "never" if seconds is None else f"{duration(seconds)} ago"
+def _age(seconds: int | None, missing: str) -> str:
+    return missing if seconds is None else f"{duration(seconds)} ago"
+
+
+def _size(value: int | None) -> str:
+    return "unknown" if value is None else human_bytes(value)
+
+
+def stale_line(doc: dict) -> str:
+    """What a stale document's page says above its figures ("" when everything was read this time)."""
+    stale = doc.get("stale")
+    if not stale:
+        return ""
+    what = "The bucket cannot be reached" if stale["unread"] == "bucket" else "pgBackRest cannot read the repository"
+    return f"{what} {lastknown.note(doc)}."
 
 
 def render(doc: dict) -> str:
-    """The dashboard page for one status document."""
+    """The dashboard page for one status document.
+
+    The one cause to read first heads the page with what to do and its runbook section; each check links
+    to its own section; a figure that could not be read is "unknown" (never "never"), and while the bucket
+    cannot be read the figures shown are the last known, with their date.
+    """
     checks = {c["key"]: c for c in doc["checks"]}
     backups = doc["backups"][-30:]
     labels = [datetime.fromisoformat(b["stop"]).strftime("%m-%d %H:%M") for b in backups]
@@ -45,6 +63,9 @@ def render(doc: dict) -> str:
     usage_chart = charts.bar_chart("Off-site storage by category", [k for k, _ in usage],
                                    [("bytes", [float(v) for _, v in usage], "#8d6e63")], "size", human_bytes)
     return environment().get_template("dashboard.html.j2").render(
-        doc=doc, checks=checks, colours=COLOURS, age=_age, human_bytes=human_bytes,
+        doc=doc, checks=checks, colours=COLOURS, human_bytes=_size, headline=headline(doc), stale=stale_line(doc),
+        age=lambda seconds: _age(seconds, lastknown.missing(doc)),
+        nothing=lastknown.missing(doc) if doc.get("stale") else "nothing yet",
+        none=lastknown.missing(doc) if doc.get("stale") else "none",
         size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart,
         jobs=list(reversed(doc["recent_jobs"]))[:15])

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pgvault.core import metrics
+from pgvault.core import jobs, metrics
+from pgvault.core.monitoring import advice, lastknown
 from pgvault.core.pgbackrest import StanzaInfo
 from pgvault.core.policy import (
     alarm_specs,
@@ -26,7 +27,7 @@ from pgvault.core.retention import Policy, decide
 from pgvault.core.schema import StackConfig
 from pgvault.core.targets import recoverable_window
 from pgvault.core.units import duration, human_bytes
-from pgvault.core.wal import segments_between
+from pgvault.core.wal import name_of, parse_lsn, position, segment_of, segments_between
 from pgvault.core.walproof import Proof, summary
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
@@ -54,6 +55,10 @@ class Facts:
     problems: list[str] = field(default_factory=list)
     #: finished WAL segments PostgreSQL has not archived yet (``.ready`` files): (name, when it finished)
     waiting: list[tuple[str, datetime]] = field(default_factory=list)
+    #: what could not be read this time: ``"bucket"`` (nothing from it) or ``"repository"`` (pgBackRest's info)
+    unread: frozenset[str] = frozenset()
+    #: the last status document the monitor wrote on the host: the last known values of what was not read
+    previous: dict | None = None
     #: the WAL continuity proof's state (``pgvault.core.walproof``); ``None`` before the first proof
     proof: Proof | None = None
 
@@ -76,8 +81,33 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
+def wal_lag(now: datetime, newest_at: datetime | None, pending: int | None,
+            waiting_since: datetime | None) -> int | None:
+    """How long finished WAL has waited to reach the bucket: the figure judged against the RPO.
+
+    An idle database makes no new segments, so the age of the newest segment in the bucket says nothing
+    on its own: the lag is 0 while every segment PostgreSQL finished is in the bucket.  While some are not
+    (``pending``), it is the age of the newest in the bucket, or less when PostgreSQL's own waiting
+    segments (``.ready`` files, ``waiting_since`` the oldest) show the wait began later.  With PostgreSQL's
+    position unknown (``pending`` is ``None``) the age alone stands: unknown is not healthy.
+
+    :returns: seconds, or ``None`` when no segment is known at all
+    """
+    age = _age(now, newest_at)
+    if age is None or pending == 0:
+        return None if age is None else 0
+    if pending is not None and waiting_since is not None:
+        return min(age, _age(now, waiting_since))
+    return age
+
+
 def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
-    """The status document of one host."""
+    """The status document of one host.
+
+    What could not be read (``facts.unread``) is shown with its last known value from
+    ``facts.previous`` (``pgvault.core.monitoring.lastknown``); every check carries its runbook section
+    and one line of what to do (``pgvault.core.monitoring.advice``).
+    """
     valid = facts.stanza.valid_backups
     fulls = [b for b in valid if b.type == "full"]
     last_full = fulls[-1] if fulls else None
@@ -85,15 +115,18 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
     last_archived = (facts.primary or {}).get("last_archived_time")
     win = recoverable_window(facts.stanza, facts.primary)
     wal_name, wal_at = facts.newest_wal or (None, None)
-    current = (facts.primary or {}).get("current_wal")
-    pending = segments_between(wal_name, current) if current and wal_name else None
+    current, lsn = (facts.primary or {}).get("current_wal"), (facts.primary or {}).get("lsn")
+    # the segment PostgreSQL writes into: at a segment boundary pg_walfile_name names the one just finished
+    writing = name_of(position(current)[0], segment_of(parse_lsn(lsn))) if current and lsn else current
+    pending = segments_between(wal_name, writing) if writing and wal_name else None
     drill = facts.drills[0] if facts.drills else None
     drill_at = datetime.fromisoformat(drill["finished"]) if drill else None
     ages = {
         "last_full_seconds": _age(facts.now, last_full.stop if last_full else None),
         "last_backup_seconds": _age(facts.now, last_any.stop if last_any else None),
         "last_logical_seconds": _age(facts.now, facts.newest_logical),
-        "wal_lag_seconds": _age(facts.now, wal_at),
+        "wal_lag_seconds": wal_lag(facts.now, wal_at, pending, min((at for _, at in facts.waiting), default=None)),
+        "newest_wal_seconds": _age(facts.now, wal_at),
         "last_drill_seconds": _age(facts.now, drill_at),
     }
     doc = {
@@ -129,15 +162,20 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "usage": dict(facts.usage),
         "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
         "retention": retention_status(cfg, facts, clock),
-        "jobs": facts.jobs.get("last", {}),
+        "jobs": jobs.decided(facts.jobs),
         "recent_jobs": [j for j in facts.jobs.get("history", [])
                         if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()],
         "drill": drill,
         "drills": facts.drills[:20],
         "targets": {"rpo_seconds": cfg.targets.rpo_seconds, "rto_seconds": cfg.targets.rto_seconds},
+        "stale": None,
     }
-    doc["checks"] = [_check("collection", CRITICAL, None, None, problem) for problem in facts.problems]
+    if facts.unread:
+        lastknown.carry(doc, facts.previous, facts.unread, facts.now)
+    tail = f" ({lastknown.note(doc)})" if doc["stale"] else ""
+    doc["checks"] = [_check("collection", CRITICAL, None, None, problem + tail) for problem in facts.problems]
     doc["checks"] += checks(cfg, doc)
+    doc["checks"] = [advice.annotate(cfg, c) for c in doc["checks"]]
     doc["state"] = max((c["state"] for c in doc["checks"]), key=_RANK.get, default=OK)
     return doc
 
@@ -163,26 +201,20 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
     due = {"full-backup-age": cron_interval_seconds(cfg.schedule.full),
            "backup-age": backup_interval_seconds(cfg),
            "logical-dump-age": cron_interval_seconds(cfg.schedule.logical)}
+    stale = doc.get("stale")
+    as_of = f" (as of {lastknown.as_of(doc)})" if lastknown.as_of(doc) else ""
     out = []
     for key, age, what in (("full-backup-age", ages["last_full_seconds"], "full backup"),
                            ("backup-age", ages["last_backup_seconds"], "backup"),
                            ("logical-dump-age", ages["last_logical_seconds"], "logical dump")):
         if age is None:
-            out.append(_check(key, CRITICAL, None, limits[key], f"no {what} yet"))
+            out.append(_check(key, CRITICAL, None, limits[key], f"no {what} yet" if not stale else
+                              f"last {what} {lastknown.missing(doc)}: the bucket cannot be read"))
             continue
         state = CRITICAL if age > limits[key] else WARNING if age > due[key] else OK
-        out.append(_check(key, state, age, limits[key], f"last {what} {duration(age)} ago"))
-    lag, rpo = ages["wal_lag_seconds"], cfg.targets.rpo_seconds
-    if lag is None:
-        out.append(_check("wal-archive-lag", CRITICAL, None, rpo, "no WAL segment in the bucket"))
-    else:
-        soft = archive_timeout_seconds(cfg.targets)
-        state = CRITICAL if lag > rpo else WARNING if lag > soft else OK
-        pending = (f", {wal['pending_segments']} finished segment(s) not yet in the bucket"
-                   if wal["pending_segments"] else "")
-        out.append(_check("wal-archive-lag", state, lag, rpo,
-                          f"newest WAL in the bucket is {duration(lag)} old (RPO {rpo} s){pending}"))
-    waited = wal.get("oldest_waiting_seconds")
+        out.append(_check(key, state, age, limits[key], f"last {what} {duration(age)} ago{as_of}"))
+    out.append(_wal_check(cfg, ages, wal))
+    waited, rpo = wal.get("oldest_waiting_seconds"), cfg.targets.rpo_seconds
     if waited is not None:
         soft = archive_timeout_seconds(cfg.targets)
         state = CRITICAL if waited > rpo else WARNING if waited > soft else OK
@@ -204,22 +236,56 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         if state == WARNING:
             message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
         out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
-    failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
+    drills_at = [d["finished"] for d in doc.get("drills") or []]
+    failing = {j: r for j, r in sorted(doc["jobs"].items()) if r.get("outcome") == "failed"
+               and not jobs.retried(j, r.get("ended"), doc["backups"], doc["last"]["logical_at"], drills_at)}
+    failed = "; ".join(f"{j} ({r.get('message') or 'no error recorded'})" for j, r in failing.items())
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
-                      f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
+                      f"failed: {failed}" if failing else "no job's last decided run failed, or a later run "
+                      "succeeded"))
     for name, volume in sorted(doc.get("volumes", {}).items()):
         pct = volume["used_percent"]
         state = CRITICAL if pct >= VOLUME_CRITICAL else WARNING if pct >= VOLUME_WARNING else OK
         out.append(_check(f"{name}-volume", state, pct, VOLUME_CRITICAL,
                           f"{name} volume {pct}% full ({human_bytes(volume['free_bytes'])} free)"))
     drill = doc["drill"]
-    if drill is not None:
+    if drill is not None and doc["ages"]["last_drill_seconds"] is not None:
         age = doc["ages"]["last_drill_seconds"]
         limit = limits["drill-age"]
         state = CRITICAL if not drill.get("passed") else WARNING if age > limit else OK
         out.append(_check("drill", state, age, limit,
                           f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago"))
     return out
+
+
+def _wal_check(cfg: StackConfig, ages: dict, wal: dict) -> dict:
+    """``wal-archive-lag``: judged by what is pending (:func:`wal_lag`), not by the age of the newest segment."""
+    lag, rpo, pending = ages["wal_lag_seconds"], cfg.targets.rpo_seconds, wal["pending_segments"]
+    if lag is None:
+        return _check("wal-archive-lag", CRITICAL, None, rpo, "no WAL segment in the bucket, nor archived by "
+                                                              "PostgreSQL")
+    newest = f"the newest, {wal['newest_in_bucket']}, arrived {duration(ages['newest_wal_seconds'])} ago"
+    if pending == 0:
+        return _check("wal-archive-lag", OK, lag, rpo, f"every finished WAL segment is in the bucket ({newest})")
+    soft = archive_timeout_seconds(cfg.targets)
+    state = CRITICAL if lag > rpo else WARNING if lag > soft else OK
+    what = (f"{pending} finished WAL segment(s) not yet in the bucket" if pending is not None
+            else "PostgreSQL's WAL position is unknown")
+    return _check("wal-archive-lag", state, lag, rpo, f"{what}, waiting up to {duration(lag)} (RPO {rpo} s); "
+                                                      f"{newest}")
+
+
+def headline(doc: dict) -> dict | None:
+    """The one check to read first: the worst, and of the worst the first listed (what could not be read
+    comes first, before its consequences); ``None`` when every check is ok."""
+    worst = max(doc["checks"], key=lambda c: _RANK[c["state"]], default=None)
+    return worst if worst is not None and worst["state"] != OK else None
+
+
+def plugin_code(doc: dict) -> int:
+    """The document's state as a monitoring plugin's exit code (Nagios, Icinga, Sensu): 0 ok, 1 warning,
+    2 critical; also the Prometheus state gauge."""
+    return _RANK[doc["state"]]
 
 
 def summary_line(doc: dict) -> str:
@@ -239,9 +305,10 @@ def metric_values(doc: dict) -> dict[str, float]:
         metrics.LAST_LOGICAL_DUMP_AGE.name: ages["last_logical_seconds"],
         metrics.WAL_ARCHIVE_LAG.name: ages["wal_lag_seconds"],
         metrics.LAST_DRILL_AGE.name: ages["last_drill_seconds"],
-        metrics.BACKUP_SIZE.name: doc["sizes"]["last_backup_database_bytes"],
-        metrics.REPOSITORY_SIZE.name: doc["sizes"]["repository_bytes"],
     }
+    if not doc.get("stale"):  # sizes as of an earlier run would make a flat line out of an outage
+        values[metrics.BACKUP_SIZE.name] = doc["sizes"]["last_backup_database_bytes"]
+        values[metrics.REPOSITORY_SIZE.name] = doc["sizes"]["repository_bytes"]
     if drill is not None:
         values[metrics.DRILL_FAILED.name] = 0 if drill.get("passed") else 1
         values[metrics.DRILL_RTO.name] = (drill.get("seconds") or {}).get("rto")
@@ -263,7 +330,7 @@ def prometheus(doc: dict) -> str:
         metric = by_name[name]
         lines += [f"# HELP {metric.prometheus_name} {metric.description}", f"# TYPE {metric.prometheus_name} gauge",
                   f"{metric.prometheus_name}{{{labels}}} {_number(value)}"]
-    state = {OK: 0, WARNING: 1, CRITICAL: 2}[doc["state"]]
+    state = plugin_code(doc)
     lines += [f"# HELP {metrics.STATE_GAUGE} 0 ok, 1 warning, 2 critical", f"# TYPE {metrics.STATE_GAUGE} gauge",
               f"{metrics.STATE_GAUGE}{{{labels}}} {state}"]
     stanza = f'stanza="{doc["stanza"]}"'
@@ -272,7 +339,7 @@ def prometheus(doc: dict) -> str:
     if last_full is not None:
         lines += _gauge(exporter[metrics.LAST_FULL_BACKUP_AGE.name], f'backup_type="full",block_incr="n",{stanza}',
                         last_full)
-    if doc["backups"]:
+    if doc["backups"] and not doc.get("stale"):
         last = doc["backups"][-1]
         ident = (f'backup_name="{last["label"]}",backup_type="{last["type"]}",block_incr="n",database_id="1",'
                  f'repo_key="1",{stanza}')

@@ -1,0 +1,45 @@
+"""Every check the status document can carry has a section in the alarms runbook and a line of what to do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ops import runbooks
+from pgvault.core import walproof
+from pgvault.core.monitoring import advice, status
+from tests.builders import make_stack
+from tests.unit.test_status import LAST, facts, failed_run
+
+
+def every_check_at_once(cfg) -> set[str]:
+    """The keys of a document built from facts in which everything that can go wrong has."""
+    found = facts(timedelta(hours=40), jobs={"last": {"incr": failed_run("incr", LAST + timedelta(hours=1))}},
+                  drills=[{"finished": LAST.isoformat(), "passed": False, "seconds": {"rto": 1}}],
+                  problems=["PostgreSQL on db1 does not answer"])
+    found.volumes = {"pg_wal": (95, 1), "spool": (95, 1)}
+    found.waiting = [("000000010000000000000010", found.now - timedelta(hours=1))]
+    found.primary.update(last_failed_wal="000000010000000000000010", failed_count=1,
+                         last_failed_time=found.now.isoformat())
+    found.proof = walproof.Proof("15-1", broken=walproof.Break("000000010000000000000010", None, "zeroed page"),
+                                 checked=found.now.isoformat())
+    return {c["key"] for c in status.build(cfg, found)["checks"]}
+
+
+def test_the_advice_covers_exactly_the_checks_the_status_module_produces():
+    """``advice.annotate`` refuses an undeclared key; this shows no declared key is dead."""
+    assert every_check_at_once(make_stack()) == set(advice.ACTIONS)
+
+
+def test_an_undeclared_check_is_refused():
+    with pytest.raises(KeyError):
+        advice.annotate(make_stack(), {"key": "made-up", "state": "ok", "message": ""})
+
+
+@pytest.mark.parametrize("stack", ["sandbox", "test"])
+@pytest.mark.parametrize("key", sorted(advice.ACTIONS) + ["pgbackrest-042"])
+def test_every_check_has_a_section_in_the_alarms_runbook(stack, key):
+    cfg = make_stack(stack)
+    text = runbooks.render_all(cfg)["alarms.md"]
+    assert f'<a id="{key}"></a>' in text, f"the alarms runbook has no section for {key}"
