@@ -127,7 +127,9 @@ def test_s3_outage_queues_wal_alerts_and_catches_up_without_loss(faults, earlier
     assert "every backup and WAL file checked is valid" in faults.ok("backup.verify")
     assert _archive_gaps(faults) == earlier_gaps, "a fault must never leave a hole in the archive"
     _as_cron(monitor.user, env, monitor.command)
-    assert within(20, lambda: [m for m in _drain_queue(cfg) if "RESOLVED" in m.get("Subject", "")])
+    resolved = within(20, lambda: [m for m in _drain_queue(cfg) if "RESOLVED" in m.get("Subject", "")])
+    after = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
+    assert resolved, [(c["key"], c["state"], c["message"]) for c in after["checks"] if c["state"] != "ok"]
     doc = restore_json(faults, "restore.pitr", "--target", middle.isoformat())
     try:
         found = labels(faults, faults.dsn_for(doc))
