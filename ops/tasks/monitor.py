@@ -12,7 +12,7 @@ from ops.tasks.common import emit_json, pgvault_task, say
 from pgvault.actions import monitoring
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.monitoring import dashboard
-from pgvault.core.monitoring.status import headline, plugin_code, textfile_path
+from pgvault.core.monitoring.status import PLUGIN_UNKNOWN, headline, plugin_code, textfile_path
 from pgvault.edges.stackfile import load_stack
 
 
@@ -26,10 +26,14 @@ def _documents(c, stack, host):
 def collect_(c, stack=None, host=None, json_=False):
     """Gather the status of backups, WAL, jobs and storage.
 
-    Exits as monitoring plugins do: 0 ok, 1 warning, 2 critical (the worst host); any other code means the
-    status could not be collected at all (3 stack file, 5 unreachable, ...).
+    Exits as monitoring plugins do: 0 ok, 1 warning, 2 critical (the worst host), 3 unknown: the status
+    could not be collected at all (the error line says why).
     """
-    _, found = _documents(c, stack, host)
+    try:
+        _, found = _documents(c, stack, host)
+    except Exception as exc:  # noqa: BLE001 - every failure to collect is the plugin's UNKNOWN, never 1 or 2
+        text = exc.one_line() if isinstance(exc, PgvaultError) else " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise Exit(f"error: {text[:400]}", code=PLUGIN_UNKNOWN) from None
     if json_:
         emit_json(found[0][2] if len(found) == 1 else {e.name: d for e, _, d in found})
     for entry, _, doc in [] if json_ else found:

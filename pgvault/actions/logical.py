@@ -177,8 +177,10 @@ def restore(conn: Conn, cfg: StackConfig, selector: str, into: str, table: str |
     """Restore a dump (or one table of it, with its indexes, constraints, triggers, grants and sequences) into
     database ``into`` on the host; report the rows of what was restored only.
 
-    A ``table`` the dump lacks is refused, listing the tables it holds, before the database is created.
+    A production database (``check_restore_target``) and a ``table`` the dump lacks are refused, listing the
+    tables it holds, before the database is created.
     """
+    into = logical.check_restore_target(cfg, into)
     chosen = logical.choose(list_dumps(cfg), selector, source)
     say(f"  dump {chosen['key']} of {chosen['database']} ({human_bytes(chosen['bytes'])}, {chosen['started']})")
     state = _target_state(conn, cfg, into)

@@ -27,6 +27,7 @@ from pgvault.core.pgbackrest import StanzaInfo
 from pgvault.core.plan import DesiredFile
 from pgvault.core.retention import clock_for
 from pgvault.core.schema import StackConfig
+from pgvault.core.walproof import MONITOR_SEGMENTS
 from pgvault.edges import bucket, notify, remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
@@ -65,7 +66,7 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
         problems.append(exc.message)
         stanza, unread, previous = empty, frozenset({"repository"}), _previous(conn, cfg)
     try:
-        proof = walproof.prove(conn, cfg, lambda _line: None)
+        proof = walproof.prove(conn, cfg, lambda _line: None, limit=MONITOR_SEGMENTS)
     except PgvaultError as exc:
         problems.append(f"the WAL proof could not run: {exc.message}")
         proof = walproof.read_state(conn, cfg)

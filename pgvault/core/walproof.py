@@ -45,6 +45,8 @@ from pgvault.core.wal import SEGMENT_BYTES, SEGMENT_NAME, lsn_text, name_of, par
 
 #: segments fetched and read per ``pg_waldump`` run (16 MB each: at most 1 GB of scratch space)
 BATCH_SEGMENTS = 64
+#: segments one monitor run reads at most (2 GB); the rest waits for the next run or the daily verify job
+MONITOR_SEGMENTS = 128
 #: the state file, in ``jobs.state_dir`` on the DB host
 STATE_FILE = "walproof.json"
 
@@ -133,12 +135,23 @@ def _on_history(parts: Sequence[Part], number: int) -> int:
 
 @dataclass(frozen=True)
 class Read:
-    """One ``pg_waldump`` run: the segment files to fetch, and the LSN range to follow records across."""
+    """One ``pg_waldump`` run: the segment files to fetch, and the LSN range to follow records across.
+
+    ``stored_as`` names the file each segment is fetched into; it differs from the segment's own name only
+    for a parent timeline's last segment before a branch, fetched under the child timeline's name so that
+    one run follows the records across the branch point (page timeline ids may only rise, and do).
+    """
 
     timeline: int
     segments: tuple[str, ...]
     start_lsn: int
     end_lsn: int
+    stored_as: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[tuple[str, str], ...]:
+        """(segment to fetch, file name to store it as), in order."""
+        return tuple(zip(self.segments, self.stored_as or self.segments, strict=True))
 
     @property
     def open_end(self) -> str:
@@ -148,6 +161,17 @@ class Read:
     def describe(self) -> str:
         """``000000010000000000000003..000000010000000000000005`` for progress lines."""
         return self.segments[0] if len(self.segments) == 1 else f"{self.segments[0]}..{self.segments[-1]}"
+
+
+def resume(read: Read, broken: Break) -> Read | None:
+    """The rest of ``read`` after the segment where it broke, so the WAL after a break is proven too."""
+    number = position(broken.segment)[1]
+    rest = [i for i, name in enumerate(read.segments) if position(name)[1] > number]
+    if not rest:
+        return None
+    first = rest[0]
+    return Read(read.timeline, read.segments[first:], position(read.segments[first])[1] * SEGMENT_BYTES,
+                read.end_lsn, read.stored_as[first:] if read.stored_as else ())
 
 
 @dataclass(frozen=True)
@@ -184,6 +208,8 @@ class Plan:
     missing: Break | None
     #: the followed history's segments from the anchor set's start to the newest archived one
     chain: tuple[str, ...] = ()
+    #: unproven segments left for a later run (``limit``)
+    pending: int = 0
 
     @property
     def newest(self) -> str | None:
@@ -192,53 +218,105 @@ class Plan:
 
 
 def _ranges(archive: Archive, parts: Sequence[Part], sets: Sequence[BackupSet],
-            kept_from: BackupSet | None) -> list[list[str]]:
-    """The segment-name lists that must chain: the followed history from the anchor, and older or forked sets."""
+            kept_from: BackupSet | None) -> tuple[list[list[str]], Break | None]:
+    """The segment-name lists that must chain: the followed history from the anchor, and older or forked sets.
+
+    The chain starts at the anchor full (``kept_from``) when it lies on the followed history, else at the
+    oldest set on it that is not older than the anchor; with none, nothing restorable to "latest" can be
+    proven, which is itself a break.
+    """
     on_history = [n for n in archive.files if _on_history(parts, position(n)[1]) == position(n)[0]]
-    if not on_history:
-        return []
-    newest = max(position(n)[1] for n in on_history)
     starts = [b for b in sets if b.wal_start and b.wal_stop]
-    anchor = kept_from if kept_from is not None and kept_from.wal_start else min(
-        starts, key=lambda b: position(b.wal_start)[1], default=None)
+    if not on_history or not starts:
+        return [], None
+    newest = max(position(n)[1] for n in on_history)
+
+    def followed_by_history(b: BackupSet) -> bool:
+        return _on_history(parts, position(b.wal_start)[1]) == position(b.wal_start)[0]
+
+    anchor = kept_from if kept_from is not None and kept_from in starts and followed_by_history(kept_from) else min(
+        (b for b in starts if followed_by_history(b) and (kept_from is None or b.start >= kept_from.start)),
+        key=lambda b: position(b.wal_start)[1], default=None)
     if anchor is None:
-        return []
+        newest_name = name_of(parts[-1].timeline, newest)
+        return [], Break(newest_name, None, "no kept backup set lies on the followed timeline history, so no restore "
+                                            "can reach the newest WAL: take a full backup")
     begin = position(anchor.wal_start)[1]
     ranges = [[name_of(_on_history(parts, n), n) for n in range(begin, newest + 1)]]
     for b in starts:
         tl, first = position(b.wal_start)
-        if first >= begin and _on_history(parts, first) == tl:
+        if first >= begin and followed_by_history(b):
             continue
         ranges.append([name_of(tl, n) for n in range(first, position(b.wal_stop)[1] + 1)])
-    return ranges
+    return ranges, None
+
+
+def _foreign(archive: Archive, timeline: int) -> Break | None:
+    """A timeline in the archive newer than the one production follows: another cluster promoted into the stanza."""
+    newer = sorted({t for t in archive.histories if t > timeline} | {position(n)[0] for n in archive.files
+                                                                      if position(n)[0] > timeline})
+    if not newer:
+        return None
+    first = min((n for n in archive.files if position(n)[0] == newer[0]), key=lambda n: position(n)[1],
+                default=name_of(newer[0], 0))
+    return Break(first, None, f"timeline {newer[0]} in the archive is newer than production's timeline {timeline}: "
+                              "another cluster was promoted into this stanza; fence it")
 
 
 def plan(archive: Archive, history: Sequence[tuple[int, int]], sets: Sequence[BackupSet],
-         kept_from: BackupSet | None, proven: Mapping[str, str], batch: int = BATCH_SEGMENTS) -> Plan:
+         kept_from: BackupSet | None, proven: Mapping[str, str], batch: int = BATCH_SEGMENTS,
+         timeline: int | None = None, limit: int | None = None) -> Plan:
     """The reads a proof run needs, given what earlier runs proved (segment name -> digest).
 
-    ``batch`` (at least 2) caps the segments per read.
+    ``timeline`` is the one production is on (``None``: the archive's newest) and ``history`` its parsed
+    history file.  Only unproven segments are read, each with its neighbours so every join is followed;
+    ``limit`` caps the segments read in one run (the rest are ``pending``); ``batch`` (at least 2) caps a read.
     """
-    parts = followed(archive.newest_timeline, history)
-    ranges = _ranges(archive, parts, sets, kept_from)
-    reads, missing = [], None
+    followed_tl = timeline or archive.newest_timeline
+    parts = followed(followed_tl, history)
+    ranges, missing = _ranges(archive, parts, sets, kept_from)
+    foreign = _foreign(archive, followed_tl)
+    if foreign is not None and (missing is None or position(foreign.segment)[1] < position(missing.segment)[1]):
+        missing = foreign
+    reads: list[Read] = []
+    budget, pending = limit, 0
     for names in ranges:
         absent = next((n for n in names if n not in archive.files), None)
         if absent is not None:
             hole = Break(absent, position(absent)[1] * SEGMENT_BYTES, "segment missing from the archive")
             missing = hole if missing is None or position(absent)[1] < position(missing.segment)[1] else missing
             names = names[:names.index(absent)]
-        known = 0
-        while known < len(names) and proven.get(names[known]) == archive.digest(names[known]):
-            known += 1
-        if known == len(names):
-            continue
-        reads.extend(_batches(names[max(0, known - 1):], batch))
-    return Plan(tuple(reads), missing, tuple(ranges[0]) if ranges else ())
+        for span in _unproven_spans(names, [proven.get(n) == archive.digest(n) for n in names]):
+            taken = span if budget is None else span[:budget if budget >= 2 else 0]
+            pending += sum(1 for n in span[len(taken):] if proven.get(n) != archive.digest(n))
+            if budget is not None:
+                budget -= len(taken)
+            if taken:
+                reads.extend(_batches(taken, batch))
+    return Plan(tuple(reads), missing, tuple(ranges[0]) if ranges else (), pending)
+
+
+def _unproven_spans(names: Sequence[str], done: Sequence[bool]) -> list[list[str]]:
+    """Contiguous stretches to read: every unproven segment with the segment before and after it."""
+    wanted = set()
+    for i, ok in enumerate(done):
+        if not ok:
+            wanted.update(j for j in (i - 1, i, i + 1) if 0 <= j < len(names))
+    spans: list[list[str]] = []
+    for i in sorted(wanted):
+        if spans and i - 1 in wanted:
+            spans[-1].append(names[i])
+        else:
+            spans.append([names[i]])
+    return spans
 
 
 def _batches(names: Sequence[str], batch: int) -> list[Read]:
-    """Reads of at most ``batch`` segments, each overlapping the one before by a segment, split at timeline changes."""
+    """Reads of at most ``batch`` segments, each overlapping the one before by a segment.
+
+    Where the names change timeline (a branch point), the child's read starts with the parent's last
+    segment stored under the child's name, so the join across the branch is followed too.
+    """
     runs: list[list[str]] = []
     for name in names:
         if runs and position(runs[-1][-1])[0] == position(name)[0]:
@@ -246,12 +324,19 @@ def _batches(names: Sequence[str], batch: int) -> list[Read]:
         else:
             runs.append([name])
     out = []
-    for run in runs:
+    for number, run in enumerate(runs):
+        stored = list(run)
+        if number:
+            parent_last = runs[number - 1][-1]
+            stored = [name_of(position(run[0])[0], position(parent_last)[1]), *run]
+            run = [parent_last, *run]
         i = 0
         while True:
-            chunk = run[i:i + batch]
-            tl, first = position(chunk[0])
-            out.append(Read(tl, tuple(chunk), first * SEGMENT_BYTES, (position(chunk[-1])[1] + 1) * SEGMENT_BYTES))
+            chunk, names_as = run[i:i + batch], stored[i:i + batch]
+            tl = position(names_as[0])[0]
+            out.append(Read(tl, tuple(chunk), position(chunk[0])[1] * SEGMENT_BYTES,
+                            (position(chunk[-1])[1] + 1) * SEGMENT_BYTES,
+                            tuple(names_as) if names_as != chunk else ()))
             if i + batch >= len(run):
                 break
             i += batch - 1
@@ -270,6 +355,16 @@ class Outcome:
 
     proven: tuple[str, ...]
     broken: Break | None
+
+
+def judged(exit_code: int, stderr: str) -> bool:
+    """Whether a ``pg_waldump`` run ended in a verdict on the WAL (``outcome`` applies), not a local failure.
+
+    A verdict is success, or exit 1 with one of pg_waldump's WAL-reading errors; anything else (the binary
+    missing, a full disk, a killed run) says nothing about the WAL and must not be recorded as a break.
+    """
+    return exit_code == 0 or (exit_code == 1 and bool(
+        _RECORD.search(stderr) or _NOT_FOUND.search(stderr) or "could not find a valid record" in stderr))
 
 
 def outcome(read: Read, exit_code: int, stderr: str) -> Outcome:
@@ -303,7 +398,9 @@ def outcome(read: Read, exit_code: int, stderr: str) -> Outcome:
     good = parse_lsn(record.group(1)) if record else read.start_lsn
     limit = min(segment_of(good), segment_of(lsn))
     proven = tuple(n for n in read.segments if position(n)[1] < limit)
-    return Outcome(proven, Break(name_of(read.timeline, segment_of(lsn)), lsn, reason))
+    where_named = next((n for n in read.segments if position(n)[1] == segment_of(lsn)),
+                       name_of(read.timeline, segment_of(lsn)))
+    return Outcome(proven, Break(where_named, lsn, reason))
 
 
 @dataclass
@@ -318,12 +415,14 @@ class Proof:
     checked: str | None = None
     proven_to: str | None = None
     newest: str | None = None
+    #: unproven segments a capped run left for the next one
+    pending: int = 0
 
     def to_json(self) -> str:
         """The state file's text."""
         return json.dumps({"archive_id": self.archive_id, "checked": self.checked, "proven_to": self.proven_to,
                            "newest": self.newest, "broken": self.broken.as_dict() if self.broken else None,
-                           "proven": self.proven}, indent=1, sort_keys=True)
+                           "pending": self.pending, "proven": self.proven}, indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> Proof:
@@ -335,7 +434,7 @@ class Proof:
         broken = data.get("broken")
         return cls(data.get("archive_id"), dict(data.get("proven") or {}),
                    Break.from_dict(broken) if broken else None, data.get("checked"), data.get("proven_to"),
-                   data.get("newest"))
+                   data.get("newest"), int(data.get("pending") or 0))
 
 
 def advance(previous: Proof, archive: Archive, found: Plan, outcomes: Iterable[Outcome], now: datetime) -> Proof:
@@ -353,7 +452,7 @@ def advance(previous: Proof, archive: Archive, found: Plan, outcomes: Iterable[O
         if name not in proven:
             break
         frontier = name
-    return Proof(archive.archive_id, proven, broken, now.isoformat(), frontier, found.newest)
+    return Proof(archive.archive_id, proven, broken, now.isoformat(), frontier, found.newest, found.pending)
 
 
 def summary(proof: Proof) -> str:
@@ -362,7 +461,8 @@ def summary(proof: Proof) -> str:
         return proof.broken.describe()
     if proof.newest is None:
         return "no backup set yet: no WAL to prove"
-    return f"WAL chains from the oldest kept backup set to {proof.proven_to} (newest archived: {proof.newest})"
+    left = f"; {proof.pending} newer segment(s) still to read" if proof.pending else ""
+    return f"WAL chains from the oldest kept backup set to {proof.proven_to} (newest archived: {proof.newest}){left}"
 
 
 def break_warning(broken: Break | None, target: Target, chosen: BackupSet,

@@ -100,8 +100,50 @@ def test_the_followed_history_switches_timeline_at_the_branch_segment_and_forked
     assert found.chain == (name_of(1, 2), name_of(1, 3), name_of(1, 4), name_of(1, 5),
                            name_of(2, 6), name_of(2, 7), name_of(2, 8))
     assert [(r.timeline, r.segments) for r in found.reads] == [
-        (1, tuple(name_of(1, n) for n in range(2, 6))), (2, tuple(name_of(2, n) for n in range(6, 9))),
+        (1, tuple(name_of(1, n) for n in range(2, 6))), (2, (name_of(1, 5), *(name_of(2, n) for n in range(6, 9)))),
         (1, (name_of(1, 7), name_of(1, 8)))]
+    join = found.reads[1]
+    assert join.files[0] == (name_of(1, 5), name_of(2, 5)), "the parent's last segment, under the child's name"
+    assert join.start_lsn == 5 * SEGMENT_BYTES and join.open_end == name_of(2, 9)
+
+
+def test_an_anchor_left_on_an_abandoned_timeline_hands_the_chain_to_the_newer_set_on_the_followed_one():
+    archive = _archive({1: range(1, 16), 2: range(10, 14)}, histories=(2,))
+    history = ((1, 10 * SEGMENT_BYTES + 0x100),)
+    anchor = _set("F1", name_of(1, 12), name_of(1, 13))      # taken on timeline 1 after timeline 2 left it
+    later = BackupSet("F2", "full", NOW, NOW, 1, 1, 1, 1, name_of(2, 11), name_of(2, 11), None, None, None, (), False)
+    found = walproof.plan(archive, history, [anchor, later], anchor, {})
+    assert found.chain == (name_of(2, 11), name_of(2, 12), name_of(2, 13)) and found.missing is None
+    alone = walproof.plan(archive, history, [anchor], anchor, {})
+    assert alone.chain == () and "no kept backup set lies on the followed timeline" in alone.missing.reason
+
+
+def test_a_timeline_newer_than_productions_is_a_break_not_the_history_to_follow():
+    archive = _archive({1: range(1, 9), 3: range(5, 7)}, histories=(3,))
+    anchor = _set("F1", name_of(1, 2), name_of(1, 3))
+    found = walproof.plan(archive, (), [anchor], anchor, {}, timeline=1)
+    assert found.chain[-1] == name_of(1, 8), "production's own timeline is still read to its end"
+    assert found.missing.segment == name_of(3, 5) and "another cluster was promoted" in found.missing.reason
+
+
+def test_a_capped_run_reads_the_oldest_unproven_spans_first_and_counts_the_rest():
+    archive = _archive({1: range(1, 30)})
+    anchor = _set("F1", name_of(1, 1), name_of(1, 2))
+    found = walproof.plan(archive, (), [anchor], anchor, {name_of(1, n): _digest(1, n) for n in range(1, 10)},
+                          batch=8, limit=10)
+    assert [(r.segments[0], r.segments[-1]) for r in found.reads] == [(name_of(1, 9), name_of(1, 16)),
+                                                                       (name_of(1, 16), name_of(1, 18))]
+    assert found.pending == 11, "the rest of the span waits for the next run"
+    some = walproof.plan(archive, (), [anchor], anchor, {name_of(1, n): _digest(1, n) for n in range(1, 25)},
+                         batch=8, limit=10)
+    assert [r.segments[0] for r in some.reads] == [name_of(1, 24)] and some.pending == 0
+
+
+def test_after_a_break_the_rest_of_the_read_is_read_on_its_own():
+    broken = walproof.Break(name_of(1, 3), 3 * SEGMENT_BYTES + 8, "invalid magic number")
+    rest = walproof.resume(READ, broken)
+    assert rest.segments == (name_of(1, 4), name_of(1, 5)) and rest.start_lsn == 4 * SEGMENT_BYTES
+    assert walproof.resume(READ, walproof.Break(name_of(1, 5), None, "x")) is None
 
 
 def test_sets_older_than_the_anchor_need_only_their_own_range():

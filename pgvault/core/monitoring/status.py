@@ -21,6 +21,7 @@ from pgvault.core.policy import (
     archive_timeout_seconds,
     backup_interval_seconds,
     cron_interval_seconds,
+    overdue_after,
     tier_capacity,
 )
 from pgvault.core.retention import Policy, decide
@@ -230,7 +231,7 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
     if proof is not None:
         age = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(proof["checked_at"])
                    ) if proof.get("checked_at") else None
-        stale = 2 * cron_interval_seconds(cfg.schedule.verify)
+        stale = overdue_after(cron_interval_seconds(cfg.schedule.verify))
         state = (CRITICAL if proof["broken"] else WARNING if age is None or age > stale else OK)
         message = proof["message"]
         if state == WARNING:
@@ -280,6 +281,10 @@ def headline(doc: dict) -> dict | None:
     comes first, before its consequences); ``None`` when every check is ok."""
     worst = max(doc["checks"], key=lambda c: _RANK[c["state"]], default=None)
     return worst if worst is not None and worst["state"] != OK else None
+
+
+#: a monitoring plugin's exit code when nothing could be judged (no document at all)
+PLUGIN_UNKNOWN = 3
 
 
 def plugin_code(doc: dict) -> int:
