@@ -105,7 +105,8 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
     if warning and in_place:
         raise UsageError(f"{warning.removeprefix('warning: ')}: an in-place restore would replace production with a "
                          "copy that stops there", "repair the archive first (fab repo.history, fab repo.undo), or "
-                         "restore beside production (without --in-place) to see what it holds")
+                         "restore beside production (without --in-place) to see what it holds, or give a target before "
+                         "the break (--target-lsn below the LSN named)")
     if warning:
         say(f"  {warning}")
     say(f"  {plan.describe()}")
