@@ -1,4 +1,4 @@
-"""The WAL proof's pure parts: the archive listing, what to read, pg_waldump's verdicts, the state (facts in, plan out)."""
+"""The WAL proof's pure parts: the archive listing, what to read, pg_waldump's verdicts, the state."""
 
 from __future__ import annotations
 
