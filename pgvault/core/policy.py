@@ -59,7 +59,13 @@ def cron_interval_seconds(expression: str) -> int:
 
 
 def backup_interval_seconds(cfg: StackConfig) -> int:
-    """The longest a healthy schedule goes without a backup of any type (full or incremental)."""
+    """The longest a healthy schedule goes without a backup of any type (full or incremental).
+
+    With the adaptive hourly rule (``schedule.incremental_rule``) the hourly job may mark only restore points all
+    day, so that is the full's interval; the hourly job's own runs are watched by the ``hourly`` status check.
+    """
+    if cfg.schedule.incremental_rule == "adaptive":
+        return cron_interval_seconds(cfg.schedule.full)
     return min(cron_interval_seconds(cfg.schedule.full), cron_interval_seconds(cfg.schedule.incremental))
 
 

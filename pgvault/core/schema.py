@@ -230,6 +230,10 @@ def _cron(cls, v: str) -> str:
     return v
 
 
+#: keys of ``pgvault:schedule`` that are rules, not cron expressions (every other key times one job)
+SCHEDULE_RULES = ("incremental_rule",)
+
+
 class ScheduleConfig(_Model):
     """When the scheduled jobs run, as 5-field cron expressions in UTC."""
 
@@ -242,8 +246,15 @@ class ScheduleConfig(_Model):
     report: str = Field("0 7 * * *", description="daily status email")
     canary: str = Field("* * * * *", description="canary row for drills and RPO checks")
     monitor: str = Field("*/5 * * * *", description="metrics and status publication (`monitor.publish`)")
+    incremental_rule: Literal["adaptive", "always"] = Field(
+        "adaptive", description="`adaptive`: the hourly job takes an incremental only when the WAL written since the "
+        "last backup would take longer to replay than half the RTO target at the replay rate the drills measured, "
+        "else it marks a named restore point and proves its WAL is archived; `always`: an incremental every time")
 
-    _valid = field_validator("*")(_cron)
+    @field_validator("*")
+    @classmethod
+    def _valid(cls, v, info):
+        return v if info.field_name in SCHEDULE_RULES else _cron(cls, v)
 
 
 class JobsConfig(_Model):
