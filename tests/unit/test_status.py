@@ -41,12 +41,16 @@ def test_fresh_backups_are_ok(cfg):
     assert status.summary_line(doc) == "OK"
 
 
-@pytest.mark.parametrize("after, key, state", [
-    (timedelta(hours=25), "full-backup-age", status.WARNING),
-    (timedelta(hours=31), "full-backup-age", status.CRITICAL),
-    (timedelta(hours=1, minutes=30), "backup-age", status.CRITICAL),
+@pytest.mark.parametrize("after, key, rule, state", [
+    (timedelta(hours=25), "full-backup-age", "adaptive", status.WARNING),
+    (timedelta(hours=31), "full-backup-age", "adaptive", status.CRITICAL),
+    (timedelta(hours=1, minutes=30), "backup-age", "always", status.CRITICAL),
+    # the adaptive hourly job may mark only restore points all day: the nightly full bounds a backup's age
+    (timedelta(hours=1, minutes=30), "backup-age", "adaptive", status.OK),
+    (timedelta(hours=31), "backup-age", "adaptive", status.CRITICAL),
 ])
-def test_backup_ages_turn_amber_then_red(cfg, after, key, state):
+def test_backup_ages_turn_amber_then_red(after, key, rule, state):
+    cfg = make_stack(targets={"rpo_seconds": 300}, schedule={"incremental_rule": rule})
     doc = status.build(cfg, facts(after))
     assert next(c for c in doc["checks"] if c["key"] == key)["state"] == state
 
@@ -147,3 +151,22 @@ def test_the_archiving_check_names_the_segment_postgres_cannot_archive(cfg):
     check = next(c for c in status.build(cfg, found)["checks"] if c["key"] == "archiving")
     assert check["state"] == status.CRITICAL
     assert "cannot archive WAL segment 000000010000000000000010" in check["message"]
+
+
+def test_the_hourly_jobs_decisions_reach_the_document_the_checks_and_the_email(cfg):
+    def run(ended, decision, reason):
+        return {"job": "incr", "outcome": "ok", "ended": ended.isoformat(), "message": "",
+                "sizes": {"decision": decision, "reason": reason}}
+    now = LAST + timedelta(hours=2)
+    history = [run(now - timedelta(hours=h), "restore-point", "WAL 1 MB <= budget 28.1 GB (...)") for h in (1, 3, 5)]
+    history += [run(now - timedelta(hours=2), "incremental", "WAL 30.0 GB > budget 28.1 GB (...)")]
+    history += [run(now - timedelta(days=2), "incremental", "too old to count")]
+    jobs = {"last": {"incr": history[0]}, "history": sorted(history, key=lambda r: r["ended"])}
+    doc = status.build(cfg, facts(timedelta(hours=2), jobs=jobs))
+    assert doc["hourly"] == {"rule": "adaptive", "restore_points": 3, "incrementals": 1,
+                             "line": "hourly: 3 restore points, 1 incremental: WAL 30.0 GB > budget 28.1 GB"}
+    assert next(c for c in doc["checks"] if c["key"] == "hourly")["state"] == status.OK
+    assert doc["hourly"]["line"] in alerts.report(cfg, doc, None)[1]
+    late = {"last": {"incr": run(now - timedelta(hours=3), "restore-point", "")}, "history": []}
+    stale = status.build(cfg, facts(timedelta(hours=2), jobs=late))
+    assert next(c for c in stale["checks"] if c["key"] == "hourly")["state"] == status.WARNING

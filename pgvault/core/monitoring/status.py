@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pgvault.core import metrics
+from pgvault.core import hourly, metrics
 from pgvault.core.pgbackrest import StanzaInfo
 from pgvault.core.policy import (
     alarm_specs,
     archive_timeout_seconds,
     backup_interval_seconds,
     cron_interval_seconds,
+    overdue_after,
     tier_capacity,
 )
 from pgvault.core.retention import Policy, decide
@@ -96,6 +97,8 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "wal_lag_seconds": _age(facts.now, wal_at),
         "last_drill_seconds": _age(facts.now, drill_at),
     }
+    recent = [j for j in facts.jobs.get("history", [])
+              if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()]
     doc = {
         "stack": cfg.name,
         "stanza": cfg.pgbackrest.stanza,
@@ -130,8 +133,8 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
         "retention": retention_status(cfg, facts, clock),
         "jobs": facts.jobs.get("last", {}),
-        "recent_jobs": [j for j in facts.jobs.get("history", [])
-                        if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()],
+        "recent_jobs": recent,
+        "hourly": {"rule": cfg.schedule.incremental_rule, **hourly.day_summary(recent)},
         "drill": drill,
         "drills": facts.drills[:20],
         "targets": {"rpo_seconds": cfg.targets.rpo_seconds, "rto_seconds": cfg.targets.rto_seconds},
@@ -204,6 +207,7 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         if state == WARNING:
             message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
         out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
+    out += _hourly_check(cfg, doc)
     failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
                       f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
@@ -220,6 +224,17 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         out.append(_check("drill", state, age, limit,
                           f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago"))
     return out
+
+
+def _hourly_check(cfg: StackConfig, doc: dict) -> list[dict]:
+    """The hourly job ran lately (with the adaptive rule a backup's age no longer shows that it did)."""
+    last = doc["jobs"].get("incr")
+    if cfg.schedule.incremental_rule != "adaptive" or not last or not last.get("ended"):
+        return []
+    age = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(last["ended"]))
+    limit = overdue_after(cron_interval_seconds(cfg.schedule.incremental))
+    return [_check("hourly", WARNING if age > limit else OK, age, limit,
+                   f"last hourly job {duration(age)} ago; {doc['hourly']['line']}")]
 
 
 def summary_line(doc: dict) -> str:
