@@ -177,7 +177,12 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
                          f"{what} is older than {duration(limit)}, or no figure was "
                          "published (the job or the monitor stopped)")
 
-    return [
+    budget = cfg.targets.monthly_budget
+    cost = [AlarmSpec("storage-cost", metrics.STORAGE_COST_FORECAST, budget, "GreaterThanThreshold", "Maximum",
+                      period, 1, "notBreaching",
+                      f"the next 30 days of off-site storage are forecast above the {budget:.2f} "
+                      f"{cfg.prices.currency} budget")] if budget else []
+    return cost + [
         too_old("full-backup-age", metrics.LAST_FULL_BACKUP_AGE, cron_interval_seconds(sched.full),
                 "the newest full backup"),
         too_old("backup-age", metrics.LAST_BACKUP_AGE, backup_interval_seconds(cfg), "the newest backup of any type"),

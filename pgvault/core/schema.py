@@ -298,6 +298,38 @@ class TargetsConfig(_Model):
 
     rpo_seconds: int = Field(300, ge=20, le=86400, description="most data, in seconds, a disaster may lose")
     rto_seconds: int = Field(3600, ge=60, le=7 * 86400, description="longest time to a usable restored database")
+    monthly_budget: float | None = Field(
+        None, gt=0, description="off-site storage budget for 30 days, in `prices.currency`: the forecast above it "
+        "turns the `storage-cost` check amber and fires the `storage-cost` alarm (unset: no budget)")
+
+
+#: the date of the default price table: AWS S3 list prices of us-east-1 (N. Virginia), first 50 TB tier
+LIST_PRICES_DATE = "2025-06-01"
+
+
+class PricesConfig(_Model):
+    """The price table of the storage forecast (defaults: AWS S3 list prices, us-east-1, on ``date``)."""
+
+    date: str = Field(LIST_PRICES_DATE, description="when these prices were read (shown beside every forecast)")
+    currency: str = Field("USD", description="currency of the prices and of `targets.monthly_budget`")
+    storage_gb_month: dict[str, float] = Field(
+        {"STANDARD": 0.023, "STANDARD_IA": 0.0125, "GLACIER_IR": 0.004},
+        description="storage price per GB-month by storage class")
+    put_per_1000: dict[str, float] = Field(
+        {"STANDARD": 0.005, "STANDARD_IA": 0.01, "GLACIER_IR": 0.02},
+        description="PUT, COPY, POST and LIST requests per 1,000 by storage class (every WAL segment is a PUT)")
+    transition_per_1000: dict[str, float] = Field(
+        {"STANDARD_IA": 0.01, "GLACIER_IR": 0.02},
+        description="lifecycle transition requests per 1,000, by the class moved into")
+
+    @field_validator("storage_gb_month", "put_per_1000", "transition_per_1000")
+    @classmethod
+    def _classes(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, price in v.items():
+            if name not in ("STANDARD", "STANDARD_IA", "GLACIER_IR") or price < 0:
+                raise ValueError(f"price {name}: {price} is not a storage class pgvault uses with a price >= 0; "
+                                 "use STANDARD, STANDARD_IA or GLACIER_IR")
+        return v
 
 
 def _email(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -448,6 +480,7 @@ class StackConfig(_Model):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
