@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pgvault.core import hourly, metrics
+from pgvault.core import forecast, hourly, metrics
 from pgvault.core.pgbackrest import StanzaInfo
 from pgvault.core.policy import (
     alarm_specs,
@@ -57,6 +57,8 @@ class Facts:
     waiting: list[tuple[str, datetime]] = field(default_factory=list)
     #: the WAL continuity proof's state (``pgvault.core.walproof``); ``None`` before the first proof
     proof: Proof | None = None
+    #: the bucket's objects by category, day and storage class (``pgvault.core.forecast.cohorts``)
+    cohorts: list[forecast.Cohort] = field(default_factory=list)
 
 
 def textfile_path(cfg: StackConfig) -> str:
@@ -132,6 +134,8 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "usage": dict(facts.usage),
         "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
         "retention": retention_status(cfg, facts, clock),
+        "forecast": forecast.project(cfg, facts.cohorts, cfg.prices, facts.usage.get("noncurrent", 0))
+        if facts.cohorts else None,
         "jobs": facts.jobs.get("last", {}),
         "recent_jobs": recent,
         "hourly": {"rule": cfg.schedule.incremental_rule, **hourly.day_summary(recent)},
@@ -208,6 +212,10 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
             message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
         out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
     out += _hourly_check(cfg, doc)
+    cost = doc.get("forecast") and forecast.budget_check(doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget)
+    if cost:
+        out.append(_check("storage-cost", cost[0], doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget,
+                          cost[1] + f" {cfg.prices.currency} (prices of {cfg.prices.date})"))
     failing = sorted(j for j, r in doc["jobs"].items() if r.get("outcome") == "failed")
     out.append(_check("job-failed", CRITICAL if failing else OK, len(failing), 0,
                       f"failed: {', '.join(failing)}" if failing else "every job's last run succeeded or was skipped"))
@@ -257,6 +265,8 @@ def metric_values(doc: dict) -> dict[str, float]:
         metrics.BACKUP_SIZE.name: doc["sizes"]["last_backup_database_bytes"],
         metrics.REPOSITORY_SIZE.name: doc["sizes"]["repository_bytes"],
     }
+    if doc.get("forecast"):
+        values[metrics.STORAGE_COST_FORECAST.name] = doc["forecast"]["cost"]["total"]
     if drill is not None:
         values[metrics.DRILL_FAILED.name] = 0 if drill.get("passed") else 1
         values[metrics.DRILL_RTO.name] = (drill.get("seconds") or {}).get("rto")
