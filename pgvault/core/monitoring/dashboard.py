@@ -25,6 +25,21 @@ def _age(seconds: int | None) -> str:
     return "never" if seconds is None else f"{duration(seconds)} ago"
 
 
+#: storage classes of the forecast chart, cheapest last
+FORECAST_CLASSES = (("STANDARD", "#5c6bc0"), ("STANDARD_IA", "#26a69a"), ("GLACIER_IR", "#8d6e63"))
+
+
+def _forecast_chart(doc: dict):
+    """The next 30 days of storage by class, the cost in the title (an empty chart before the first forecast)."""
+    found = doc.get("forecast") or {"days": [], "cost": None}
+    cost = found["cost"]
+    title = (f"Storage forecast: {cost['total']:.2f} {cost['currency']} for {cost['period_days']} days"
+             if cost else "Storage forecast")
+    return charts.bar_chart(title, [f"+{d['day']}d" for d in found["days"]],
+                            [(cls, [float(d["bytes"].get(cls, 0)) for d in found["days"]], colour)
+                             for cls, colour in FORECAST_CLASSES], "size", human_bytes)
+
+
 def render(doc: dict) -> str:
     """The dashboard page for one status document."""
     checks = {c["key"]: c for c in doc["checks"]}
@@ -46,5 +61,5 @@ def render(doc: dict) -> str:
                                    [("bytes", [float(v) for _, v in usage], "#8d6e63")], "size", human_bytes)
     return environment().get_template("dashboard.html.j2").render(
         doc=doc, checks=checks, colours=COLOURS, age=_age, human_bytes=human_bytes,
-        size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart,
+        size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart, forecast_chart=_forecast_chart(doc),
         jobs=list(reversed(doc["recent_jobs"]))[:15])
