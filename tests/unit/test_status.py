@@ -105,7 +105,7 @@ def test_report_and_dashboard_render(cfg):
     assert subject == "[pgvault] test/crm: OK"
     assert "since the last report" in body and "Retention (sets per tier" in body
     page = dashboard.render(doc)
-    assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 3
+    assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 4
     assert "http" not in page.split("<body>")[1].replace("http://www.w3.org", ""), "the page must not fetch anything"
 
 
@@ -125,7 +125,7 @@ def test_the_dashboard_escapes_every_value_it_shows(cfg):
     doc["host"] = doc["stack"] = doc["stanza"] = hostile
     page = dashboard.render(doc)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert page.count("<svg") == 3, "the charts go in as markup"
+    assert page.count("<svg") == 4, "the charts go in as markup"
 
 
 def test_a_segment_postgres_still_waits_to_archive_is_named_even_when_newer_wal_reached_the_bucket(cfg):
@@ -170,3 +170,21 @@ def test_the_hourly_jobs_decisions_reach_the_document_the_checks_and_the_email(c
     late = {"last": {"incr": run(now - timedelta(hours=3), "restore-point", "")}, "history": []}
     stale = status.build(cfg, facts(timedelta(hours=2), jobs=late))
     assert next(c for c in stale["checks"] if c["key"] == "hourly")["state"] == status.WARNING
+
+
+def test_the_forecast_reaches_the_document_the_metric_the_budget_check_the_alarm_and_the_email():
+    from pgvault.core.forecast import GB, Cohort
+    from pgvault.core.policy import alarm_specs
+    cfg = make_stack(targets={"rpo_seconds": 300, "monthly_budget": 1.0})
+    found = facts(timedelta(minutes=10))
+    found.cohorts = [Cohort("wal", 0, GB, 64), Cohort("backups", 0, 2 * GB, 10), Cohort("backups", 29, 7 * GB, 7)]
+    doc = status.build(cfg, found)
+    assert doc["forecast"]["cost"]["total"] == 1.16
+    assert status.metric_values(doc)[metrics.STORAGE_COST_FORECAST.name] == 1.16
+    check = next(c for c in doc["checks"] if c["key"] == "storage-cost")
+    assert check["state"] == status.WARNING and check["limit"] == 1.0
+    alarm = next(a for a in alarm_specs(cfg) if a.key == "storage-cost")
+    assert alarm.threshold == 1.0 and alarm.metric is metrics.STORAGE_COST_FORECAST and alarm.missing == "notBreaching"
+    assert "forecast: next 30 days: 1.16 USD" in alerts.report(cfg, doc, None)[1]
+    assert 'id="forecast" data-total="1.16"' in dashboard.render(doc)
+    assert not any(a.key == "storage-cost" for a in alarm_specs(make_stack())), "no budget, no alarm"
