@@ -188,3 +188,12 @@ def test_the_forecast_reaches_the_document_the_metric_the_budget_check_the_alarm
     assert "forecast: next 30 days: 1.16 USD" in alerts.report(cfg, doc, None)[1]
     assert 'id="forecast" data-total="1.16"' in dashboard.render(doc)
     assert not any(a.key == "storage-cost" for a in alarm_specs(make_stack())), "no budget, no alarm"
+
+
+def test_the_retention_section_says_how_much_each_tier_holds(cfg):
+    doc = status.build(cfg, facts(timedelta(minutes=10)))
+    held = doc["retention"]["bytes"]
+    assert set(held) == {"daily", "weekly", "monthly", "incremental"}
+    fulls, incrementals = ([b for b in INFO.backups if (b.type == "full") == full] for full in (True, False))
+    assert held["daily"] == sum(b.repo_delta for b in fulls)
+    assert held["incremental"] == sum(b.repo_delta for b in incrementals) and doc["retention"]["incrementals"] == 2

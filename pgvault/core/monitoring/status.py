@@ -150,13 +150,23 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
 
 
 def retention_status(cfg: StackConfig, facts: Facts, clock=None) -> dict:
-    """How many sets each tier holds now, against what the policy keeps at most."""
+    """How many sets each tier holds now, against what the policy keeps at most, and the bytes each holds.
+
+    ``bytes`` counts a set in every tier that keeps it (a Sunday's full is daily and weekly); ``incremental`` is
+    the incrementals and differentials kept for ``retention.incremental_days``.
+    """
     policy = Policy.from_config(cfg.retention)
     kwargs = {"clock": clock} if clock else {}
     decisions = decide(facts.stanza.backups, policy, facts.now, **kwargs)
-    counts = {tier: sum(1 for d in decisions if any(r.startswith(tier) for r in d.reasons))
-              for tier in ("daily", "weekly", "monthly")}
-    return {"counts": counts, "at_most": tier_capacity(cfg), "to_expire": sum(1 for d in decisions if not d.keep)}
+    stored = {b.label: b.repo_delta for b in facts.stanza.backups}
+    held = {tier: [d for d in decisions if any(r.startswith(tier) for r in d.reasons)]
+            for tier in ("daily", "weekly", "monthly")}
+    kinds = {b.label: b.type for b in facts.stanza.backups}
+    held["incremental"] = [d for d in decisions if d.keep and kinds[d.label] != "full"]
+    return {"counts": {tier: len(held[tier]) for tier in ("daily", "weekly", "monthly")},
+            "at_most": tier_capacity(cfg), "to_expire": sum(1 for d in decisions if not d.keep),
+            "incrementals": len(held["incremental"]),
+            "bytes": {tier: sum(stored[d.label] for d in sets) for tier, sets in held.items()}}
 
 
 def _check(key: str, state: str, value, limit, message: str) -> dict:
