@@ -15,7 +15,8 @@ Each cohort then ages day by day:
 * **expiry** is the lifecycle rules' for logical dumps (by the tier of the day
   they were taken, ``pgvault.core.logical.tier_for``) and drill results; for the
   repository it is pgvault's retention (pgBackRest's ``expire``): WAL after
-  ``retention.daily_days``; backup sets after ``daily_days``, except that a
+  ``retention.daily_days``; incrementals and differentials (a set label ending
+  in ``I`` or ``D``) after ``incremental_days``; fulls after ``daily_days``, except that a
   seventh of them (a full a week) stays until ``weekly_days`` and a thirtieth
   (a full a month) until ``monthly_days``.
 
@@ -33,6 +34,7 @@ size; the backup tiers are shares, not the exact sets the selector keeps.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +53,8 @@ GB = 1024**3
 MIN_BILLED_OBJECT = 128 * 1024
 #: the shares of backup bytes kept past the daily window: a full a week, then a full a month
 WEEKLY_SHARE, MONTHLY_SHARE = 1 / 7, 1 / 30
+#: a key inside an incremental or differential set (pgBackRest's label ``<full>_<time>I`` or ``D``)
+_INCREMENTAL_SET = re.compile(r"/\d{8}-\d{6}F_\d{8}-\d{6}[ID]/")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def cohorts(cfg: StackConfig, listing: Iterable[tuple[str, int, datetime, str]],
     groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for key, size, modified, storage_class in listing:
         category = next((name for prefix, name in prefixes.items() if key.startswith(prefix)), "other")
+        if category == "backups" and _INCREMENTAL_SET.search(key):
+            category = "incrementals"
         tier = tier_for(modified, cfg.retention.weekly_day) if category == "logical" else None
         group = groups[(category, max(0, (now - modified).days), storage_class or STANDARD, tier)]
         group[0] += size
@@ -127,6 +133,7 @@ def agings(cfg: StackConfig) -> dict[tuple[str, str | None], Aging]:
         ("wal", None): Aging(transitions("wal"), ((ret.daily_days, 0.0),)),
         ("backups", None): Aging(transitions("backups"), ((ret.daily_days, WEEKLY_SHARE),
                                                           (ret.weekly_days, MONTHLY_SHARE), (ret.monthly_days, 0.0))),
+        ("incrementals", None): Aging(transitions("backups"), ((ret.incremental_days, 0.0),)),
         ("drills", None): Aging(transitions("drills"), expiry("drill-results")),
         ("other", None): Aging((), ()),
     }

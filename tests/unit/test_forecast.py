@@ -55,6 +55,7 @@ def test_transitions_and_expiry_come_from_the_lifecycle_rules_and_the_retention_
     assert backups.storage_class(120, STANDARD) == GLACIER_IR
     assert [backups.share(a) for a in (9, 10, 60, 200)] == [1.0, 1 / 7, 1 / 30, 0.0]
     assert table[("wal", None)].share(10) == 0.0
+    assert table[("incrementals", None)].share(6) == 1.0 and table[("incrementals", None)].share(7) == 0.0
     assert table[("logical", "weekly")].share(59) == 1.0 and table[("logical", "weekly")].share(60) == 0.0
     assert table[("logical", "daily")].storage_class(400, STANDARD) == STANDARD, "no transition rule for dumps"
 
@@ -64,11 +65,13 @@ def test_a_listing_groups_into_cohorts_by_category_day_class_and_tier():
     listing = [("pgbackrest/archive/crm/15-1/0000000100000000/a.zst", 100, NOW - timedelta(hours=2), "STANDARD"),
                ("pgbackrest/archive/crm/15-1/0000000100000000/b.zst", 50, NOW - timedelta(hours=20), "STANDARD"),
                ("pgbackrest/backup/crm/x", 10, NOW - timedelta(days=31), "STANDARD_IA"),
+               ("pgbackrest/backup/crm/20260310-020000F_20260310-110000I/pg_data/base/1/2.zst", 3,
+                NOW - timedelta(hours=1), "STANDARD"),
                ("logical/crm/crm/20260301T023000Z.dump", 7, datetime(2026, 3, 1, 2, 30, tzinfo=UTC), "STANDARD"),
                ("elsewhere/y", 1, NOW, None)]
     assert cohorts(cfg, listing, NOW) == [
-        Cohort("backups", 31, 10, 1, STANDARD_IA), Cohort("logical", 9, 7, 1, STANDARD, "monthly"),
-        Cohort("other", 0, 1, 1), Cohort("wal", 0, 150, 2)]
+        Cohort("backups", 31, 10, 1, STANDARD_IA), Cohort("incrementals", 0, 3, 1),
+        Cohort("logical", 9, 7, 1, STANDARD, "monthly"), Cohort("other", 0, 1, 1), Cohort("wal", 0, 150, 2)]
 
 
 @pytest.mark.parametrize(("total", "budget", "state"), [(40.0, 50.0, "ok"), (60.0, 50.0, "warning")])
