@@ -176,8 +176,11 @@ def day_table(doc: dict) -> list[str]:
     found = doc.get("day")
     if not found:
         return ["not measured"]
+    checkpoints = found.get("checkpoints_per_hour")
     lines = [f"{found['hours']} simulated hours of {found['transactions_per_hour']:,} CRM transactions each "
-             f"({found['tps']} a second), each followed by the hourly job; a full and a logical dump first.", "",
+             f"({found['tps']} a second"
+             + (f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
+             + "), each followed by the hourly job; a full and a logical dump first.", "",
              "| hourly rule | fulls | incrementals | WAL | dumps | in all | x one full "
              "| incrementals / restore points |", "|---|---|---|---|---|---|---|---|"]
     for rule in ("always", "adaptive"):

@@ -2,7 +2,10 @@
 
 Time is compressed: a simulated hour is one hour's CRM read/write
 transactions (``Scale.day_tps`` a second, the measured CRM rate) run as fast
-as they go, then the hourly job exactly as cron runs it (the installed
+as they go, in as many slices as the server has checkpoints in an hour
+(``3600 / checkpoint_timeout``) with a ``CHECKPOINT`` between them, so the
+full-page images that follow each checkpoint are written as often as in a real
+hour; then the hourly job exactly as cron runs it (the installed
 ``pgvault-job incr``).  Each day starts with the 02:00 full and the 02:30
 logical dump, also through ``pgvault-job``.  The two rules run one after the
 other on the same database, each from a copy of the host's stack file that
@@ -34,7 +37,7 @@ RULES = ("always", "adaptive")
 def run(lab: Lab, scale: Scale) -> dict:
     """The WAL compression comparison, then a day under each rule."""
     out = {"hours": scale.day_hours, "tps": scale.day_tps, "transactions_per_hour": transactions(scale),
-           "wal_compression": compare_wal_compression(lab, scale)}
+           "checkpoints_per_hour": checkpoints_per_hour(lab), "wal_compression": compare_wal_compression(lab, scale)}
     for rule in RULES:
         out[rule] = day(lab, scale, rule)
     return out
@@ -45,9 +48,19 @@ def transactions(scale: Scale) -> int:
     return scale.day_tps * 3600
 
 
-def burst(lab: Lab, scale: Scale, tag: str) -> dict:
-    """One simulated hour of the CRM read/write workload."""
-    return pgbench(lab, "crm", 0, scale.seed_scale, tag, transactions=-(-transactions(scale) // CLIENTS))
+def checkpoints_per_hour(lab: Lab) -> int:
+    """How many timed checkpoints the server makes in an hour (``checkpoint_timeout``)."""
+    seconds = int(lab.psql("SELECT setting FROM pg_settings WHERE name = 'checkpoint_timeout';", database="postgres"))
+    return max(1, 3600 // max(1, seconds))
+
+
+def burst(lab: Lab, scale: Scale, tag: str) -> None:
+    """One simulated hour of the CRM read/write workload, a checkpoint between its slices."""
+    slices = checkpoints_per_hour(lab)
+    for done in range(slices):
+        if done:
+            lab.checkpoint()
+        pgbench(lab, "crm", 0, scale.seed_scale, tag, transactions=-(-transactions(scale) // (CLIENTS * slices)))
 
 
 def compare_wal_compression(lab: Lab, scale: Scale) -> dict:
