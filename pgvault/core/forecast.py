@@ -177,12 +177,12 @@ def project(cfg: StackConfig, now_cohorts: list[Cohort], prices: PricesConfig, n
             if share and cls != aging.storage_class(age - 1, cohort.storage_class):
                 transition_requests[cls] += cohort.objects * share
         size[STANDARD] += noncurrent_bytes
-        storage_cost += sum(_billed(cls, size[cls], count[cls]) / GB * prices.storage_gb_month.get(cls, 0.0)
+        storage_cost += sum(_billed(cls, size[cls], count[cls]) / GB * prices.storage_gb_month.of(cls)
                             for cls in size) / 30
         per_day.append({"day": day, "bytes": {cls: int(v) for cls, v in sorted(size.items()) if v},
                         "total": int(sum(size.values()))})
-    requests = puts * days * prices.put_per_1000.get(STANDARD, 0.0) / 1000
-    transitions = sum(n * prices.transition_per_1000.get(cls, 0.0) / 1000 for cls, n in transition_requests.items())
+    requests = puts * days * prices.put_per_1000.of(STANDARD) / 1000
+    transitions = sum(n * prices.transition_per_1000.of(cls) / 1000 for cls, n in transition_requests.items())
     total = storage_cost + requests + transitions
     line = (f"next {days} days: {total:.2f} {prices.currency} (storage {storage_cost:.2f}, requests {requests:.2f}, "
             f"transitions {transitions:.2f}; prices of {prices.date}), {human_bytes(per_day[-1]['total'])} stored "

@@ -307,29 +307,35 @@ class TargetsConfig(_Model):
 LIST_PRICES_DATE = "2025-06-01"
 
 
+Price = Annotated[float, Field(ge=0)]
+
+
+class ClassPrices(_Model):
+    """One price per storage class pgvault uses (frozen and hashable, like every part of the stack)."""
+
+    STANDARD: Price = Field(0.0, description="S3 Standard")
+    STANDARD_IA: Price = Field(0.0, description="S3 Standard-Infrequent Access")
+    GLACIER_IR: Price = Field(0.0, description="S3 Glacier Instant Retrieval")
+
+    def of(self, storage_class: str) -> float:
+        """The price of ``storage_class`` (0 for a class pgvault does not use)."""
+        return getattr(self, storage_class, 0.0) if storage_class in type(self).model_fields else 0.0
+
+
 class PricesConfig(_Model):
     """The price table of the storage forecast (defaults: AWS S3 list prices, us-east-1, on ``date``)."""
 
     date: str = Field(LIST_PRICES_DATE, description="when these prices were read (shown beside every forecast)")
     currency: str = Field("USD", description="currency of the prices and of `targets.monthly_budget`")
-    storage_gb_month: dict[str, float] = Field(
-        {"STANDARD": 0.023, "STANDARD_IA": 0.0125, "GLACIER_IR": 0.004},
+    storage_gb_month: ClassPrices = Field(
+        ClassPrices(STANDARD=0.023, STANDARD_IA=0.0125, GLACIER_IR=0.004),
         description="storage price per GB-month by storage class")
-    put_per_1000: dict[str, float] = Field(
-        {"STANDARD": 0.005, "STANDARD_IA": 0.01, "GLACIER_IR": 0.02},
+    put_per_1000: ClassPrices = Field(
+        ClassPrices(STANDARD=0.005, STANDARD_IA=0.01, GLACIER_IR=0.02),
         description="PUT, COPY, POST and LIST requests per 1,000 by storage class (every WAL segment is a PUT)")
-    transition_per_1000: dict[str, float] = Field(
-        {"STANDARD_IA": 0.01, "GLACIER_IR": 0.02},
+    transition_per_1000: ClassPrices = Field(
+        ClassPrices(STANDARD_IA=0.01, GLACIER_IR=0.02),
         description="lifecycle transition requests per 1,000, by the class moved into")
-
-    @field_validator("storage_gb_month", "put_per_1000", "transition_per_1000")
-    @classmethod
-    def _classes(cls, v: dict[str, float]) -> dict[str, float]:
-        for name, price in v.items():
-            if name not in ("STANDARD", "STANDARD_IA", "GLACIER_IR") or price < 0:
-                raise ValueError(f"price {name}: {price} is not a storage class pgvault uses with a price >= 0; "
-                                 "use STANDARD, STANDARD_IA or GLACIER_IR")
-        return v
 
 
 def _email(cls, v: tuple[str, ...]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pgvault.core import forecast
+from pgvault.core.errors import ConfigError
 from pgvault.core.forecast import GB, GLACIER_IR, STANDARD, STANDARD_IA, Cohort, agings, cohorts, project
 from tests.builders import make_stack
 
@@ -78,3 +79,11 @@ def test_a_listing_groups_into_cohorts_by_category_day_class_and_tier():
 def test_the_budget_turns_the_check_amber(total, budget, state):
     assert forecast.budget_check(total, budget)[0] == state
     assert forecast.budget_check(total, None) is None
+
+
+def test_a_stack_with_its_price_table_stays_hashable_and_prices_can_be_overridden():
+    cfg = make_stack(prices={"storage_gb_month": {"STANDARD": 0.05}})
+    hash(cfg)  # edges cache per stack (functools.lru_cache): every part of it must hash
+    assert cfg.prices.storage_gb_month.of(STANDARD) == 0.05 and cfg.prices.storage_gb_month.of("DEEP_ARCHIVE") == 0.0
+    with pytest.raises(ConfigError, match="unknown key pgvault:prices.storage_gb_month.ONEZONE_IA"):
+        make_stack(prices={"storage_gb_month": {"ONEZONE_IA": 0.01}})
