@@ -1,4 +1,4 @@
-"""``python -m bench run --scale small|default|N [--reference] [--keep]`` and ``python -m bench report FILE``.
+"""``python -m bench run --scale small|default|N [--hours N] [--reference] [--keep]``; ``python -m bench report F``.
 
 ``run`` starts a private sandbox, seeds it, runs ``host.setup`` and every
 section, tears the sandbox down, and writes ``bench/runs/<time>-<scale>.json``
@@ -13,14 +13,14 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import machine, report, targets, workload
 from bench.lab import BenchError, Lab, say, stopwatch
 from bench.plan import CLIENTS, Scale, scale_for
-from bench.sections import compression, full, impact, incremental, pitr, restore, wal
+from bench.sections import compression, day, full, impact, incremental, pitr, restore, wal
 from pgvault.core.policy import archive_timeout_seconds
 from sandbox.processes import venv_binary
 
@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 #: in this order: the compression variants read the freshly seeded data before the
 #: incremental section rewrites rows and the point-in-time section appends notes
 SECTIONS = {"full": full, "compression": compression, "incremental": incremental, "restore": restore,
-            "pitr": pitr, "impact": impact, "wal": wal}
+            "pitr": pitr, "impact": impact, "wal": wal, "day": day}
 
 
 def measure(lab: Lab, scale: Scale, sections: list[str]) -> dict:
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset, in order")
     run.add_argument("--reference", action="store_true", help="also write bench/RESULTS.md and reference.json")
     run.add_argument("--keep", action="store_true", help="leave the sandbox running afterwards")
+    run.add_argument("--hours", type=int, default=None,
+                     help="simulated hours of the day section (default: the scale's, 24 at the default scale)")
     show = sub.add_parser("report", help="print the Markdown of a result file")
     show.add_argument("file", type=Path)
     args = parser.parse_args(argv)
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         scale = scale_for(args.scale)
+        if args.hours is not None:
+            if not 1 <= args.hours <= 48:
+                raise ValueError(f"--hours {args.hours} is not between 1 and 48")
+            scale = replace(scale, day_hours=args.hours)
         sections = [s for s in args.sections.split(",") if s]
         unknown = sorted(set(sections) - set(SECTIONS))
         if unknown:

@@ -34,10 +34,15 @@ class Scale:
     wal_seconds: int
     #: megabytes of WAL the point-in-time restore replays
     pitr_wal_mb: int
+    #: simulated hours of the "a day of backups" section, per hourly rule
+    day_hours: int = 24
+    #: CRM transactions a second of a simulated hour (the rate measured on the CRM, issue 15)
+    day_tps: int = 30
 
 
 SCALES = {
-    "small": Scale("small", seed_scale=16, reps=3, load_seconds=15, impact_reps=1, wal_seconds=20, pitr_wal_mb=128),
+    "small": Scale("small", seed_scale=16, reps=3, load_seconds=15, impact_reps=1, wal_seconds=20, pitr_wal_mb=128,
+                   day_hours=4),
     "default": Scale("default", seed_scale=165, reps=3, load_seconds=45, impact_reps=2, wal_seconds=60,
                      pitr_wal_mb=1024),
 }
@@ -53,5 +58,5 @@ def scale_for(text: str) -> Scale:
     if text.isdigit() and 1 <= int(text) <= 10000:
         base = SCALES["small" if int(text) < 80 else "default"]
         return Scale(f"custom-{text}", int(text), base.reps, base.load_seconds, base.impact_reps, base.wal_seconds,
-                     base.pitr_wal_mb)
+                     base.pitr_wal_mb, base.day_hours, base.day_tps)
     raise ValueError(f"unknown scale {text!r}; use small, default or a seed scale between 1 and 10000")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.stats import ratio
-from bench.targets import evaluate
+from bench.targets import day_multiple, evaluate
 from pgvault.core.units import human_bytes
 
 MB = 1024 * 1024
@@ -171,6 +171,39 @@ def compression_table(doc: dict) -> list[str]:
     return lines
 
 
+def day_table(doc: dict) -> list[str]:
+    """Section 7: a day of backups under each hourly rule, and WAL with and without ``wal_compression``."""
+    found = doc.get("day")
+    if not found:
+        return ["not measured"]
+    checkpoints = found.get("checkpoints_per_hour")
+    lines = [f"{found['hours']} simulated hours of {found['transactions_per_hour']:,} CRM transactions each "
+             f"({found['tps']} a second"
+             + (f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
+             + "), each followed by the hourly job; a full and a logical dump first.", "",
+             "| hourly rule | fulls | incrementals | WAL | dumps | in all | x one full "
+             "| incrementals / restore points |", "|---|---|---|---|---|---|---|---|"]
+    for rule in ("always", "adaptive"):
+        run = found.get(rule)
+        if not run:
+            continue
+        full = run["full_bytes"]
+        cells = [human_bytes(run[k]) + f" ({_x(ratio(run[k], full))})"
+                 for k in ("full_bytes", "incremental_bytes", "wal_bytes", "dump_bytes")]
+        label = "always (today's schedule)" if rule == "always" else "adaptive (the new default)"
+        lines.append(f"| {label} | {' | '.join(cells)} | {human_bytes(run['total_bytes'])} | "
+                     f"{_x(day_multiple(doc, rule))} | {run['incrementals']} / {run['restore_points']} |")
+    walc = found.get("wal_compression") or {}
+    configured = walc.get("configured")
+    if "off" in walc and configured in walc:
+        off, on = walc["off"], walc[configured]
+        lines += ["", f"One hour's transactions after a checkpoint: `wal_compression=off` wrote "
+                      f"{human_bytes(off['written_bytes'])} of WAL ({human_bytes(off['archived_bytes'])} archived), "
+                      f"`{configured}` {human_bytes(on['written_bytes'])} ({human_bytes(on['archived_bytes'])} "
+                      f"archived): {_x(ratio(on['written_bytes'], off['written_bytes']))} the WAL."]
+    return lines
+
+
 def markdown(doc: dict) -> str:
     """The whole report of a run."""
     m, d, scale = doc["machine"], doc["defaults"], doc["scale"]
@@ -220,4 +253,6 @@ def markdown(doc: dict) -> str:
         *compression_table(doc),
         "",
     ]
+    if "day" in doc:  # runs before this section existed have none
+        out += ["## 7. A day of backups (bytes stored, as a multiple of the day's full)", "", *day_table(doc), ""]
     return "\n".join(out)

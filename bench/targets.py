@@ -47,6 +47,16 @@ def _stored_share(doc: dict) -> tuple[float | None, float]:
     return (ratio(stored, doc.get("database_bytes", 0)) if stored else None), 0.25
 
 
+def day_multiple(doc: dict, rule: str) -> float | None:
+    """Bytes a day of backups stored under ``rule`` as a multiple of that day's full (None if not measured)."""
+    found = (doc.get("day") or {}).get(rule)
+    return ratio(found["total_bytes"], found["full_bytes"]) if found and found.get("full_bytes") else None
+
+
+def _day(doc: dict) -> tuple[float | None, float]:
+    return day_multiple(doc, "adaptive"), 3.0
+
+
 @dataclass(frozen=True)
 class Target:
     """One promise: what is measured, the limit, and which side of it passes."""
@@ -66,6 +76,7 @@ TARGETS = (
            _throughput, True, "%"),
     Target("wal_lag_p99", "WAL archive lag p99 within archive_timeout", _wal_lag, False, "s"),
     Target("stored_share", "bytes stored at most 25% of the database size", _stored_share, False, "%"),
+    Target("day_vs_full", "a day of backups with the adaptive hourly job stores at most 3 fulls", _day, False, "x"),
 )
 
 

@@ -32,8 +32,10 @@ def prepare(lab: Lab) -> None:
     lab.psql(PREPARE_SQL)
 
 
-def pgbench(lab: Lab, script: str, seconds: int, seed_scale: int, tag: str, clients: int = CLIENTS) -> dict:
-    """Run ``workloads/<script>.pgbench`` for ``seconds``; return tps and latency percentiles in ms."""
+def pgbench(lab: Lab, script: str, seconds: int, seed_scale: int, tag: str, clients: int = CLIENTS,
+            transactions: int | None = None) -> dict:
+    """Run ``workloads/<script>.pgbench`` for ``seconds`` (or ``transactions`` per client, as fast as they go);
+    return tps and latency percentiles in ms."""
     pg = lab.cfg.postgres
     counts = row_counts(seed_scale)
     prefix = lab.work / f"pgbench-{tag}"
@@ -41,7 +43,8 @@ def pgbench(lab: Lab, script: str, seconds: int, seed_scale: int, tag: str, clie
         old.unlink()
     output = lab.run([
         f"{pg.bin_dir}/pgbench", "-n", "-h", pg.socket_dir, "-p", str(pg.port), "-U", pg.os_user,
-        "-c", str(clients), "-j", str(THREADS), "-T", str(seconds), "-f", str(lab.work / f"{script}.pgbench"),
+        "-c", str(clients), "-j", str(THREADS), *(("-t", str(transactions)) if transactions else ("-T", str(seconds))),
+        "-f", str(lab.work / f"{script}.pgbench"),
         "-D", f"clients={counts['clients']}", "-D", f"agents={counts['agents']}",
         "-D", f"properties={counts['properties']}", "-l", f"--log-prefix={prefix}", "crm",
     ])

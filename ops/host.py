@@ -11,6 +11,7 @@ from __future__ import annotations
 from ops import jobinstall
 from pgvault.core import catalog, pgbackrest, postgres
 from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.features import Features
 from pgvault.core.host import HostFacts, HostPlan, desired_paths, plan, refusal
 from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.postgres import LiveSetting
@@ -23,11 +24,25 @@ from pgvault.edges.secretstore import repository_secrets, restore_secrets
 from pgvault.edges.stackfile import stack_path
 
 
-def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
-    """Read the facts (read-only commands only)."""
+def features(conn: Conn, cfg: StackConfig) -> Features:
+    """What the host's pgBackRest and PostgreSQL can do (read before the desired files are rendered)."""
     version = None
     if remote.command_exists(conn, "pgbackrest"):
         version = remote.run(conn, ["pgbackrest", "version"]).stdout.strip().removeprefix("pgBackRest ")
+    choices = None
+    if service.is_running(conn, cfg):
+        try:
+            rows = remote.sql_json(conn, cfg, postgres.settings_query(["wal_compression"]))
+            choices = tuple((rows[0].get("enumvals") or ()) if rows else ())
+        except remote.RemoteError:
+            pass  # unknown: the value every version accepts, and live_settings says why PostgreSQL did not answer
+    return Features(version, choices)
+
+
+def gather(conn: Conn, cfg: StackConfig, targets: list, found: Features | None = None) -> HostFacts:
+    """Read the facts (read-only commands only); ``found`` are the host's :func:`features`, when already read."""
+    found = found or features(conn, cfg)
+    version = found.pgbackrest_version
     include_dir = cfg.postgres.include_dir
     include_ok = remote.run(conn, ["test", "-d", include_dir], warn=True).ok
     up = service.is_running(conn, cfg)
@@ -37,7 +52,7 @@ def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
             "create it and add include_dir = 'conf.d' to postgresql.conf, or set pgvault:postgres.include_dir",
             ExitCode.FAILED,
         )
-    settings = live_settings(conn, cfg) if up else {}
+    settings = live_settings(conn, cfg, found) if up else {}
     paths = remote.path_facts(conn, targets)
     stanza_ok, unreadable = False, None
     if up and version and all(p.path in paths and paths[p.path].exists for p in targets):
@@ -46,12 +61,12 @@ def gather(conn: Conn, cfg: StackConfig, targets: list) -> HostFacts:
     catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t" if up else True
     offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
     return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
-                     up, include_ok, unreadable)
+                     up, include_ok, unreadable, found)
 
 
-def live_settings(conn: Conn, cfg: StackConfig) -> dict[str, LiveSetting]:
+def live_settings(conn: Conn, cfg: StackConfig, found: Features) -> dict[str, LiveSetting]:
     """``pg_settings`` rows of the settings pgvault owns."""
-    names = [s.name for s in postgres.owned_settings(cfg)]
+    names = [s.name for s in postgres.owned_settings(cfg, found)]
     try:
         rows = remote.sql_json(conn, cfg, postgres.settings_query(names))
     except remote.RemoteError as exc:
@@ -161,8 +176,10 @@ def converge(conn: Conn, cfg: StackConfig, name: str, targets: list, host_plan: 
 
 def survey(conn: Conn, cfg: StackConfig) -> tuple[list, HostFacts, HostPlan]:
     """Desired state, facts and plan for one host: the first half of setup, all of check."""
-    targets = desired_paths(cfg, repository_secrets(cfg), stack_path(cfg.name).read_text(), restore_secrets(cfg))
-    facts = gather(conn, cfg, targets)
+    found = features(conn, cfg)
+    targets = desired_paths(cfg, repository_secrets(cfg), stack_path(cfg.name).read_text(), restore_secrets(cfg),
+                            found)
+    facts = gather(conn, cfg, targets, found)
     return targets, facts, plan(cfg, targets, facts, build_id())
 
 

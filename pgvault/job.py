@@ -45,6 +45,10 @@ def _backup(kind: str) -> Callable[[StackConfig], dict]:
     return run
 
 
+def _hourly(cfg: StackConfig) -> dict:
+    return backup.run_hourly(LocalHost(), cfg, log.info, datetime.now(UTC))
+
+
 def _logical(cfg: StackConfig) -> dict:
     written = logical.dump_all(LocalHost(), cfg, log.info)
     return {"dumps": len(written), "bytes": sum(d["bytes"] for d in written)}
@@ -100,7 +104,7 @@ def _expire(cfg: StackConfig) -> dict:
 #: job name (``pgvault.core.jobs``) -> what it runs; ``tests/unit/test_jobs.py`` checks both name the same jobs
 RUNNERS: dict[str, Callable[[StackConfig], dict]] = {
     "full": _backup("full"),
-    "incr": _backup("incr"),
+    "incr": _hourly,
     "diff": _backup("diff"),
     "logical": _logical,
     "expire": _expire,

@@ -20,10 +20,12 @@ PORTS = ("ssh", "pg", "s3", "moto", "smtp")
 
 
 def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-itest", rpo_seconds: int = 20,
-                   io_timeout: int = 10, object_lock_days: int | None = None) -> dict[str, Any]:
+                   io_timeout: int = 10, object_lock_days: int | None = None,
+                   rto_seconds: int | None = None) -> dict[str, Any]:
     """The ``config:`` mapping of a private sandbox stack rooted at ``folder`` on the given ports.
 
-    ``object_lock_days`` turns on Object Lock with that default GOVERNANCE retention.
+    ``object_lock_days`` turns on Object Lock with that default GOVERNANCE retention; ``rto_seconds`` sets
+    the RTO target (default: the schema's).
     """
     storage = {"object_lock": True, "object_lock_days": object_lock_days} if object_lock_days else {}
     return {
@@ -50,7 +52,7 @@ def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-it
         },
         "pgvault:repository": {"bucket": bucket, "region": "us-east-1", "endpoint": f"localhost:{ports['s3']}",
                                "uri_style": "path", "ca_file": f"{folder}/tls/ca.pem"},
-        "pgvault:targets": {"rpo_seconds": rpo_seconds},
+        "pgvault:targets": {"rpo_seconds": rpo_seconds, **({"rto_seconds": rto_seconds} if rto_seconds else {})},
         "pgvault:alerts": {"smtp": {"host": "127.0.0.1", "port": ports["smtp"], "tls": "none",
                                     "sender": "pgvault@itest.invalid", "recipients": ["oncall@itest.invalid"]}},
         "pgvault:secrets": {"file": f"{folder}/secrets.env"},

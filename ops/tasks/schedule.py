@@ -6,7 +6,7 @@ from ops import ssh
 from ops.runbooks import in_words
 from ops.tasks.common import emit_json, pgvault_task, say
 from pgvault.actions import backup
-from pgvault.core import cron
+from pgvault.core import cron, hourly
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.edges import remote
 from pgvault.edges.stackfile import load_stack
@@ -25,10 +25,14 @@ def show(c, stack=None, host=None, json_=False):
         now = backup.host_now(conn)
         rows = [{"job": line.job, "schedule": line.schedule, "words": in_words(line.schedule), "user": line.user,
                  "next_run": cron.next_run(line.schedule, now).isoformat(), "command": line.command} for line in lines]
+        rule = hourly.explain(cfg.schedule.incremental_rule, cfg.targets.rto_seconds,
+                              backup.measured_replay_rate(cfg))
         if json_:
-            emit_json({"host": entry.name, "cron_file": path, "jobs": rows})
+            emit_json({"host": entry.name, "cron_file": path, "jobs": rows,
+                       "incremental_rule": {"rule": cfg.schedule.incremental_rule, "explained": rule}})
             continue
         say(f"schedule on {entry.name} ({path}), host time {now:%Y-%m-%d %H:%M} UTC")
         for row in rows:
             say(f"  {row['job']:8} {row['words']:38} next {row['next_run'][:16].replace('T', ' ')}  "
                 f"as {row['user']}")
+        say(f"  incr: {rule}")

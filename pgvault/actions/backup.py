@@ -12,12 +12,16 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from pgvault.core import catalog, pgbackrest, walarchive
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pgvault.core import catalog, hourly, pgbackrest, walarchive
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo, failure
 from pgvault.core.progress import LineSink, Progress
 from pgvault.core.schema import StackConfig
-from pgvault.edges import remote
+from pgvault.core.wal import parse_lsn
+from pgvault.edges import bucket, remote
+from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
 from pgvault.edges.waiting import within
 
@@ -139,3 +143,45 @@ def flush_wal(conn: Conn, cfg: StackConfig, seconds: float = 120) -> str:
         raise PgvaultError(f"WAL segment {segment} was not archived within {seconds:.0f}s",
                            "fab host.check shows why archiving fails", ExitCode.FAILED)
     return segment
+
+
+def hourly_facts(conn: Conn, cfg: StackConfig) -> tuple[int | None, float | None]:
+    """WAL bytes written since the newest valid backup ended (``None``: no backup) and the drills' replay rate.
+
+    The rate is ``None`` when no drill measured it or the drill results cannot be read: the rule then assumes one.
+    """
+    valid = info(conn, cfg).valid_backups
+    state = primary_state(conn, cfg)
+    if state is None:
+        raise PgvaultError("PostgreSQL does not answer", "start PostgreSQL (fab host.check)", ExitCode.UNREACHABLE)
+    newest = valid[-1] if valid else None
+    wal = (max(0, parse_lsn(state["lsn"]) - parse_lsn(newest.lsn_stop))
+           if newest is not None and newest.lsn_stop else None)
+    return wal, measured_replay_rate(cfg)
+
+
+def measured_replay_rate(cfg: StackConfig) -> float | None:
+    """The WAL replay rate the recent drills measured (bytes/s); ``None`` when none did or they cannot be read."""
+    try:
+        return hourly.replay_rate(bucket.latest_drills(s3_client(cfg), cfg, limit=hourly.RATE_DRILLS * 2))
+    except (BotoCoreError, ClientError, PgvaultError, ValueError):  # the results only refine the rule
+        return None
+
+
+def run_hourly(conn: Conn, cfg: StackConfig, say: Callable[[str], None], now: datetime) -> dict:
+    """The hourly job: an incremental, or a named restore point whose WAL is proven in the bucket.
+
+    :param now: the job's start, which names the restore point (``pgvault-hourly-<UTC time>``)
+    :returns: the decision and what was done, for the job record
+    """
+    wal, rate = hourly_facts(conn, cfg)
+    decision = hourly.decide(cfg.schedule.incremental_rule, wal, cfg.targets.rto_seconds, rate)
+    say(f"hourly: {decision.action}: {decision.reason}")
+    record = decision.as_dict()
+    if decision.action == hourly.INCREMENTAL:
+        done = run_backup(conn, cfg, "incr", say)
+        return record | {"label": done.label, "database_bytes": done.size, "stored_bytes": done.repo_delta}
+    point = mark(conn, cfg, f"pgvault-hourly-{now:%Y%m%dT%H%M%SZ}")
+    segment = flush_wal(conn, cfg)
+    say(f"hourly: restore point {point['name']} at LSN {point['lsn']}, archived with segment {segment}")
+    return record | {"restore_point": point["name"], "lsn": point["lsn"], "archived_segment": segment}

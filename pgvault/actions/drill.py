@@ -27,7 +27,7 @@ from pgvault.core.policy import CANARY_LSN_SLACK, archive_timeout_seconds
 from pgvault.core.postgres import psql_argv
 from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.targets import Target, Window, recoverable_window
-from pgvault.core.wal import lsn_text, segment_end_lsn
+from pgvault.core.wal import lsn_text, parse_lsn, segment_end_lsn
 from pgvault.edges import remote, service
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
@@ -92,6 +92,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
                       read_only_credentials=restored["read_only_credentials"])
         result["seconds"].update(fetch=restored["seconds"]["fetch"], replay=restored["seconds"]["replay_and_start"],
                                  rto=restored["seconds"]["total"])
+        result["wal_replayed_bytes"] = _replayed(conn, cfg, restored)
         result["checks"].append({"name": "accepts connections", "passed": not restored["in_recovery"],
                                  "detail": f"port {restored['port']}, out of recovery"})
         checks_started = time.monotonic()
@@ -107,6 +108,17 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
     result["passed"] = all(c["passed"] for c in result["checks"])
     result["key"] = _store(cfg, result)
     return result
+
+
+def _replayed(conn: Conn, cfg: StackConfig, restored: dict) -> int | None:
+    """WAL bytes the restore replayed: from the set's end to where the promoted copy's WAL is now (the hourly
+    job's replay rate is this over ``seconds.replay``)."""
+    chosen = next((b for b in backup.info(conn, cfg).backups if b.label == restored["backup_set"]), None)
+    found = remote.sql_json(conn, cfg, "SELECT to_json(pg_current_wal_lsn()::text);", port=restored["port"],
+                            socket_dir=restored["socket_dir"])
+    if chosen is None or not chosen.lsn_stop or not found:
+        return None
+    return max(0, parse_lsn(found) - parse_lsn(chosen.lsn_stop))
 
 
 def _checks(conn: Conn, cfg: StackConfig, target: Target, restored: dict, started: datetime,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from botocore.config import Config
 
 from pgvault.actions import backup, walproof
+from pgvault.core import forecast
 from pgvault.core.errors import PgvaultError
 from pgvault.core.monitoring import alerts, dashboard, status
 from pgvault.core.pgbackrest import StanzaInfo
@@ -71,9 +72,11 @@ def facts(conn: Conn, host_name: str, cfg: StackConfig) -> status.Facts:
         problems.append(f"the WAL proof could not run: {exc.message}")
         proof = walproof.read_state(conn, cfg)
     client = s3_client(cfg)
+    objects = bucket.listing(client, cfg)
     return status.Facts(host_name, now, stanza, primary, jobs, bucket.newest_wal(client, cfg),
-                        bucket.newest_logical(client, cfg), bucket.usage(client, cfg),
-                        bucket.latest_drills(client, cfg), volumes, problems, waiting, unread, previous, proof)
+                        bucket.newest_logical(client, cfg), bucket.usage(client, cfg, objects),
+                        bucket.latest_drills(client, cfg), volumes, problems, waiting, unread, previous, proof,
+                        cohorts=forecast.cohorts(cfg, objects, now))
 
 
 def _previous(conn: Conn, cfg: StackConfig) -> dict | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgvault.core import cron, pgbackrest, postgres, render
+from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.monitoring.status import textfile_path
 from pgvault.core.plan import Change, DesiredDir, DesiredFile, PathFact, describe, plan_paths
 from pgvault.core.postgres import LiveSetting
@@ -23,11 +24,13 @@ from pgvault.core.secrets import Secret, restore_secrets_file, secrets_file
 
 
 def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text: str,
-                  read_only: dict[str, Secret] | None = None) -> list[DesiredDir | DesiredFile]:
+                  read_only: dict[str, Secret] | None = None,
+                  features: Features = UNKNOWN) -> list[DesiredDir | DesiredFile]:
     """Directories and files pgvault owns on a DB host, parents first.
 
     :param stack_text: the stack file, copied to the host for ``pgvault-job``
     :param read_only: secrets of the read-only configuration restores and drills use, when provided
+    :param features: what the host's pgBackRest and PostgreSQL can do (block incremental, WAL compression)
     """
     owner = cfg.postgres.os_user
     pgb, jobs = cfg.pgbackrest, cfg.jobs
@@ -48,17 +51,18 @@ def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text:
     if cfg.is_sandbox:  # on a real host /etc/cron.d belongs to the cron package
         dirs.append(DesiredDir(cron_path.rsplit("/", 1)[0], owner, 0o755))
     files = [
-        DesiredFile(pgbackrest.config_file(cfg), render.render_pgbackrest_conf(cfg), owner, 0o640),
+        DesiredFile(pgbackrest.config_file(cfg), render.render_pgbackrest_conf(cfg, features), owner, 0o640),
         DesiredFile(secrets_file(cfg), render.render_pgbackrest_secrets(cfg, repo_secrets), owner, 0o600,
                     secret=True),
-        DesiredFile(postgres.include_file(cfg), render.render_pg_include(cfg), owner, 0o640),
+        DesiredFile(postgres.include_file(cfg), render.render_pg_include(cfg, features), owner, 0o640),
         DesiredFile(f"{jobs.config_dir}/Pulumi.{cfg.name}.yaml", stack_text, owner, 0o640),
         DesiredFile(cron_path, render.render_cron(cfg), cron.cron_owner(cfg), 0o644),
     ]
     if read_only:
         restore_path = pgbackrest.restore_config_path(cfg)
         dirs += [DesiredDir(restore_path, owner, 0o750), DesiredDir(f"{restore_path}/conf.d", owner, 0o750)]
-        files += [DesiredFile(f"{restore_path}/pgbackrest.conf", render.render_pgbackrest_conf(cfg), owner, 0o640),
+        files += [DesiredFile(f"{restore_path}/pgbackrest.conf", render.render_pgbackrest_conf(cfg, features), owner,
+                              0o640),
                   DesiredFile(restore_secrets_file(cfg), render.render_pgbackrest_secrets(cfg, read_only),
                               owner, 0o600, secret=True)]
     return [*dirs, *files]
@@ -79,6 +83,8 @@ class HostFacts:
     include_ok: bool = True
     #: why pgBackRest could not read the repository (unreachable, refused, timed out); ``None`` when it could
     repository_unreadable: str | None = None
+    #: what the host's software can do; the desired files were rendered for it
+    features: Features = UNKNOWN
 
 
 @dataclass
@@ -136,7 +142,7 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts, build: str) -> HostP
                         notes=["PostgreSQL is not running: its settings, the stanza and pgvault's catalog are "
                                "checked by the next fab host.setup once it runs"])
     include_changes = any(c.path == postgres.include_file(cfg) for c in changes)
-    action = postgres.server_action(postgres.owned_settings(cfg), facts.settings)
+    action = postgres.server_action(postgres.owned_settings(cfg, facts.features), facts.settings)
     if include_changes and action is None:
         action = "reload"
     return HostPlan(
@@ -187,7 +193,7 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
     if host_plan.install:
         out.append("pgbackrest is not installed")
     out += [describe(c) for c in host_plan.changes]
-    for want in postgres.owned_settings(cfg):
+    for want in postgres.owned_settings(cfg, facts.features):
         live = facts.settings.get(want.name)
         if live is None:
             continue

@@ -36,7 +36,8 @@ class Job:
 
 JOBS = (
     Job("full", "full backup", "full", "backup", "backup-failed"),
-    Job("incr", "incremental backup", "incremental", "backup", "backup-failed"),
+    Job("incr", "hourly: incremental backup, or a proven restore point (schedule.incremental_rule)", "incremental",
+        "backup", "backup-failed"),
     Job("diff", "differential backup", None, "backup", "backup-failed"),
     Job("logical", "logical dumps to S3", "logical", "logical", "logical-dump-failed"),
     Job("expire", "retention: expire backup sets beyond the tiers", "expire", "backup", "expire-failed"),

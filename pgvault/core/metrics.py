@@ -39,9 +39,11 @@ DRILL_RTO = Metric("DrillRtoSeconds", "Seconds", "measured restore time of the n
 DRILL_RECOVERY_LAG = Metric("DrillRecoveryLagSeconds", "Seconds", "target minus recovery point reached by the drill")
 BACKUP_SIZE = Metric("LastBackupSizeBytes", "Bytes", "database size in the newest backup")
 REPOSITORY_SIZE = Metric("RepositorySizeBytes", "Bytes", "bytes stored under the pgBackRest prefix")
+STORAGE_COST_FORECAST = Metric("StorageCostForecast", "None",
+                               "forecast cost of the next 30 days of off-site storage (prices.currency)")
 
 ALL = (LAST_FULL_BACKUP_AGE, LAST_BACKUP_AGE, LAST_LOGICAL_DUMP_AGE, WAL_ARCHIVE_LAG, JOB_FAILURES, LAST_DRILL_AGE,
-       DRILL_FAILED, DRILL_RTO, DRILL_RECOVERY_LAG, BACKUP_SIZE, REPOSITORY_SIZE)
+       DRILL_FAILED, DRILL_RTO, DRILL_RECOVERY_LAG, BACKUP_SIZE, REPOSITORY_SIZE, STORAGE_COST_FORECAST)
 
 #: the Prometheus gauge of the overall state (0 ok, 1 warning, 2 critical)
 STATE_GAUGE = "pgvault_state"

@@ -13,7 +13,8 @@ needs no host:
 * :func:`summarise_error` - pgBackRest's numbered errors as one line with a hint.
 
 Pinned behaviour (Debian 12 ships 2.45): block incremental is beta there and
-stays off; there is no ``verify --set``; the S3 endpoint is always TLS.
+stays off (from 2.52 on, ``repo1-block`` is set: ``pgvault.core.features``);
+there is no ``verify --set``; the S3 endpoint is always TLS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import Secret
 
@@ -43,6 +45,7 @@ _DOC_ANCHORS = {
     "start-fast": "section-backup/option-start-fast",
     "expire-auto": "section-backup/option-expire-auto",
     "io-timeout": "section-general/option-io-timeout",
+    "repo1-block": "section-repository/option-repo-block",
     "repo1-bundle": "section-repository/option-repo-bundle",
     "repo1-cipher-type": "section-repository/option-repo-cipher-type",
     "repo1-path": "section-repository/option-repo-path",
@@ -86,11 +89,14 @@ def _yn(flag: bool) -> str:
     return "y" if flag else "n"
 
 
-def conf_sections(cfg: StackConfig) -> list[tuple[str, list[Option]]]:
+def conf_sections(cfg: StackConfig, features: Features = UNKNOWN) -> list[tuple[str, list[Option]]]:
     """Return ``pgbackrest.conf`` as ``[(section, options)]``, options sorted.
 
     Secrets are not here: they go to :func:`secret_sections`, a separate 0600
     file under ``conf.d`` so that this one can be shown, diffed and tested.
+
+    :param features: the host's pgBackRest (block incremental from 2.52 on, bundled: ``repo1-block`` needs
+        ``repo1-bundle``, which pgvault always sets)
     """
     repo, pgb, pg = cfg.repository, cfg.pgbackrest, cfg.postgres
     glob = {
@@ -121,6 +127,8 @@ def conf_sections(cfg: StackConfig) -> list[tuple[str, list[Option]]]:
     }
     if repo.ca_file:
         glob["repo1-storage-ca-file"] = repo.ca_file
+    if features.block_incremental:
+        glob["repo1-block"] = "y"
     stanza = {
         "pg1-path": pg.data_dir,
         "pg1-port": str(pg.port),

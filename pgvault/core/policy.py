@@ -59,7 +59,13 @@ def cron_interval_seconds(expression: str) -> int:
 
 
 def backup_interval_seconds(cfg: StackConfig) -> int:
-    """The longest a healthy schedule goes without a backup of any type (full or incremental)."""
+    """The longest a healthy schedule goes without a backup of any type (full or incremental).
+
+    With the adaptive hourly rule (``schedule.incremental_rule``) the hourly job may mark only restore points all
+    day, so that is the full's interval; the hourly job's own runs are watched by the ``hourly`` status check.
+    """
+    if cfg.schedule.incremental_rule == "adaptive":
+        return cron_interval_seconds(cfg.schedule.full)
     return min(cron_interval_seconds(cfg.schedule.full), cron_interval_seconds(cfg.schedule.incremental))
 
 
@@ -186,7 +192,12 @@ def alarm_specs(cfg: StackConfig) -> list[AlarmSpec]:
                          f"{what} is older than {duration(limit)}, or no figure was "
                          "published (the job or the monitor stopped)")
 
-    return [
+    budget = cfg.targets.monthly_budget
+    cost = [AlarmSpec("storage-cost", metrics.STORAGE_COST_FORECAST, budget, "GreaterThanThreshold", "Maximum",
+                      period, 1, "notBreaching",
+                      f"the next 30 days of off-site storage are forecast above the {budget:.2f} "
+                      f"{cfg.prices.currency} budget")] if budget else []
+    return cost + [
         too_old("full-backup-age", metrics.LAST_FULL_BACKUP_AGE, cron_interval_seconds(sched.full),
                 "the newest full backup"),
         too_old("backup-age", metrics.LAST_BACKUP_AGE, backup_interval_seconds(cfg), "the newest backup of any type"),

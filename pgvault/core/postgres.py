@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.pgbackrest import archive_command
 from pgvault.core.policy import archive_timeout_seconds
 from pgvault.core.schema import StackConfig
@@ -24,6 +25,7 @@ _DOC_ANCHORS = {
     "archive_command": "GUC-ARCHIVE-COMMAND",
     "archive_mode": "GUC-ARCHIVE-MODE",
     "archive_timeout": "GUC-ARCHIVE-TIMEOUT",
+    "wal_compression": "GUC-WAL-COMPRESSION",
     "wal_level": "GUC-WAL-LEVEL",
 }
 
@@ -51,12 +53,17 @@ def include_file(cfg: StackConfig) -> str:
     return f"{cfg.postgres.include_dir}/pgvault.conf"
 
 
-def owned_settings(cfg: StackConfig) -> list[Setting]:
-    """The settings pgvault owns, sorted by name, with values as ``pg_settings.setting`` shows them."""
+def owned_settings(cfg: StackConfig, features: Features = UNKNOWN) -> list[Setting]:
+    """The settings pgvault owns, sorted by name, with values as ``pg_settings.setting`` shows them.
+
+    :param features: the host's PostgreSQL: ``wal_compression`` is ``lz4`` where it is offered (it writes a
+        fraction of the WAL that full-page images take, and WAL is most of what the archive stores)
+    """
     values = {
         "archive_mode": "on",
         "archive_command": archive_command(cfg),
         "archive_timeout": str(archive_timeout_seconds(cfg.targets)),
+        "wal_compression": features.wal_compression,
         "wal_level": "replica",
     }
     return [Setting(k, v) for k, v in sorted(values.items())]
@@ -97,7 +104,7 @@ def settings_query(names: list[str]) -> str:
     wanted = ", ".join(sql_literal(n) for n in names)
     return (
         "SELECT coalesce(json_agg(json_build_object('name', name, 'setting', setting, "
-        "'context', context, 'pending_restart', pending_restart) ORDER BY name), '[]') "
+        "'context', context, 'pending_restart', pending_restart, 'enumvals', enumvals) ORDER BY name), '[]') "
         f"FROM pg_settings WHERE name IN ({wanted});"
     )
 

@@ -18,6 +18,7 @@ import shlex
 import jinja2
 
 from pgvault.core import cron, pgbackrest, postgres
+from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import Secret
 
@@ -47,10 +48,10 @@ def banner(cfg: StackConfig, then: str = "fab host.setup") -> str:
     return f"# Managed by pgvault from {cfg.file} — do not edit; run {then}"
 
 
-def render_pgbackrest_conf(cfg: StackConfig) -> str:
-    """Render ``pgbackrest.conf`` (no secrets in it)."""
+def render_pgbackrest_conf(cfg: StackConfig, features: Features = UNKNOWN) -> str:
+    """Render ``pgbackrest.conf`` (no secrets in it) for a host with ``features``."""
     return environment().get_template("pgbackrest.conf.j2").render(
-        banner=banner(cfg), sections=pgbackrest.conf_sections(cfg)
+        banner=banner(cfg), sections=pgbackrest.conf_sections(cfg, features)
     )
 
 
@@ -61,10 +62,10 @@ def render_pgbackrest_secrets(cfg: StackConfig, secrets: dict[str, Secret]) -> s
     )
 
 
-def render_pg_include(cfg: StackConfig) -> str:
-    """Render the PostgreSQL include file with the settings pgvault owns."""
+def render_pg_include(cfg: StackConfig, features: Features = UNKNOWN) -> str:
+    """Render the PostgreSQL include file with the settings pgvault owns on a host with ``features``."""
     return environment().get_template("pgvault.conf.j2").render(
-        banner=banner(cfg), settings=postgres.owned_settings(cfg), rpo_seconds=cfg.targets.rpo_seconds
+        banner=banner(cfg), settings=postgres.owned_settings(cfg, features), rpo_seconds=cfg.targets.rpo_seconds
     )
 
 

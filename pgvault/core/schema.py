@@ -230,6 +230,10 @@ def _cron(cls, v: str) -> str:
     return v
 
 
+#: keys of ``pgvault:schedule`` that are rules, not cron expressions (every other key times one job)
+SCHEDULE_RULES = ("incremental_rule",)
+
+
 class ScheduleConfig(_Model):
     """When the scheduled jobs run, as 5-field cron expressions in UTC."""
 
@@ -242,8 +246,15 @@ class ScheduleConfig(_Model):
     report: str = Field("0 7 * * *", description="daily status email")
     canary: str = Field("* * * * *", description="canary row for drills and RPO checks")
     monitor: str = Field("*/5 * * * *", description="metrics and status publication (`monitor.publish`)")
+    incremental_rule: Literal["adaptive", "always"] = Field(
+        "adaptive", description="`adaptive`: the hourly job takes an incremental only when the WAL written since the "
+        "last backup would take longer to replay than half the RTO target at the replay rate the drills measured, "
+        "else it marks a named restore point and proves its WAL is archived; `always`: an incremental every time")
 
-    _valid = field_validator("*")(_cron)
+    @field_validator("*")
+    @classmethod
+    def _valid(cls, v, info):
+        return v if info.field_name in SCHEDULE_RULES else _cron(cls, v)
 
 
 class JobsConfig(_Model):
@@ -287,6 +298,44 @@ class TargetsConfig(_Model):
 
     rpo_seconds: int = Field(300, ge=20, le=86400, description="most data, in seconds, a disaster may lose")
     rto_seconds: int = Field(3600, ge=60, le=7 * 86400, description="longest time to a usable restored database")
+    monthly_budget: float | None = Field(
+        None, gt=0, description="off-site storage budget for 30 days, in `prices.currency`: the forecast above it "
+        "turns the `storage-cost` check amber and fires the `storage-cost` alarm (unset: no budget)")
+
+
+#: the date of the default price table: AWS S3 list prices of us-east-1 (N. Virginia), first 50 TB tier
+LIST_PRICES_DATE = "2025-06-01"
+
+
+Price = Annotated[float, Field(ge=0)]
+
+
+class ClassPrices(_Model):
+    """One price per storage class pgvault uses (frozen and hashable, like every part of the stack)."""
+
+    STANDARD: Price = Field(0.0, description="S3 Standard")
+    STANDARD_IA: Price = Field(0.0, description="S3 Standard-Infrequent Access")
+    GLACIER_IR: Price = Field(0.0, description="S3 Glacier Instant Retrieval")
+
+    def of(self, storage_class: str) -> float:
+        """The price of ``storage_class`` (0 for a class pgvault does not use)."""
+        return getattr(self, storage_class, 0.0) if storage_class in type(self).model_fields else 0.0
+
+
+class PricesConfig(_Model):
+    """The price table of the storage forecast (defaults: AWS S3 list prices, us-east-1, on ``date``)."""
+
+    date: str = Field(LIST_PRICES_DATE, description="when these prices were read (shown beside every forecast)")
+    currency: str = Field("USD", description="currency of the prices and of `targets.monthly_budget`")
+    storage_gb_month: ClassPrices = Field(
+        ClassPrices(STANDARD=0.023, STANDARD_IA=0.0125, GLACIER_IR=0.004),
+        description="storage price per GB-month by storage class")
+    put_per_1000: ClassPrices = Field(
+        ClassPrices(STANDARD=0.005, STANDARD_IA=0.01, GLACIER_IR=0.02),
+        description="PUT, COPY, POST and LIST requests per 1,000 by storage class (every WAL segment is a PUT)")
+    transition_per_1000: ClassPrices = Field(
+        ClassPrices(STANDARD_IA=0.01, GLACIER_IR=0.02),
+        description="lifecycle transition requests per 1,000, by the class moved into")
 
 
 def _email(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -437,6 +486,7 @@ class StackConfig(_Model):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    prices: PricesConfig = Field(default_factory=PricesConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)

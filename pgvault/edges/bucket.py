@@ -96,17 +96,26 @@ def reachable(client, cfg: StackConfig) -> bool:
         return False
 
 
-def usage(client, cfg: StackConfig) -> dict[str, int]:
+def listing(client, cfg: StackConfig) -> list[tuple[str, int, datetime, str]]:
+    """Every current object under pgvault's prefixes: ``(key, size, last modified, storage class)``."""
+    return [(item["Key"], item["Size"], item["LastModified"], item.get("StorageClass") or "STANDARD")
+            for prefix in usage_categories(cfg)
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])]
+
+
+def usage(client, cfg: StackConfig, objects: list[tuple[str, int, datetime, str]] | None = None) -> dict[str, int]:
     """Bytes stored by category (backups, WAL, logical dumps, drill results) and in noncurrent versions.
 
     Each category is listed under its own prefix; objects outside pgvault's
     prefixes are not the host's to see.
+
+    :param objects: :func:`listing`, when the caller already has it
     """
     bucket = cfg.repository.bucket
-    totals = {}
-    for prefix, name in usage_categories(cfg).items():
-        totals[name] = sum(item["Size"] for page in client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix) for item in page.get("Contents", []))
+    objects = listing(client, cfg) if objects is None else objects
+    totals = {name: sum(size for key, size, _, _ in objects if key.startswith(prefix))
+              for prefix, name in usage_categories(cfg).items()}
     try:
         totals["noncurrent"] = sum(
             version["Size"] for prefix in usage_categories(cfg)

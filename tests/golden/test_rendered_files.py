@@ -13,6 +13,7 @@ import pytest
 
 from pgvault.core import render
 from pgvault.core.config import parse_stack
+from pgvault.core.features import Features
 from pgvault.core.secrets import Secret
 from tests.builders import make_stack
 
@@ -29,11 +30,21 @@ def production():
     return make_stack("prod", repository={"credentials": "instance-role"}, pgbackrest={"process_max": 4})
 
 
+#: Debian 12: pgBackRest 2.45, PostgreSQL 15 built with lz4
+DEBIAN_12 = Features("2.45", ("pglz", "lz4", "zstd", "on", "off"))
+#: the PostgreSQL project's apt repository: a pgBackRest with block incremental; PostgreSQL 15 without lz4
+NEWER = Features("2.54.2", ("pglz", "on", "off"))
+#: PostgreSQL 14 and older (wal_compression is a boolean); pgBackRest not installed yet
+OLDER = Features(None, ())
+
 CASES = {
-    "sandbox-pgbackrest.conf": lambda: render.render_pgbackrest_conf(sandbox()),
-    "sandbox-pgvault.conf": lambda: render.render_pg_include(sandbox()),
-    "prod-pgbackrest.conf": lambda: render.render_pgbackrest_conf(production()),
-    "prod-pgvault.conf": lambda: render.render_pg_include(production()),
+    "sandbox-pgbackrest.conf": lambda: render.render_pgbackrest_conf(sandbox(), DEBIAN_12),
+    "sandbox-pgvault.conf": lambda: render.render_pg_include(sandbox(), DEBIAN_12),
+    "prod-pgbackrest.conf": lambda: render.render_pgbackrest_conf(production(), DEBIAN_12),
+    "prod-pgvault.conf": lambda: render.render_pg_include(production(), DEBIAN_12),
+    "prod-pgbackrest-2.54.conf": lambda: render.render_pgbackrest_conf(production(), NEWER),
+    "prod-pgvault-no-lz4.conf": lambda: render.render_pg_include(production(), NEWER),
+    "prod-pgvault-pg14.conf": lambda: render.render_pg_include(production(), OLDER),
     "sandbox-pgvault-crm.cron": lambda: render.render_cron(sandbox()),
 }
 

@@ -118,19 +118,20 @@ def test_a_failed_job_alerts_at_once_through_sns_and_smtp(configured):
     remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
     try:
         env, lines = cron.parse(Path(cron.cron_file(cfg)).read_text())
-        line = next(x for x in lines if x.job == "incr")
+        # the nightly full: it always runs pgBackRest (the hourly job may only mark a restore point)
+        line = next(x for x in lines if x.job == "full")
         done = _as_cron(line.user, env, line.command)
         assert done.returncode == 1
     finally:
         remote.run(conn, pgbackrest.command(cfg, "start"), user=cfg.postgres.os_user)
-    alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "FAILED incr" in m.get("Subject", "")])
+    alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "FAILED full" in m.get("Subject", "")])
     assert alerts, "no alert reached the SQS inbox"
     body = alerts[0]["Message"]
-    for words in ("Job:     incr", "Host:", "pgBackRest error [062]",
+    for words in ("Job:     full", "Host:", "pgBackRest error [062]",
                   "Runbook: runbooks/itest/alarms.md#backup-failed"):
         assert words in body
     mails = within(20, lambda: _new_mails(cfg, before))
-    message = [m for m in mails if "FAILED incr" in _subject(m)][0]
+    message = [m for m in mails if "FAILED full" in _subject(m)][0]
     assert "pgBackRest error [062]" in message.get_payload() and message["To"] == "oncall@itest.invalid"
     failures = aws_client(cfg, "cloudwatch").list_metrics(Namespace=metrics.NAMESPACE,
                                                          MetricName=metrics.JOB_FAILURES.name)["Metrics"]

@@ -8,6 +8,7 @@ import pytest
 
 from ops import runbooks
 from pgvault.core import walproof
+from pgvault.core.forecast import GB, Cohort
 from pgvault.core.monitoring import advice, status
 from tests.builders import make_stack
 from tests.unit.test_status import LAST, facts, failed_run
@@ -24,12 +25,13 @@ def every_check_at_once(cfg) -> set[str]:
                          last_failed_time=found.now.isoformat())
     found.proof = walproof.Proof("15-1", broken=walproof.Break("000000010000000000000010", None, "zeroed page"),
                                  checked=found.now.isoformat())
+    found.cohorts = [Cohort("wal", 0, 100 * GB, 64)]
     return {c["key"] for c in status.build(cfg, found)["checks"]}
 
 
 def test_the_advice_covers_exactly_the_checks_the_status_module_produces():
     """``advice.annotate`` refuses an undeclared key; this shows no declared key is dead."""
-    assert every_check_at_once(make_stack()) == set(advice.ACTIONS)
+    assert every_check_at_once(make_stack(targets={"rpo_seconds": 300, "monthly_budget": 1.0})) == set(advice.ACTIONS)
 
 
 def test_an_undeclared_check_is_refused():

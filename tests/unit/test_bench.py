@@ -98,7 +98,7 @@ def test_targets_report_met_missed_and_not_measured():
     doc["wal"] = {}
     verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
     assert verdicts == {"restore_speedup": True, "full_vs_floor": False, "throughput": False, "wal_lag_p99": None,
-                        "stored_share": True}
+                        "stored_share": True, "day_vs_full": None}
 
 
 def test_the_report_shows_every_section_the_targets_and_the_ratios():
@@ -134,3 +134,31 @@ def test_the_bucket_is_listed_again_a_window_behind_the_newest_segment():
     assert start == f"{prefix}0000000100000001/000000010000000100000040"
     late = f"{prefix}0000000100000001/000000010000000100000041-{'a' * 40}.zst"
     assert late > start, "a segment that lands after a later one is still listed"
+
+
+def day_doc() -> dict:
+    """A result document with the day section: today's schedule stores 10 fulls, the adaptive rule 2.5."""
+    doc = result_doc()
+    full = 100 * 2**20
+    doc["day"] = {
+        "hours": 4, "tps": 30, "transactions_per_hour": 108000,
+        "wal_compression": {"configured": "lz4", "off": {"written_bytes": 400 * 2**20, "archived_bytes": 90 * 2**20},
+                            "lz4": {"written_bytes": 100 * 2**20, "archived_bytes": 30 * 2**20}},
+        "always": {"full_bytes": full, "incremental_bytes": 8 * full, "wal_bytes": full // 2, "dump_bytes": full // 2,
+                   "incrementals": 4, "restore_points": 0, "total_bytes": 10 * full},
+        "adaptive": {"full_bytes": full, "incremental_bytes": 0, "wal_bytes": full // 2, "dump_bytes": full,
+                     "incrementals": 0, "restore_points": 4, "total_bytes": 5 * full // 2},
+    }
+    return doc
+
+
+def test_a_day_of_backups_shows_both_rules_side_by_side_and_the_wal_compression():
+    doc = day_doc()
+    text = report.markdown(doc)
+    assert "## 7. A day of backups" in text
+    assert "| always (today's schedule) | 100.0 MB (1.00x) | 800.0 MB (8.00x) |" in text
+    assert "| 10.00x | 4 / 0 |" in text and "| 2.50x | 0 / 4 |" in text
+    assert "`wal_compression=off` wrote 400.0 MB" in text and "0.25x the WAL" in text
+    verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
+    assert verdicts["day_vs_full"] is True
+    assert "## 7." not in report.markdown(result_doc()), "older runs have no day section"

@@ -41,12 +41,16 @@ def test_fresh_backups_are_ok(cfg):
     assert status.summary_line(doc) == "OK"
 
 
-@pytest.mark.parametrize("after, key, state", [
-    (timedelta(hours=25), "full-backup-age", status.WARNING),
-    (timedelta(hours=31), "full-backup-age", status.CRITICAL),
-    (timedelta(hours=1, minutes=30), "backup-age", status.CRITICAL),
+@pytest.mark.parametrize("after, key, rule, state", [
+    (timedelta(hours=25), "full-backup-age", "adaptive", status.WARNING),
+    (timedelta(hours=31), "full-backup-age", "adaptive", status.CRITICAL),
+    (timedelta(hours=1, minutes=30), "backup-age", "always", status.CRITICAL),
+    # the adaptive hourly job may mark only restore points all day: the nightly full bounds a backup's age
+    (timedelta(hours=1, minutes=30), "backup-age", "adaptive", status.OK),
+    (timedelta(hours=31), "backup-age", "adaptive", status.CRITICAL),
 ])
-def test_backup_ages_turn_amber_then_red(cfg, after, key, state):
+def test_backup_ages_turn_amber_then_red(after, key, rule, state):
+    cfg = make_stack(targets={"rpo_seconds": 300}, schedule={"incremental_rule": rule})
     doc = status.build(cfg, facts(after))
     assert next(c for c in doc["checks"] if c["key"] == key)["state"] == state
 
@@ -101,7 +105,7 @@ def test_report_and_dashboard_render(cfg):
     assert subject == "[pgvault] test/crm: OK"
     assert "since the last report" in body and "Retention (sets per tier" in body
     page = dashboard.render(doc)
-    assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 3
+    assert f'data-seconds="{doc["ages"]["last_backup_seconds"]}"' in page and page.count("<svg") == 4
     assert "http" not in page.split("<body>")[1].replace("http://www.w3.org", ""), "the page must not fetch anything"
 
 
@@ -121,7 +125,7 @@ def test_the_dashboard_escapes_every_value_it_shows(cfg):
     doc["host"] = doc["stack"] = doc["stanza"] = hostile
     page = dashboard.render(doc)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert page.count("<svg") == 3, "the charts go in as markup"
+    assert page.count("<svg") == 4, "the charts go in as markup"
 
 
 def test_a_segment_postgres_still_waits_to_archive_is_named_even_when_newer_wal_reached_the_bucket(cfg):
@@ -338,3 +342,49 @@ def test_the_wal_proof_is_a_check_naming_the_segment_where_wal_stops_chaining(cf
 def test_without_a_proof_state_there_is_no_continuity_check_and_no_green_one(cfg):
     """Only a monitor that could not reach the bucket has no state: its collection check is critical."""
     assert "wal-continuity" not in {c["key"] for c in status.build(cfg, facts(timedelta(hours=1)))["checks"]}
+
+
+def test_the_hourly_jobs_decisions_reach_the_document_the_checks_and_the_email(cfg):
+    def run(ended, decision, reason):
+        return {"job": "incr", "outcome": "ok", "ended": ended.isoformat(), "message": "",
+                "sizes": {"decision": decision, "reason": reason}}
+    now = LAST + timedelta(hours=2)
+    history = [run(now - timedelta(hours=h), "restore-point", "WAL 1 MB <= budget 28.1 GB (...)") for h in (1, 3, 5)]
+    history += [run(now - timedelta(hours=2), "incremental", "WAL 30.0 GB > budget 28.1 GB (...)")]
+    history += [run(now - timedelta(days=2), "incremental", "too old to count")]
+    jobs = {"last": {"incr": history[0]}, "history": sorted(history, key=lambda r: r["ended"])}
+    doc = status.build(cfg, facts(timedelta(hours=2), jobs=jobs))
+    assert doc["hourly"] == {"rule": "adaptive", "restore_points": 3, "incrementals": 1,
+                             "line": "hourly: 3 restore points, 1 incremental: WAL 30.0 GB > budget 28.1 GB"}
+    assert next(c for c in doc["checks"] if c["key"] == "hourly")["state"] == status.OK
+    assert doc["hourly"]["line"] in alerts.report(cfg, doc, None)[1]
+    late = {"last": {"incr": run(now - timedelta(hours=3), "restore-point", "")}, "history": []}
+    stale = status.build(cfg, facts(timedelta(hours=2), jobs=late))
+    assert next(c for c in stale["checks"] if c["key"] == "hourly")["state"] == status.WARNING
+
+
+def test_the_forecast_reaches_the_document_the_metric_the_budget_check_the_alarm_and_the_email():
+    from pgvault.core.forecast import GB, Cohort
+    from pgvault.core.policy import alarm_specs
+    cfg = make_stack(targets={"rpo_seconds": 300, "monthly_budget": 1.0})
+    found = facts(timedelta(minutes=10))
+    found.cohorts = [Cohort("wal", 0, GB, 64), Cohort("backups", 0, 2 * GB, 10), Cohort("backups", 29, 7 * GB, 7)]
+    doc = status.build(cfg, found)
+    assert doc["forecast"]["cost"]["total"] == 1.16
+    assert status.metric_values(doc)[metrics.STORAGE_COST_FORECAST.name] == 1.16
+    check = next(c for c in doc["checks"] if c["key"] == "storage-cost")
+    assert check["state"] == status.WARNING and check["limit"] == 1.0
+    alarm = next(a for a in alarm_specs(cfg) if a.key == "storage-cost")
+    assert alarm.threshold == 1.0 and alarm.metric is metrics.STORAGE_COST_FORECAST and alarm.missing == "notBreaching"
+    assert "forecast: next 30 days: 1.16 USD" in alerts.report(cfg, doc, None)[1]
+    assert 'id="forecast" data-total="1.16"' in dashboard.render(doc)
+    assert not any(a.key == "storage-cost" for a in alarm_specs(make_stack())), "no budget, no alarm"
+
+
+def test_the_retention_section_says_how_much_each_tier_holds(cfg):
+    doc = status.build(cfg, facts(timedelta(minutes=10)))
+    held = doc["retention"]["bytes"]
+    assert set(held) == {"daily", "weekly", "monthly", "incremental"}
+    fulls, incrementals = ([b for b in INFO.backups if (b.type == "full") == full] for full in (True, False))
+    assert held["daily"] == sum(b.repo_delta for b in fulls)
+    assert held["incremental"] == sum(b.repo_delta for b in incrementals) and doc["retention"]["incrementals"] == 2

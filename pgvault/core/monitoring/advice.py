@@ -26,6 +26,10 @@ ACTIONS = {
                  "WAL after it are not off-site yet",
     "wal-continuity": "run fab backup.verify --stack {stack} and fab repo.history --stack {stack}: bring the good "
                       "version of the named segment back with fab repo.undo, or take a full backup now",
+    "hourly": "check that cron runs the jobs (fab schedule.show --stack {stack}); the hourly job's error is in "
+              "the job log",
+    "storage-cost": "see which category grows in monitor.collect --json (forecast.growth); keep the adaptive "
+                    "hourly rule and review the retention tiers",
     "job-failed": "read the error shown, fix it, and run the job again: a later success clears this",
     "pg_wal-volume": "free space or grow the volume now: PostgreSQL stops when pg_wal is full, and unarchived "
                      "WAL cannot be removed",

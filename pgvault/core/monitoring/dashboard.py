@@ -38,6 +38,21 @@ def stale_line(doc: dict) -> str:
     return f"{what} {lastknown.note(doc)}."
 
 
+#: storage classes of the forecast chart, cheapest last
+FORECAST_CLASSES = (("STANDARD", "#5c6bc0"), ("STANDARD_IA", "#26a69a"), ("GLACIER_IR", "#8d6e63"))
+
+
+def _forecast_chart(doc: dict):
+    """The next 30 days of storage by class, the cost in the title (an empty chart before the first forecast)."""
+    found = doc.get("forecast") or {"days": [], "cost": None}
+    cost = found["cost"]
+    title = (f"Storage forecast: {cost['total']:.2f} {cost['currency']} for {cost['period_days']} days"
+             if cost else "Storage forecast")
+    return charts.bar_chart(title, [f"+{d['day']}d" for d in found["days"]],
+                            [(cls, [float(d["bytes"].get(cls, 0)) for d in found["days"]], colour)
+                             for cls, colour in FORECAST_CLASSES], "size", human_bytes)
+
+
 def render(doc: dict) -> str:
     """The dashboard page for one status document.
 
@@ -67,5 +82,5 @@ def render(doc: dict) -> str:
         age=lambda seconds: _age(seconds, lastknown.missing(doc)),
         nothing=lastknown.missing(doc) if doc.get("stale") else "nothing yet",
         none=lastknown.missing(doc) if doc.get("stale") else "none",
-        size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart,
+        size_chart=size_chart, drill_chart=drill_chart, usage_chart=usage_chart, forecast_chart=_forecast_chart(doc),
         jobs=list(reversed(doc["recent_jobs"]))[:15])

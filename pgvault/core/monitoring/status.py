@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pgvault.core import jobs, metrics
+from pgvault.core import forecast, hourly, jobs, metrics
 from pgvault.core.monitoring import advice, lastknown
 from pgvault.core.pgbackrest import StanzaInfo
 from pgvault.core.policy import (
@@ -62,6 +62,8 @@ class Facts:
     previous: dict | None = None
     #: the WAL continuity proof's state (``pgvault.core.walproof``); ``None`` before the first proof
     proof: Proof | None = None
+    #: the bucket's objects by category, day and storage class (``pgvault.core.forecast.cohorts``)
+    cohorts: list[forecast.Cohort] = field(default_factory=list)
 
 
 def textfile_path(cfg: StackConfig) -> str:
@@ -130,6 +132,8 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "newest_wal_seconds": _age(facts.now, wal_at),
         "last_drill_seconds": _age(facts.now, drill_at),
     }
+    recent = [j for j in facts.jobs.get("history", [])
+              if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()]
     doc = {
         "stack": cfg.name,
         "stanza": cfg.pgbackrest.stanza,
@@ -163,9 +167,11 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "usage": dict(facts.usage),
         "volumes": {name: {"used_percent": pct, "free_bytes": free} for name, (pct, free) in facts.volumes.items()},
         "retention": retention_status(cfg, facts, clock),
+        "forecast": forecast.project(cfg, facts.cohorts, cfg.prices, facts.usage.get("noncurrent", 0))
+        if facts.cohorts else None,
         "jobs": jobs.decided(facts.jobs),
-        "recent_jobs": [j for j in facts.jobs.get("history", [])
-                        if j.get("ended", "") >= (facts.now - timedelta(days=1)).isoformat()],
+        "recent_jobs": recent,
+        "hourly": {"rule": cfg.schedule.incremental_rule, **hourly.day_summary(recent)},
         "drill": drill,
         "drills": facts.drills[:20],
         "targets": {"rpo_seconds": cfg.targets.rpo_seconds, "rto_seconds": cfg.targets.rto_seconds},
@@ -182,13 +188,23 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
 
 
 def retention_status(cfg: StackConfig, facts: Facts, clock=None) -> dict:
-    """How many sets each tier holds now, against what the policy keeps at most."""
+    """How many sets each tier holds now, against what the policy keeps at most, and the bytes each holds.
+
+    ``bytes`` counts a set in every tier that keeps it (a Sunday's full is daily and weekly); ``incremental`` is
+    the incrementals and differentials kept for ``retention.incremental_days``.
+    """
     policy = Policy.from_config(cfg.retention)
     kwargs = {"clock": clock} if clock else {}
     decisions = decide(facts.stanza.backups, policy, facts.now, **kwargs)
-    counts = {tier: sum(1 for d in decisions if any(r.startswith(tier) for r in d.reasons))
-              for tier in ("daily", "weekly", "monthly")}
-    return {"counts": counts, "at_most": tier_capacity(cfg), "to_expire": sum(1 for d in decisions if not d.keep)}
+    stored = {b.label: b.repo_delta for b in facts.stanza.backups}
+    held = {tier: [d for d in decisions if any(r.startswith(tier) for r in d.reasons)]
+            for tier in ("daily", "weekly", "monthly")}
+    kinds = {b.label: b.type for b in facts.stanza.backups}
+    held["incremental"] = [d for d in decisions if d.keep and kinds[d.label] != "full"]
+    return {"counts": {tier: len(held[tier]) for tier in ("daily", "weekly", "monthly")},
+            "at_most": tier_capacity(cfg), "to_expire": sum(1 for d in decisions if not d.keep),
+            "incrementals": len(held["incremental"]),
+            "bytes": {tier: sum(stored[d.label] for d in sets) for tier, sets in held.items()}}
 
 
 def _check(key: str, state: str, value, limit, message: str) -> dict:
@@ -237,6 +253,11 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         if state == WARNING:
             message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
         out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
+    out += _hourly_check(cfg, doc)
+    cost = doc.get("forecast") and forecast.budget_check(doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget)
+    if cost:
+        out.append(_check("storage-cost", cost[0], doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget,
+                          cost[1] + f" {cfg.prices.currency} (prices of {cfg.prices.date})"))
     drills_at = [d["finished"] for d in doc.get("drills") or []]
     failing = {j: r for j, r in sorted(doc["jobs"].items()) if r.get("outcome") == "failed"
                and not jobs.retried(j, r.get("ended"), doc["backups"], doc["last"]["logical_at"], drills_at)}
@@ -293,6 +314,17 @@ def plugin_code(doc: dict) -> int:
     return _RANK[doc["state"]]
 
 
+def _hourly_check(cfg: StackConfig, doc: dict) -> list[dict]:
+    """The hourly job ran lately (with the adaptive rule a backup's age no longer shows that it did)."""
+    last = doc["jobs"].get("incr")
+    if cfg.schedule.incremental_rule != "adaptive" or not last or not last.get("ended"):
+        return []
+    age = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(last["ended"]))
+    limit = overdue_after(cron_interval_seconds(cfg.schedule.incremental))
+    return [_check("hourly", WARNING if age > limit else OK, age, limit,
+                   f"last hourly job {duration(age)} ago; {doc['hourly']['line']}")]
+
+
 def summary_line(doc: dict) -> str:
     """``OK`` or what is wrong, for subject lines."""
     bad = [c for c in doc["checks"] if c["state"] != OK]
@@ -314,6 +346,8 @@ def metric_values(doc: dict) -> dict[str, float]:
     if not doc.get("stale"):  # sizes as of an earlier run would make a flat line out of an outage
         values[metrics.BACKUP_SIZE.name] = doc["sizes"]["last_backup_database_bytes"]
         values[metrics.REPOSITORY_SIZE.name] = doc["sizes"]["repository_bytes"]
+    if doc.get("forecast"):
+        values[metrics.STORAGE_COST_FORECAST.name] = doc["forecast"]["cost"]["total"]
     if drill is not None:
         values[metrics.DRILL_FAILED.name] = 0 if drill.get("passed") else 1
         values[metrics.DRILL_RTO.name] = (drill.get("seconds") or {}).get("rto")
