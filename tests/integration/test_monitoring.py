@@ -139,11 +139,14 @@ def test_a_failed_job_alerts_at_once_through_sns_and_smtp(configured):
 
 
 def test_a_failure_outlives_a_skipped_run_and_a_retry_by_hand_clears_it(configured):
-    """job-failed keeps the last decided run; ``fab backup.incr`` after a failed incr clears it (item 6)."""
+    """job-failed keeps the last decided run; ``fab backup.full`` after a failed full clears it (item 6).
+
+    The nightly full, not the hourly job: with the adaptive rule the hourly job may only mark a restore point.
+    """
     cfg = configured.cfg
     conn = connection(configured)
     env, lines = cron.parse(Path(cron.cron_file(cfg)).read_text())
-    line = next(x for x in lines if x.job == "incr")
+    line = next(x for x in lines if x.job == "full")
     remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
     try:
         assert _as_cron(line.user, env, line.command).returncode == 1
@@ -160,9 +163,9 @@ def test_a_failure_outlives_a_skipped_run_and_a_retry_by_hand_clears_it(configur
         holder.kill()
         holder.wait()
     assert _check(collect(configured), "job-failed")["state"] == "critical", "a skipped run cleared the failure"
-    configured.ok("backup.incr")
+    configured.ok("backup.full")
     assert _check(collect(configured), "job-failed")["state"] == "ok", "the retry by hand did not clear it"
-    assert "incr (pgBackRest error [062]" in failed["message"], "the check shows the failed job's error line"
+    assert "full (pgBackRest error [062]" in failed["message"], "the check shows the failed job's error line"
 
 
 def test_the_daily_report_goes_out_by_smtp_and_sns(configured):
