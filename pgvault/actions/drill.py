@@ -134,7 +134,8 @@ def _checks(conn: Conn, cfg: StackConfig, target: Target, restored: dict, starte
     until = target.time.isoformat() if target.time else datetime.now(UTC).isoformat()
     recorded = remote.sql_json(conn, cfg, catalog.stats_before_sql(until), **where) or {}
     actual = {db: remote.sql_json(conn, cfg, catalog.EXACT_COUNTS_SQL, database=db, **where) or {} for db in recorded}
-    passed, detail = verdicts.counts_verdict(recorded, actual)
+    later = remote.sql_json(conn, cfg, catalog.stats_after_sql(until)) or {}  # production's catalog
+    passed, detail = verdicts.counts_verdict(recorded, actual, later)
     checks.append({"name": "row counts", "passed": passed, "detail": detail if recorded else
                    "no counts recorded at a backup before the target"})
     return checks

@@ -134,6 +134,15 @@ def stats_before_sql(until: str) -> str:
     )
 
 
+def stats_after_sql(after: str) -> str:
+    """The oldest recorded counts per database after ``after``, as a JSON object (read on production)."""
+    return (
+        "SELECT coalesce(json_object_agg(database, counts), '{}') FROM (SELECT DISTINCT ON (database) database, "
+        f"counts FROM {SCHEMA}.table_stats WHERE recorded_at > {sql_literal(after)} "
+        "ORDER BY database, recorded_at) s;"
+    )
+
+
 def create_restore_point_sql(name: str) -> str:
     """SQL that creates restore point ``name`` and records it; returns JSON {name, time, lsn}."""
     value = sql_literal(name)

@@ -94,19 +94,27 @@ def canary_verdict(target: Target, expected: Sequence[tuple[int, datetime, str]]
     return True, f"{len(must)} canaries before the target present, {len(must_not)} after it absent"
 
 
-def counts_verdict(recorded: dict[str, dict[str, int]], actual: dict[str, dict[str, int]]) -> tuple[bool, str]:
+def counts_verdict(recorded: dict[str, dict[str, int]], actual: dict[str, dict[str, int]],
+                   later: dict[str, dict[str, int]] | None = None) -> tuple[bool, str]:
     """Are the restored tables' row counts plausible against those recorded at the backup?
 
     A table may have grown since the backup (WAL replayed past it), but it must
     not have vanished, nor lost more than half of its rows (from more than 100).
+    ``later`` holds the counts recorded at the next backup after the target: a table
+    production itself dropped or emptied by then may have gone before the target too,
+    so only what the next backup still had is demanded.
     """
     problems = []
     for database, tables in sorted(recorded.items()):
+        then = (later or {}).get(database)
         for table, rows in sorted(tables.items()):
+            if then is not None and table not in then:
+                continue
+            floor = min(rows, then[table]) if then is not None else rows
             now = actual.get(database, {}).get(table)
             if now is None:
                 problems.append(f"{database}.{table} is missing")
-            elif rows > 100 and now < rows // 2:
+            elif floor > 100 and now < floor // 2:
                 problems.append(f"{database}.{table} has {now} rows, {rows} at the backup")
     checked = sum(len(t) for t in recorded.values())
     if problems:

@@ -22,7 +22,7 @@ from pgvault.edges import jobstate, remote
 from pgvault.edges.cloud import s3_client
 from sandbox.cluster import as_db_user
 from tests.fixtures import private_sandbox
-from tests.integration.helpers import connection
+from tests.integration.helpers import collect, connection
 
 MB = 1024 * 1024
 #: what the drills measured: 32 MB of WAL replayed in 20 s (1.6 MB/s), so the budget is 30 s x 1.6 MB/s
@@ -80,7 +80,7 @@ def test_a_quiet_database_gets_a_restore_point_and_a_burst_an_incremental(hourly
     after = sets(hourly_host)
     assert after[:-1] == before and after[-1] == busy["label"] and after[-1].endswith("I")
 
-    doc = json.loads(hourly_host.ok("monitor.collect", "--json"))
+    doc = collect(hourly_host)  # critical here (no logical dump on this stack): the exit code is the state
     assert doc["hourly"]["restore_points"] == 1 and doc["hourly"]["incrementals"] == 1
     assert doc["hourly"]["line"].startswith("hourly: 1 restore point, 1 incremental: WAL ")
     shown = json.loads(hourly_host.ok("schedule.show", "--json"))["incremental_rule"]

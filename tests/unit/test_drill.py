@@ -66,6 +66,19 @@ def test_counts_are_judged_plausible(recorded, actual, ok):
     assert drill.counts_verdict(recorded, actual)[0] is ok
 
 
+@pytest.mark.parametrize("later, ok", [
+    ({"crm": {}}, True),                              # production dropped the table before the next backup
+    ({"crm": {"public.ballast": 60000}}, False),      # the next backup still had it: the restore lost it
+    ({"crm": {"public.ballast": 100}}, True),         # production emptied it on purpose before the next backup
+    ({}, False),                                      # no backup since the target: demand what the last one had
+])
+def test_a_table_production_dropped_after_the_backup_is_not_demanded_of_a_later_target(later, ok):
+    recorded, actual = {"crm": {"public.ballast": 60000}}, {"crm": {}}
+    if later.get("crm", {}).get("public.ballast") == 100:
+        actual = {"crm": {"public.ballast": 100}}
+    assert drill.counts_verdict(recorded, actual, later)[0] is ok
+
+
 def test_the_scheduled_drill_rotates_through_latest_random_and_oldest():
     week = 7 * 24 * 3600
     sundays = [datetime(2026, 11, 1, 4, tzinfo=UTC) + timedelta(weeks=n) for n in range(6)]
