@@ -40,8 +40,16 @@ demo: deps
 lint: deps
 	$(BIN)/ruff check .
 
+# tests that need no shared sandbox (their own private stacks, or none) run in a second pytest process beside
+# the shared-sandbox suite: most of the suite waits on PostgreSQL, pgBackRest and S3, so two cores do two at once
+BESIDE := tests/integration/test_wal_history.py tests/integration/test_hourly.py \
+	tests/integration/test_sandbox_lifecycle.py tests/unit tests/specs tests/golden tests/infra
+
 test: lint
-	$(BIN)/pytest -m "not soak"
+	@$(BIN)/pytest -m "not soak" -p no:cacheprovider $(BESIDE) > test-beside.log 2>&1 & beside=$$!; \
+	$(BIN)/pytest -m "not soak" $(addprefix --ignore=,$(BESIDE)); main=$$?; \
+	wait $$beside; other=$$?; echo "--- the tests run beside (test-beside.log):"; cat test-beside.log; \
+	[ $$main -eq 0 ] && [ $$other -eq 0 ]
 
 test-fast: lint
 	$(BIN)/pytest -m "not slow and not soak"
