@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian's packages: the database, the backup tool, the SSH server standing in for
 # the DB host, and the tools the tests and benchmarks drive.
 APT_PACKAGES := postgresql postgresql-contrib pgbackrest openssh-server openssh-client sudo \
-	python3-venv ca-certificates procps zstd lz4 gzip cron chromium
+	python3-venv ca-certificates procps zstd lz4 gzip cron chromium tzdata
 
 .PHONY: deps system-deps demo lint test test-fast test-unit soak bench bench-reference clean-sandbox
 # the benchmark's dataset: small (about 210 MB, under 10 minutes), default (about 2 GB) or a seed scale number

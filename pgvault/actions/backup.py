@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +25,9 @@ from pgvault.edges import bucket, remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
 from pgvault.edges.waiting import within
+
+#: what a repository listing is read into
+T = TypeVar("T")
 
 _LABEL = re.compile(r"new backup label = (\S+)")
 
@@ -95,6 +99,23 @@ def primary_state(conn: Conn, cfg: StackConfig) -> dict | None:
         return remote.sql_json(conn, cfg, catalog.PRIMARY_STATE_SQL)
     except remote.RemoteError:
         return None
+
+
+def repo_listing(conn: Conn, cfg: StackConfig, folder: str, parse: Callable[[str], T]) -> T:
+    """``pgbackrest repo-ls --recurse --output=json`` of ``folder`` in the repository, read by ``parse``.
+
+    :raises PgvaultError: when pgBackRest cannot list it, or the listing is not whole JSON
+    """
+    argv = pgbackrest.command(cfg, "repo-ls", "--recurse", "--output=json", params=(folder,))
+    listing = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
+    if not listing.ok:
+        raise failure(listing.stdout + listing.stderr, "check the repository settings and credentials (fab host.check)")
+    try:
+        return parse(listing.stdout)
+    except ValueError as exc:
+        raise PgvaultError(f"pgbackrest repo-ls gave no whole listing of {folder} ({exc}, {len(listing.stdout)} "
+                           "characters)", "run fab backup.verify again; if it persists, report it",
+                           ExitCode.FAILED) from None
 
 
 def host_now(conn: Conn) -> datetime:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pgvault.actions import backup, retention, walproof
 from pgvault.core import pgbackrest, repocheck
 from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.core.pgbackrest import failure
 from pgvault.core.schema import StackConfig
 from pgvault.core.walproof import summary
 from pgvault.edges import remote
@@ -36,28 +35,12 @@ def _read(conn: Conn, cfg: StackConfig, name: str, filter_argv: list[str]) -> st
     return result.stdout if result.ok else None
 
 
-def _listing(conn: Conn, cfg: StackConfig) -> set[str]:
-    """The files below ``backup/<stanza>/``, from ``pgbackrest repo-ls``.
-
-    :raises PgvaultError: when pgBackRest cannot list the repository, or its listing is not whole JSON
-    """
-    argv = pgbackrest.command(cfg, "repo-ls", "--recurse", "--output=json", params=(_backup_path(cfg),))
-    listing = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
-    if not listing.ok:
-        raise failure(listing.stdout + listing.stderr, "check the repository settings and credentials (fab host.check)")
-    try:
-        return repocheck.listed_files(listing.stdout)
-    except ValueError as exc:
-        raise PgvaultError(f"pgbackrest repo-ls gave no whole listing ({exc}, {len(listing.stdout)} characters)",
-                           "run fab backup.verify again; if it persists, report it", ExitCode.FAILED) from None
-
-
 def problems(conn: Conn, cfg: StackConfig) -> list[str]:
     """What the repository lacks: backup.info or its copy, a listed set's manifest, a file a manifest names.
 
     :raises PgvaultError: when pgBackRest cannot list the repository at all, or both backup.info files are gone
     """
-    files = _listing(conn, cfg)
+    files = backup.repo_listing(conn, cfg, _backup_path(cfg), repocheck.listed_files)
     digests = {name: _read(conn, cfg, name, ["sha256sum"]) for name in (repocheck.INFO, repocheck.INFO_COPY)
                if name in files}
     found = repocheck.info_problems(files, digests)

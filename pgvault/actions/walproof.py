@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pgvault.actions import backup, retention
 from pgvault.core import pgbackrest, walproof
 from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.core.pgbackrest import failure
 from pgvault.core.schema import StackConfig
 from pgvault.core.wal import parse_history
 from pgvault.edges import remote
@@ -56,24 +55,6 @@ def _write_state(conn: Conn, cfg: StackConfig, proof: walproof.Proof) -> None:
     """Replace the state file whole, through a temporary file of this run's own (runs may overlap)."""
     script = 't=$(mktemp "$1.XXXXXX") && cat > "$t" && mv -f "$t" "$1"'
     remote.run(conn, ["sh", "-c", script, "sh", state_path(cfg)], user=cfg.postgres.os_user, stdin=proof.to_json())
-
-
-def _archive(conn: Conn, cfg: StackConfig) -> walproof.Archive | None:
-    """The archive's listing, from ``pgbackrest repo-ls``.
-
-    :raises PgvaultError: when pgBackRest cannot list it
-    """
-    argv = pgbackrest.command(cfg, "repo-ls", "--recurse", "--output=json",
-                              params=(f"archive/{cfg.pgbackrest.stanza}",))
-    listing = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
-    if not listing.ok:
-        raise failure(listing.stdout + listing.stderr, "check the repository settings and credentials (fab host.check)")
-    try:
-        return walproof.archive_listing(listing.stdout)
-    except ValueError as exc:
-        raise PgvaultError(f"pgbackrest repo-ls gave no whole listing of the archive ({exc})",
-                           "run the proof again (fab backup.verify); if it persists, report it",
-                           ExitCode.FAILED) from None
 
 
 def _timeline(conn: Conn, cfg: StackConfig) -> int | None:
@@ -141,7 +122,7 @@ def prove(conn: Conn, cfg: StackConfig, say: Callable[[str], None], again: bool 
     :raises PgvaultError: when the archive cannot be listed or read at all
     """
     previous = (None if again else read_state(conn, cfg)) or walproof.Proof()
-    archive = _archive(conn, cfg)
+    archive = backup.repo_listing(conn, cfg, f"archive/{cfg.pgbackrest.stanza}", walproof.archive_listing)
     now = backup.host_now(conn)
     if archive is None:
         proof = walproof.Proof(checked=now.isoformat())
