@@ -96,7 +96,7 @@ def where(cfg: StackConfig, host: str, user: str = "") -> str:
         secrets = f"your environment or `{cfg.secrets.file}`" if cfg.secrets.file else "your environment"
         return ("**Where:** your workstation, in the pgvault checkout (`fab` from its `.venv`), with the stack's "
                 f"secrets in {secrets}:")
-    entry = cfg.hosts[0]
+    entry = cfg.primary
     hop = "" if user == entry.ssh_user else f", then `sudo -iu {user}`"
     return f"**Where:** on {entry.name} (`{entry.address}`) as `{user}`: `{ssh_command(entry)}`{hop}:"
 
@@ -123,7 +123,7 @@ def context(cfg: StackConfig) -> dict:
         "banner": f"<!-- Managed by pgvault from {cfg.file} — do not edit; run fab runbooks.render -->",
         "cfg": cfg,
         "stack": cfg.name,
-        "host": cfg.hosts[0],
+        "host": cfg.primary,
         "fab": lambda task: f"fab {task} --stack {cfg.name}",
         "db": pg.databases[0],
         "psql": lambda database: shlex.join(postgres.psql_argv(cfg, database, script=False)),

@@ -11,22 +11,29 @@ from fabric import Connection
 from invoke import Context
 
 from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.core.schema import HostConfig, StackConfig
+from pgvault.core.schema import HostConfig, Role, StackConfig
 
 
-def connections(c: Context, cfg: StackConfig, host: str | None = None) -> list[tuple[HostConfig, Connection]]:
-    """Open an SSH connection to each DB host of the stack (or to ``fab -H``).
+def connections(c: Context, cfg: StackConfig, host: str | None = None,
+                roles: tuple[Role, ...] = ("primary",)) -> list[tuple[HostConfig, Connection, StackConfig]]:
+    """Open an SSH connection to each stack host of ``roles`` (or the ``--host`` named, or ``fab -H``).
+
+    Each comes with the stack as that host sees it (:meth:`StackConfig.on`), in the order work across hosts
+    takes them (primary, standby, staging).
 
     :param c: the task's context; a Fabric ``Connection`` when ``-H`` was given
-    :param host: only the configured host of this name
+    :param host: only the configured host of this name, whatever its role
     :raises PgvaultError: for an unknown host name or an unreachable host
     """
     if isinstance(c, Connection):
-        match = next((h for h in cfg.hosts if h.address == c.host), None)
-        entry = match or HostConfig(name=c.host.replace(".", "-")[:63] or "host", address=c.host, ssh_port=c.port)
+        match = next((h for h in cfg.hosts if h.address == c.host and h.ssh_port == c.port), None)
+        if match is not None:
+            _open(match, c)
+            return [(match, c, cfg.on(match.name))]
+        entry = HostConfig(name=c.host.replace(".", "-")[:63] or "host", address=c.host, ssh_port=c.port)
         _open(entry, c)
-        return [(entry, c)]
-    hosts = cfg.hosts
+        return [(entry, c, cfg)]
+    hosts = tuple(h for h in cfg.ordered_hosts() if h.role in roles)
     if host is not None:
         hosts = tuple(h for h in cfg.hosts if h.name == host)
         if not hosts:
@@ -40,7 +47,7 @@ def connections(c: Context, cfg: StackConfig, host: str | None = None) -> list[t
             connect_timeout=15, connect_kwargs=kwargs,
         )
         _open(entry, conn)
-        opened.append((entry, conn))
+        opened.append((entry, conn, cfg.on(entry.name)))
     return opened
 
 

@@ -116,6 +116,14 @@ RUNNERS: dict[str, Callable[[StackConfig], dict]] = {
 }
 
 
+def check_host_name(cfg: StackConfig, name: str) -> str:
+    """``name`` when the stack has a host of that name; else one line naming the stack's hosts."""
+    if all(h.name != name for h in cfg.hosts):
+        raise PgvaultError(f"the stack has no host {name!r}", f"use one of: {', '.join(h.name for h in cfg.hosts)} "
+                           "(fab host.setup writes the cron lines)", ExitCode.USAGE)
+    return name
+
+
 def prepare_environment(cfg: StackConfig) -> None:
     """Give the job what cron's minimal environment lacks: PATH, HOME and a UTF-8 locale."""
     path = [cfg.postgres.bin_dir, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
@@ -200,15 +208,18 @@ def _report_outcome(cfg: StackConfig, entry: JobRecord) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: ``pgvault-job [--stack S] <job>``."""
+    """Console entry point: ``pgvault-job [--stack S] [--host H] <job>``."""
     parser = argparse.ArgumentParser(prog="pgvault-job",
                                      description="Run one scheduled pgvault job (cron's entry point).")
     parser.add_argument("--stack", default=None, help="stack name (default: $PGVAULT_STACK or sandbox)")
+    parser.add_argument("--host", default=None,
+                        help="the stack's name of this host (cron passes it when the stack has several hosts)")
     parser.add_argument("--version", action="version", version=f"pgvault-job {build_id()}")
     parser.add_argument("job", choices=sorted(jobs.BY_NAME))
     args = parser.parse_args(argv)
     try:
         cfg = load_stack(args.stack)
+        cfg = cfg.on(check_host_name(cfg, args.host)) if args.host else cfg
         prepare_environment(cfg)
         setup_logging(cfg)
         return run_job(cfg, args.job)

@@ -68,7 +68,7 @@ def run(c, cfg: StackConfig, scale: int, say: Callable[[str], None]) -> dict:
     dsn = lifecycle.dsn(cfg)
     say(f"2/8 seeding the CRM dataset at scale {scale} ({sum(row_counts(scale).values()):,} rows)")
     step("seed", lambda: _execute(dsn, [seed_sql(scale)]))
-    (entry, conn), = ssh.connections(c, cfg)
+    (entry, conn, cfg), = ssh.connections(c, cfg)
     say("3/8 host.setup")
 
     def setup():

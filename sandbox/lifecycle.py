@@ -16,7 +16,7 @@ from pathlib import Path
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.policy import topic_name
 from pgvault.core.postgres import libpq_uri
-from pgvault.core.schema import StackConfig
+from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.edges.cloud import s3_client
 from sandbox import cluster, moto, seaweed, smtp, sshd
 from sandbox.credentials import ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET, APP_PASSWORD, ensure_secrets, write_private
@@ -36,7 +36,12 @@ def require_sandbox(cfg: StackConfig) -> Path:
 
 
 def _ssh_port(cfg: StackConfig) -> int:
-    return cfg.hosts[0].ssh_port
+    return cfg.primary.ssh_port
+
+
+def _sshd_folder(folder: Path, host: HostConfig) -> Path:
+    """Where a sandbox host's sshd keeps its keys and config (the primary's in ``ssh/``, as before)."""
+    return folder / "ssh" if host.role == "primary" else folder / host.name / "ssh"
 
 
 def up(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -76,13 +81,16 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
         state.update("smtp", smtp.start(folder / "mail", smtp_port))
         report.append(("smtp", f"started on 127.0.0.1:{smtp_port}, mail in {smtp.maildir(folder / 'mail')}"))
 
-    identity = Path(cfg.hosts[0].identity_file or folder / "ssh" / "id_ed25519")
-    if alive(read_pidfile(folder / "ssh" / "sshd.pid")) and port_open(_ssh_port(cfg)):
-        report.append(("sshd", f"already running on 127.0.0.1:{_ssh_port(cfg)}"))
-    else:
-        state.update("sshd", sshd.start(folder / "ssh", _ssh_port(cfg), identity))
-        report.append(("sshd", f"started on 127.0.0.1:{_ssh_port(cfg)}"))
+    for host in cfg.ordered_hosts():
+        identity = Path(host.identity_file or folder / "ssh" / "id_ed25519")
+        part = "sshd" if host.role == "primary" else f"sshd {host.name} ({host.role})"
+        if alive(read_pidfile(_sshd_folder(folder, host) / "sshd.pid")) and port_open(host.ssh_port):
+            report.append((part, f"already running on 127.0.0.1:{host.ssh_port}"))
+        else:
+            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity)
+            report.append((part, f"started on 127.0.0.1:{host.ssh_port}"))
 
+    cfg = cfg.on(cfg.primary.name)
     created = cluster.initialise(cfg)
     started = cluster.start(cfg)
     cluster.ensure_app_database(cfg, secrets[APP_PASSWORD])
@@ -135,8 +143,9 @@ def status(cfg: StackConfig) -> dict:
                "endpoint": cfg.repository.endpoint_url, "bucket": cfg.repository.bucket},
         "moto": {"running": alive(recorded.get("moto", {}).get("pid")) and port_open(cfg.sandbox.moto_port),
                  "endpoint": f"http://127.0.0.1:{cfg.sandbox.moto_port}"},
-        "sshd": {"running": alive(read_pidfile(folder / "ssh" / "sshd.pid")) and port_open(_ssh_port(cfg)),
-                 "address": f"127.0.0.1:{_ssh_port(cfg)}"},
+        **{("sshd" if h.role == "primary" else f"sshd-{h.name}"): {
+            "running": alive(read_pidfile(_sshd_folder(folder, h) / "sshd.pid")) and port_open(h.ssh_port),
+            "address": f"127.0.0.1:{h.ssh_port}"} for h in cfg.ordered_hosts()},
         "postgres": {"running": cluster.running(cfg), "address": f"127.0.0.1:{cfg.postgres.port}",
                      "data_dir": cfg.postgres.data_dir},
     }
@@ -157,15 +166,25 @@ def down(cfg: StackConfig) -> list[str]:
     """Stop everything the sandbox started and remove its folder; return what was stopped."""
     folder = require_sandbox(cfg)
     stopped = []
-    scratch = Path(cfg.postgres.scratch_dir)
-    for pidfile in sorted(scratch.glob("*/data/postmaster.pid")) if scratch.is_dir() else []:
-        subprocess.run(cluster.as_db_user(cfg, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", str(pidfile.parent),
-                                                "-m", "immediate", "-w", "stop"]), capture_output=True)
-        stopped.append(f"scratch cluster {pidfile.parent.parent.name}")
-    if cluster.running(cfg) or Path(cfg.postgres.data_dir, "postmaster.pid").exists():
-        cluster.stop(cfg)
-        stopped.append("postgres")
+    pg_ports = []
+    for host in reversed(cfg.ordered_hosts()):  # staging, then the standby, then the primary it follows
+        view = cfg.on(host.name)
+        scratch = Path(view.postgres.scratch_dir)
+        for pidfile in sorted(scratch.glob("*/data/postmaster.pid")) if scratch.is_dir() else []:
+            subprocess.run(cluster.as_db_user(view, [f"{view.postgres.bin_dir}/pg_ctl", "-D", str(pidfile.parent),
+                                                     "-m", "immediate", "-w", "stop"]), capture_output=True)
+            stopped.append(f"scratch cluster {pidfile.parent.parent.name}")
+        if cluster.running(view) or Path(view.postgres.data_dir, "postmaster.pid").exists():
+            cluster.stop(view)
+            stopped.append("postgres" if host.role == "primary" else f"postgres {host.name}")
+            pg_ports.append(view.postgres.port)
     recorded = State(folder).load()
+    extra_sshd = [(f"sshd {h.name}", read_pidfile(_sshd_folder(folder, h) / "sshd.pid"), h.ssh_port)
+                  for h in cfg.hosts if h.role != "primary"]
+    for part, pid, _ in extra_sshd:
+        if alive(pid):
+            stopped.append(part)
+        stop(pid, grace=5)
     for part, pid in (("sshd", read_pidfile(folder / "ssh" / "sshd.pid")),
                       ("smtp", recorded.get("smtp", {}).get("pid")),
                       ("moto", recorded.get("moto", {}).get("pid")),
@@ -174,9 +193,11 @@ def down(cfg: StackConfig) -> list[str]:
             stopped.append(part)
         stop(pid, grace=5)
     s3_ports = recorded.get("s3", {}).get("ports", {})
-    ports = {"postgres": [cfg.postgres.port], "sshd": [_ssh_port(cfg)], "smtp": [_smtp_port(cfg)],
-             "moto": [cfg.sandbox.moto_port], "s3": [cfg.repository.endpoint_port, *s3_ports.values()]}
-    wait_closed([port for part in stopped for port in ports.get(part, []) if port])  # ours only, not a stranger's
+    ports = {"sshd": [_ssh_port(cfg)], "smtp": [_smtp_port(cfg)],
+             "moto": [cfg.sandbox.moto_port], "s3": [cfg.repository.endpoint_port, *s3_ports.values()],
+             **{part: [port] for part, pid, port in extra_sshd}}
+    ours = [port for part in stopped for port in ports.get(part, []) if port]  # ours only, not a stranger's
+    wait_closed(ours + pg_ports)
     seaweed.remove_sockets(cfg.repository.endpoint_port, s3_ports)
     shutil.rmtree(folder, ignore_errors=True)
     return stopped

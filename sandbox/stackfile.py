@@ -17,22 +17,47 @@ import yaml
 from sandbox.processes import free_port
 
 PORTS = ("ssh", "pg", "s3", "moto", "smtp")
+#: the sandbox's name for the host of each role beside the primary (``db1``)
+ROLE_HOSTS = {"standby": "db2", "staging": "stage1"}
+
+
+def extra_host(folder: str, role: str, ssh_port: int, pg_port: int) -> dict[str, Any]:
+    """A ``pgvault:hosts`` entry for a second host of the sandbox: 127.0.0.1, its own sshd, port and folders.
+
+    Its files live under ``<folder>/<name>/`` as the primary's live under ``<folder>/host/``.
+    """
+    name = ROLE_HOSTS[role]
+    root = f"{folder}/{name}"
+    return {
+        "name": name, "address": "127.0.0.1", "ssh_port": ssh_port, "role": role,
+        "identity_file": f"{folder}/ssh/id_ed25519",
+        "postgres": {"port": pg_port, "data_dir": f"{root}/pg/data", "include_dir": f"{root}/pg/data/conf.d",
+                     "socket_dir": f"{root}/run", "scratch_dir": f"{root}/scratch",
+                     "log_file": f"{root}/log/postgresql.log"},
+        "pgbackrest": {"config_path": f"{root}/etc/pgbackrest", "log_path": f"{root}/log/pgbackrest",
+                       "spool_path": f"{root}/spool/pgbackrest", "lock_path": f"{root}/lock/pgbackrest"},
+        "jobs": {"install_dir": f"{root}/opt/pgvault", "config_dir": f"{root}/etc/pgvault",
+                 "state_dir": f"{root}/var/lib/pgvault", "log_dir": f"{root}/log/pgvault",
+                 "cron_file": f"{root}/etc/cron.d/pgvault-crm"},
+    }
 
 
 def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-itest", rpo_seconds: int = 20,
                    io_timeout: int = 10, object_lock_days: int | None = None,
-                   rto_seconds: int | None = None) -> dict[str, Any]:
+                   rto_seconds: int | None = None, roles: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ``config:`` mapping of a private sandbox stack rooted at ``folder`` on the given ports.
 
     ``object_lock_days`` turns on Object Lock with that default GOVERNANCE retention; ``rto_seconds`` sets
-    the RTO target (default: the schema's).
+    the RTO target (default: the schema's); ``roles`` adds a host per role (``standby``, ``staging``), whose
+    ports come from ``ports["ssh-<role>"]`` and ``ports["pg-<role>"]``.
     """
     storage = {"object_lock": True, "object_lock_days": object_lock_days} if object_lock_days else {}
     return {
         **({"pgvault:storage": storage} if storage else {}),
         "pgvault:sandbox": {"dir": folder, "moto_port": ports["moto"]},
         "pgvault:hosts": [{"name": "db1", "address": "127.0.0.1", "ssh_port": ports["ssh"],
-                           "identity_file": f"{folder}/ssh/id_ed25519"}],
+                           "identity_file": f"{folder}/ssh/id_ed25519"},
+                          *(extra_host(folder, role, ports[f"ssh-{role}"], ports[f"pg-{role}"]) for role in roles)],
         "pgvault:postgres": {
             "version": 15, "data_dir": f"{folder}/host/pg/data", "include_dir": f"{folder}/host/pg/data/conf.d",
             "socket_dir": f"{folder}/host/run", "scratch_dir": f"{folder}/host/scratch",
@@ -63,6 +88,8 @@ def create(name: str, prefix: str = "pgv-", **options: Any) -> Path:
     """Write ``Pulumi.<name>.yaml`` for a new private sandbox; return its folder (the stack folder too)."""
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
     os.chmod(folder, 0o755)
-    config = sandbox_config(str(folder), {port: free_port() for port in PORTS}, **options)
+    roles = options.get("roles", ())
+    names = (*PORTS, *(f"{kind}-{role}" for role in roles for kind in ("ssh", "pg")))
+    config = sandbox_config(str(folder), {port: free_port() for port in names}, **options)
     (folder / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=True))
     return folder

@@ -14,10 +14,10 @@ from pgvault.edges.stackfile import load_stack
 
 def _backup(c, kind: str, stack, host) -> None:
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        say(f"{kind} backup of {entry.name} (stanza {cfg.pgbackrest.stanza}) to s3://{cfg.repository.bucket}"
-            f"{cfg.repository.path}")
-        done = backup.run_backup(conn, cfg, kind, say)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        say(f"{kind} backup of {entry.name} (stanza {view.pgbackrest.stanza}) to s3://{view.repository.bucket}"
+            f"{view.repository.path}")
+        done = backup.run_backup(conn, view, kind, say)
         seconds = (done.stop - done.start).total_seconds()
         say(f"backup {done.label}: {human_bytes(done.size)} database, {human_bytes(done.repo_delta)} stored, "
             f"{seconds:.0f}s")
@@ -45,9 +45,9 @@ def diff(c, stack=None, host=None):
 def list_(c, stack=None, host=None, json_=False):
     """List backup sets and the recoverable window."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        stanza = backup.info(conn, cfg)
-        win = recoverable_window(stanza, backup.primary_state(conn, cfg))
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        stanza = backup.info(conn, view)
+        win = recoverable_window(stanza, backup.primary_state(conn, view))
         if json_:
             emit_json({
                 "host": entry.name,
@@ -70,9 +70,9 @@ def list_(c, stack=None, host=None, json_=False):
 def verify(c, stack=None, host=None, all_wal=False):
     """Verify the repository: every set's files present, WAL records chaining, every file read and checked."""
     cfg = load_stack(stack)
-    for _, conn in ssh.connections(c, cfg, host):
-        say(f"verifying the repository of stanza {cfg.pgbackrest.stanza} (this reads every file)...")
-        clean, problems = repocheck.verify(conn, cfg, say, all_wal=all_wal)
+    for _, conn, view in ssh.connections(c, cfg, host):
+        say(f"verifying the repository of stanza {view.pgbackrest.stanza} (this reads every file)...")
+        clean, problems = repocheck.verify(conn, view, say, all_wal=all_wal)
         for line in problems:
             say(f"  problem: {line}")
         if not clean:
@@ -87,8 +87,8 @@ def mark(c, name, stack=None, host=None):
     """Create a named restore point to recover to later."""
     target = parse_target(name=name)
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        point = backup.mark(conn, cfg, target.value)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        point = backup.mark(conn, view, target.value)
         say(f"restore point {point['name']} at {point['time']} (LSN {point['lsn']}) on {entry.name}")
 
 
@@ -96,10 +96,10 @@ def mark(c, name, stack=None, host=None):
 def expire(c, stack=None, host=None, dry_run=False):
     """Expire backup sets beyond the daily/weekly/monthly tiers."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        say(f"retention on {entry.name}: {cfg.retention.daily_days} d daily (PITR), {cfg.retention.weekly_days} d "
-            f"weekly, {cfg.retention.monthly_days} d monthly, incrementals {cfg.retention.incremental_days} d")
-        retention.expire(conn, cfg, say, dry_run)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        say(f"retention on {entry.name}: {view.retention.daily_days} d daily (PITR), {view.retention.weekly_days} d "
+            f"weekly, {view.retention.monthly_days} d monthly, incrementals {view.retention.incremental_days} d")
+        retention.expire(conn, view, say, dry_run)
 
 
 @pgvault_task(name="logical",
@@ -115,7 +115,7 @@ def logical_(c, stack=None, host=None, from_dsn=False):
                                f"export {logical.DSN_VARIABLE}=postgresql://...", ExitCode.USAGE)
         written = logical.dump_all(LocalHost(), cfg, say, env)
     else:
-        written = [d for _, conn in ssh.connections(c, cfg, host) for d in logical.dump_all(conn, cfg, say)]
+        written = [d for _, conn, view in ssh.connections(c, cfg, host) for d in logical.dump_all(conn, view, say)]
     say(f"logical: {len(written)} dump(s), {human_bytes(sum(d['bytes'] for d in written))}")
 
 

@@ -17,8 +17,8 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
     """Restore into a scratch cluster and check it."""
     cfg = load_stack(stack)
     progress = reporter(json_)
-    for entry, conn in ssh.connections(c, cfg, host):
-        result = drill.run(conn, entry, cfg, target, progress, keep)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        result = drill.run(conn, entry, view, target, progress, keep)
         if json_:
             emit_json(result)
         else:
@@ -30,7 +30,7 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
             if "rto" in seconds:
                 say(f"  RTO {seconds['rto']} s (fetch {seconds['fetch']} s, replay {seconds['replay']} s), checks "
                     f"{seconds.get('checks', 0)} s; recovered to {result.get('recovered_to')}")
-            say(f"  result stored at s3://{cfg.repository.bucket}/{result['key']}")
+            say(f"  result stored at s3://{view.repository.bucket}/{result['key']}")
         if not result["passed"]:
             failed = [ch["name"] for ch in result["checks"] if not ch["passed"]]
             raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",
@@ -42,8 +42,8 @@ def rpo(c, stack=None, host=None, json_=False):
     """Kill the sandbox primary; measure the data lost."""
     cfg = load_stack(stack)
     progress = reporter(json_)
-    for entry, conn in ssh.connections(c, cfg, host):
-        result = drill.measure_rpo(conn, entry, cfg, progress)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        result = drill.measure_rpo(conn, entry, view, progress)
         if json_:
             emit_json(result)
         else:

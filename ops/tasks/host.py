@@ -18,8 +18,8 @@ from pgvault.edges.stackfile import load_stack
 def setup(c, stack=None, host=None, dry_run=False):
     """Configure pgBackRest and WAL archiving on the DB host."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        targets, _, host_plan = survey(conn, cfg)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        targets, _, host_plan = survey(conn, view)
         for change in host_plan.changes:
             say(f"  {describe(change)}")
             if dry_run and diff(change):
@@ -29,7 +29,7 @@ def setup(c, stack=None, host=None, dry_run=False):
         for note in host_plan.notes:
             say(f"  note: {note}")
         if not host_plan.empty and not dry_run:
-            converge(conn, cfg, entry.name, targets, host_plan, say)
+            converge(conn, view, entry.name, targets, host_plan, say)
         say(summary(f"host.setup {entry.name}", host_plan.changes, host_plan.steps(), dry_run))
 
 
@@ -41,10 +41,10 @@ def check(c, stack=None, host=None, json_=False):
     """
     cfg = load_stack(stack)
     report, unreadable = {}, {}
-    for entry, conn in ssh.connections(c, cfg, host):
-        _, facts, host_plan = survey(conn, cfg)
-        archiver = (remote.sql_json(conn, cfg, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
-        report[entry.name] = drifts(cfg, host_plan, facts, archiver, build_id())
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        _, facts, host_plan = survey(conn, view)
+        archiver = (remote.sql_json(conn, view, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
+        report[entry.name] = drifts(view, host_plan, facts, archiver, build_id())
         if facts.repository_unreadable:
             unreadable[entry.name] = facts.repository_unreadable
     if json_:

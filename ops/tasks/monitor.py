@@ -18,8 +18,8 @@ from pgvault.edges.stackfile import load_stack
 
 def _documents(c, stack, host):
     cfg = load_stack(stack)
-    return cfg, [(entry, conn, monitoring.document(conn, entry.name, cfg))
-                 for entry, conn in ssh.connections(c, cfg, host)]
+    return cfg, [(entry, conn, monitoring.document(conn, entry.name, view))
+                 for entry, conn, view in ssh.connections(c, cfg, host)]
 
 
 @pgvault_task(name="collect")
@@ -87,7 +87,7 @@ def dashboard_(c, stack=None, host=None, output=None):
 def serve(c, stack=None, host=None, port=8765):
     """Serve the dashboard on 127.0.0.1, fresh on every load."""
     cfg = load_stack(stack)
-    (entry, conn), = ssh.connections(c, cfg, host)[:1]
+    (entry, conn, cfg), = ssh.connections(c, cfg, host)[:1]
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API

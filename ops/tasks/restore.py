@@ -33,12 +33,12 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=
     set_label = check_set_label(set_) if set_ else None
     cfg = load_stack(stack)
     progress = reporter(json_)
-    for entry, conn in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host):
         progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
         if in_place:
-            result = restore.in_place(conn, cfg, target, progress, set_label, full_backup=not no_backup)
+            result = restore.in_place(conn, view, target, progress, set_label, full_backup=not no_backup)
         else:
-            result = restore.to_scratch(conn, entry, cfg, target, name, progress, set_label,
+            result = restore.to_scratch(conn, entry, view, target, name, progress, set_label,
                                         accept_short=accept_short)
         if json_:
             emit_json(result)
@@ -98,8 +98,8 @@ def pitr(c, target=None, target_name=None, target_lsn=None, target_xid=None, sta
 def drop(c, name, stack=None, host=None):
     """Stop and delete a scratch cluster made by a restore."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        restore.drop(conn, cfg, name)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        restore.drop(conn, view, name)
         say(f"scratch cluster {name} on {entry.name} stopped and removed")
 
 
@@ -107,12 +107,12 @@ def drop(c, name, stack=None, host=None):
 def list_(c, stack=None, host=None, json_=False):
     """List the scratch clusters restores have made."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        found = restore.list_scratch(conn, cfg)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        found = restore.list_scratch(conn, view)
         if json_:
             emit_json({"host": entry.name, "scratch": found})
             continue
-        say(f"{len(found)} scratch cluster(s) on {entry.name} (connect there as {cfg.postgres.os_user})")
+        say(f"{len(found)} scratch cluster(s) on {entry.name} (connect there as {view.postgres.os_user})")
         for item in found:
             say(f"  {item['name']:28} {'running' if item['running'] else 'stopped':8} {item['data_dir']}")
             say(f"  {'':28} {item['psql']}")
@@ -131,9 +131,9 @@ def logical_(c, dump, into, table=None, database=None, stack=None, host=None, fo
     cfg = load_stack(stack)
     target_db = check_restore_target(cfg, into)
     progress = reporter(json_)
-    for entry, conn in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host):
         progress(f"restoring logical dump {dump} into {target_db} on {entry.name}")
-        result = logical.restore(conn, cfg, dump, target_db, chosen_table, database, force, progress)
+        result = logical.restore(conn, view, dump, target_db, chosen_table, database, force, progress)
         if json_:
             emit_json(result)
             continue

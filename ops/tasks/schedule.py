@@ -16,8 +16,8 @@ from pgvault.edges.stackfile import load_stack
 def show(c, stack=None, host=None, json_=False):
     """Show the installed schedule in words, with next run times."""
     cfg = load_stack(stack)
-    for entry, conn in ssh.connections(c, cfg, host):
-        path = cron.cron_file(cfg)
+    for entry, conn, view in ssh.connections(c, cfg, host):
+        path = cron.cron_file(view)
         found = remote.run(conn, ["cat", "--", path], warn=True)
         if not found.ok:
             raise PgvaultError(f"no pgvault cron file {path} on {entry.name}", "run fab host.setup", ExitCode.DRIFT)
@@ -25,11 +25,11 @@ def show(c, stack=None, host=None, json_=False):
         now = backup.host_now(conn)
         rows = [{"job": line.job, "schedule": line.schedule, "words": in_words(line.schedule), "user": line.user,
                  "next_run": cron.next_run(line.schedule, now).isoformat(), "command": line.command} for line in lines]
-        rule = hourly.explain(cfg.schedule.incremental_rule, cfg.targets.rto_seconds,
-                              backup.measured_replay_rate(cfg))
+        rule = hourly.explain(view.schedule.incremental_rule, view.targets.rto_seconds,
+                              backup.measured_replay_rate(view))
         if json_:
             emit_json({"host": entry.name, "cron_file": path, "jobs": rows,
-                       "incremental_rule": {"rule": cfg.schedule.incremental_rule, "explained": rule}})
+                       "incremental_rule": {"rule": view.schedule.incremental_rule, "explained": rule}})
             continue
         say(f"schedule on {entry.name} ({path}), host time {now:%Y-%m-%d %H:%M} UTC")
         for row in rows:

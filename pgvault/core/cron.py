@@ -45,8 +45,13 @@ def job_binary(cfg: StackConfig) -> str:
 
 
 def job_command(cfg: StackConfig, job: str) -> str:
-    """The command a cron line runs for ``job`` (paths and names are validated shell-safe)."""
-    return f"{job_binary(cfg)} --stack {cfg.name} {job}"
+    """The command a cron line runs for ``job`` (paths and names are validated shell-safe).
+
+    ``cfg`` is the stack as the host sees it (:meth:`~pgvault.core.schema.StackConfig.on`); with several hosts
+    the line names that host, so the job acts with its own paths.
+    """
+    host = f" --host {cfg.hosts[0].name}" if len(cfg.hosts) > 1 else ""
+    return f"{job_binary(cfg)} --stack {cfg.name}{host} {job}"
 
 
 def cron_owner(cfg: StackConfig) -> str:

@@ -46,6 +46,49 @@ def _no_dotdot(cls, path: str | None) -> str | None:
     return path
 
 
+#: what a host is for: production (``primary``), a streaming replica backups may read (``standby``), a
+#: restore target that is not production (``staging``)
+Role = Literal["primary", "standby", "staging"]
+#: the order tasks that touch several hosts take them in (a standby is set up after its primary)
+ROLE_ORDER: tuple[Role, ...] = ("primary", "standby", "staging")
+
+
+class HostPostgres(_Model):
+    """Where this host's PostgreSQL differs from ``pgvault:postgres`` (hosts sharing one machine, as in the sandbox)."""
+
+    port: Port | None = Field(None, description="PostgreSQL port on this host")
+    data_dir: AbsPath | None = Field(None, description="data directory on this host")
+    include_dir: AbsPath | None = Field(None, description="include directory on this host")
+    socket_dir: AbsPath | None = Field(None, description="Unix socket directory on this host")
+    scratch_dir: AbsPath | None = Field(None, description="scratch clusters on this host")
+    log_file: AbsPath | None = Field(None, description="server log file on this host")
+
+    _paths = field_validator("data_dir", "include_dir", "socket_dir", "scratch_dir", "log_file")(_no_dotdot)
+
+
+class HostPgBackRest(_Model):
+    """Where this host's pgBackRest files differ from ``pgvault:pgbackrest``."""
+
+    config_path: AbsPath | None = Field(None, description="pgBackRest `--config-path` on this host")
+    log_path: AbsPath | None = Field(None, description="pgBackRest log directory on this host")
+    spool_path: AbsPath | None = Field(None, description="spool directory on this host")
+    lock_path: AbsPath | None = Field(None, description="lock directory on this host")
+
+    _paths = field_validator("config_path", "log_path", "spool_path", "lock_path")(_no_dotdot)
+
+
+class HostJobs(_Model):
+    """Where this host's ``pgvault-job`` files differ from ``pgvault:jobs``."""
+
+    install_dir: AbsPath | None = Field(None, description="pgvault's virtualenv on this host")
+    config_dir: AbsPath | None = Field(None, description="the stack file's copy on this host")
+    state_dir: AbsPath | None = Field(None, description="job records on this host")
+    log_dir: AbsPath | None = Field(None, description="job log on this host")
+    cron_file: AbsPath | None = Field(None, description="the cron file on this host")
+
+    _paths = field_validator("install_dir", "config_dir", "state_dir", "log_dir", "cron_file")(_no_dotdot)
+
+
 class HostConfig(_Model):
     """A database host pgvault manages over SSH."""
 
@@ -55,6 +98,12 @@ class HostConfig(_Model):
     ssh_user: Name | None = Field(None, description="SSH login user (default: your local user)")
     identity_file: AbsPath | None = Field(
         None, description="private key file for SSH (default: your SSH agent and keys)")
+    role: Role = Field(
+        "primary", description="`primary` (production: one per stack), `standby` (a streaming replica backups "
+        "read from) or `staging` (restores and drills land there, never production)")
+    postgres: HostPostgres | None = Field(None, description="this host's own PostgreSQL paths and port, if any")
+    pgbackrest: HostPgBackRest | None = Field(None, description="this host's own pgBackRest paths, if any")
+    jobs: HostJobs | None = Field(None, description="this host's own pgvault-job paths, if any")
 
     _paths = field_validator("identity_file")(_no_dotdot)
 
@@ -502,6 +551,14 @@ class StackConfig(_Model):
         places = [(h.address, h.ssh_port) for h in self.hosts]
         if len(set(places)) != len(places):
             raise ValueError("two hosts share an address and port; list each host once")
+        roles = [h.role for h in self.hosts]
+        if roles.count("primary") != 1:
+            raise ValueError(f"the stack has {roles.count('primary')} primary hosts; give exactly one host "
+                             "role: primary (the others standby or staging)")
+        for role in ("standby", "staging"):
+            if roles.count(role) > 1:
+                raise ValueError(f"the stack has {roles.count(role)} {role} hosts; keep one")
+        self._separate_places()
         if self.sandbox is None and self.storage.force_destroy:
             raise ValueError(
                 "storage.force_destroy is true outside a sandbox, letting pulumi destroy delete every backup; remove it"
@@ -514,7 +571,60 @@ class StackConfig(_Model):
             )
         return self
 
+    def _separate_places(self) -> None:
+        """Hosts on one machine (the same address) must not share a data directory, port or pgvault's state."""
+        seen: dict[tuple, str] = {}
+        for host in self.hosts:
+            view = self.on(host.name)
+            for key, value in (("postgres.data_dir", view.postgres.data_dir), ("postgres.port", view.postgres.port),
+                               ("postgres.scratch_dir", view.postgres.scratch_dir),
+                               ("pgbackrest.lock_path", view.pgbackrest.lock_path),
+                               ("pgbackrest.spool_path", view.pgbackrest.spool_path),
+                               ("jobs.state_dir", view.jobs.state_dir)):
+                other = seen.setdefault((host.address, key, value), host.name)
+                if other != host.name:
+                    raise ValueError(f"hosts {other} and {host.name} share {key} {value} on {host.address}; "
+                                     f"give {host.name} its own under hosts[].{key.split('.')[0]}")
+
     @property
     def is_sandbox(self) -> bool:
         """True for a sandbox stack (local stand-ins, never real data)."""
         return self.sandbox is not None
+
+    @property
+    def primary(self) -> HostConfig:
+        """The production host (exactly one per stack)."""
+        return next(h for h in self.hosts if h.role == "primary")
+
+    def with_role(self, role: Role) -> HostConfig | None:
+        """The host of that role, or None when the stack has none."""
+        return next((h for h in self.hosts if h.role == role), None)
+
+    def ordered_hosts(self) -> tuple[HostConfig, ...]:
+        """The hosts in the order work across hosts takes them: primary, standby, staging."""
+        return tuple(sorted(self.hosts, key=lambda h: ROLE_ORDER.index(h.role)))
+
+    def on(self, name: str) -> StackConfig:
+        """The stack as host ``name`` sees it: its own paths and port merged in, that host first in ``hosts``.
+
+        Every action takes one ``StackConfig`` and acts on ``hosts[0]``'s paths; giving it this view is how a
+        task points the same action at a standby or a staging host.
+        """
+        host = next(h for h in self.hosts if h.name == name)
+        if host is self.hosts[0] and not (host.postgres or host.pgbackrest or host.jobs):
+            return self
+        merged = {
+            "hosts": (host, *(h for h in self.hosts if h is not host)),
+            "postgres": _overlay(self.postgres, host.postgres),
+            "pgbackrest": _overlay(self.pgbackrest, host.pgbackrest),
+            "jobs": _overlay(self.jobs, host.jobs),
+        }
+        return self.model_copy(update=merged)
+
+
+def _overlay(section: _Model, override: _Model | None) -> _Model:
+    """``section`` with the values ``override`` sets (validated again as a whole)."""
+    if override is None:
+        return section
+    changes = {key: value for key, value in override.model_dump().items() if value is not None}
+    return type(section).model_validate({**section.model_dump(), **changes}) if changes else section

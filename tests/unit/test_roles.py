@@ -1,0 +1,57 @@
+"""Hosts with roles: one primary, a standby and a staging host, each seen with its own paths (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgvault.core.errors import ConfigError
+from tests.builders import make_stack
+
+PRIMARY = {"name": "db1", "address": "db1.example.internal"}
+STANDBY = {"name": "db2", "address": "db2.example.internal", "role": "standby"}
+STAGING = {"name": "stage1", "address": "stage1.example.internal", "role": "staging"}
+
+
+def test_a_single_host_is_the_primary_and_sees_the_stack_unchanged():
+    cfg = make_stack()
+    assert cfg.primary.name == "db1" and cfg.primary.role == "primary"
+    assert cfg.on("db1") is cfg
+    assert cfg.with_role("standby") is None and cfg.with_role("staging") is None
+
+
+def test_hosts_are_taken_primary_first_then_standby_then_staging():
+    cfg = make_stack(hosts=[STAGING, STANDBY, PRIMARY])
+    assert [h.name for h in cfg.ordered_hosts()] == ["db1", "db2", "stage1"]
+    assert cfg.with_role("staging").name == "stage1"
+
+
+def test_a_host_view_merges_its_own_paths_and_puts_it_first():
+    staging = {**STAGING, "address": "db1.example.internal", "ssh_port": 2222,
+               "postgres": {"port": 5433, "data_dir": "/srv/stage/data", "scratch_dir": "/srv/stage/scratch"},
+               "pgbackrest": {"lock_path": "/tmp/pgbackrest-stage", "spool_path": "/srv/stage/spool"},
+               "jobs": {"state_dir": "/srv/stage/state"}}
+    cfg = make_stack(hosts=[PRIMARY, staging])
+    view = cfg.on("stage1")
+    assert view.hosts[0].name == "stage1" and [h.name for h in view.hosts] == ["stage1", "db1"]
+    assert (view.postgres.port, view.postgres.data_dir) == (5433, "/srv/stage/data")
+    assert view.postgres.version == cfg.postgres.version and view.postgres.socket_dir == cfg.postgres.socket_dir
+    assert view.pgbackrest.stanza == "crm" and view.pgbackrest.lock_path == "/tmp/pgbackrest-stage"
+    assert view.jobs.state_dir == "/srv/stage/state" and view.jobs.install_dir == cfg.jobs.install_dir
+    assert cfg.on("db1").postgres.port == 5432
+
+
+@pytest.mark.parametrize("hosts, expected", [
+    ([STANDBY], "0 primary hosts"),
+    ([PRIMARY, {**STANDBY, "role": "primary"}], "2 primary hosts"),
+    ([PRIMARY, STANDBY, {**STAGING, "role": "standby"}], "2 standby hosts"),
+    ([PRIMARY, {**STANDBY, "role": "replica"}], "hosts[1].role"),
+    ([PRIMARY, {**STAGING, "address": "db1.example.internal", "ssh_port": 2222}],
+     "hosts db1 and stage1 share postgres.data_dir"),
+    ([PRIMARY, {**STAGING, "address": "db1.example.internal", "ssh_port": 2222,
+                "postgres": {"data_dir": "/srv/stage/data", "scratch_dir": "/srv/stage/scratch"}}],
+     "share postgres.port 5432"),
+])
+def test_roles_and_shared_places_are_refused_with_the_fix(hosts, expected):
+    with pytest.raises(ConfigError) as caught:
+        make_stack(hosts=hosts)
+    assert expected in caught.value.message
