@@ -13,7 +13,7 @@ from datetime import datetime
 
 from croniter import croniter
 
-from pgvault.core import jobs
+from pgvault.core import roles
 from pgvault.core.schema import StackConfig
 
 #: cron's PATH for pgvault's lines: the wrapper sets the rest itself
@@ -30,8 +30,9 @@ class CronEntry:
 
 
 def entries(cfg: StackConfig) -> list[CronEntry]:
-    """The scheduled jobs of the stack, in cron-file order."""
-    return [CronEntry(job.name, getattr(cfg.schedule, job.schedule), job.description) for job in jobs.scheduled()]
+    """The scheduled jobs of the host ``cfg`` is the view of (``StackConfig.on``), in cron-file order."""
+    return [CronEntry(job.name, getattr(cfg.schedule, job.schedule), job.description)
+            for job in roles.scheduled_jobs(cfg)]
 
 
 def cron_file(cfg: StackConfig) -> str:

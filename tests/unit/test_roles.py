@@ -55,3 +55,18 @@ def test_roles_and_shared_places_are_refused_with_the_fix(hosts, expected):
     with pytest.raises(ConfigError) as caught:
         make_stack(hosts=hosts)
     assert expected in caught.value.message
+
+
+def test_the_staging_host_takes_the_drill_and_the_standby_runs_no_job():
+    from pgvault.core import cron, roles
+    single = make_stack()
+    every = [e.job for e in cron.entries(single)]
+    assert "drill" in every and roles.restore_host(single).name == "db1"
+    cfg = make_stack(hosts=[PRIMARY, STANDBY, STAGING])
+    assert [e.job for e in cron.entries(cfg.on("db1"))] == [j for j in every if j != "drill"]
+    assert [e.job for e in cron.entries(cfg.on("stage1"))] == ["drill"]
+    assert cron.entries(cfg.on("db2")) == []
+    assert roles.restore_host(cfg).name == "stage1"
+    assert not roles.holds_backup_keys(cfg.with_role("staging")) and roles.holds_backup_keys(cfg.primary)
+    assert "--host stage1 drill" in cron.job_command(cfg.on("stage1"), "drill")
+    assert "--host" not in cron.job_command(single, "drill")

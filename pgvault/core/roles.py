@@ -1,0 +1,40 @@
+"""What each host role does (pure): the one place that says which host runs what.
+
+A stack has one ``primary`` (production), and optionally a ``standby`` (a
+streaming replica backups may read from) and a ``staging`` host (where
+restores and drills land, so that they never load production).  Every task
+and the host's cron file ask here instead of testing roles themselves.
+"""
+
+from __future__ import annotations
+
+from pgvault.core import jobs
+from pgvault.core.schema import HostConfig, StackConfig
+
+#: the jobs that run on the staging host when the stack has one (and then not on the primary)
+STAGING_JOBS = frozenset({"drill"})
+
+
+def restore_host(cfg: StackConfig) -> HostConfig:
+    """Where restores and drills go by default: the staging host, else the primary (beside production)."""
+    return cfg.with_role("staging") or cfg.primary
+
+
+def scheduled_jobs(cfg: StackConfig) -> list[jobs.Job]:
+    """The jobs the cron file of ``cfg.hosts[0]`` (the host this view is of) runs, in cron-file order.
+
+    The primary runs them all, except what a staging host takes over; a standby runs none (backups read it
+    from the primary's jobs); a staging host runs the drill.
+    """
+    role = cfg.hosts[0].role
+    has_staging = cfg.with_role("staging") is not None
+    if role == "primary":
+        return [j for j in jobs.scheduled() if not (has_staging and j.name in STAGING_JOBS)]
+    if role == "staging":
+        return [j for j in jobs.scheduled() if j.name in STAGING_JOBS]
+    return []
+
+
+def holds_backup_keys(host: HostConfig) -> bool:
+    """Whether the host may hold the backup principal's keys; a staging host gets the read-only keys only."""
+    return host.role != "staging"
