@@ -9,6 +9,7 @@ from pgvault.core import catalog
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.host import drifts
 from pgvault.core.plan import describe, diff, summary
+from pgvault.core.schema import ROLE_ORDER
 from pgvault.edges import remote
 from pgvault.edges.build import build_id
 from pgvault.edges.stackfile import load_stack
@@ -16,9 +17,9 @@ from pgvault.edges.stackfile import load_stack
 
 @pgvault_task()
 def setup(c, stack=None, host=None, dry_run=False):
-    """Configure pgBackRest and WAL archiving on the DB host."""
+    """Configure pgBackRest and WAL archiving on every host of the stack (primary, standby, staging, in order)."""
     cfg = load_stack(stack)
-    for entry, conn, view in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host, roles=ROLE_ORDER):
         targets, _, host_plan = survey(conn, view)
         for change in host_plan.changes:
             say(f"  {describe(change)}")
@@ -35,13 +36,13 @@ def setup(c, stack=None, host=None, dry_run=False):
 
 @pgvault_task()
 def check(c, stack=None, host=None, json_=False):
-    """List how the DB host differs from the stack.
+    """List how each host of the stack differs from it.
 
     Exits 4 when it differs, 5 when the repository cannot be read (then its cause comes first).
     """
     cfg = load_stack(stack)
     report, unreadable = {}, {}
-    for entry, conn, view in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host, roles=ROLE_ORDER):
         _, facts, host_plan = survey(conn, view)
         archiver = (remote.sql_json(conn, view, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
         report[entry.name] = drifts(view, host_plan, facts, archiver, build_id())
