@@ -8,7 +8,7 @@ showing help; and it makes an argument without a default positional, so
 and :data:`TASK_OPTIONS` makes every argument a flag (the task checks the
 required ones itself, in one line).  :func:`install` turns invoke's parse
 errors (a mistyped task or option) into one ``error:`` line with the
-closest name and exit code 2.
+closest name and exit code 2 (or the task's own, see :func:`usage_exit_code`).
 """
 
 from __future__ import annotations
@@ -62,6 +62,14 @@ def explain(message: str, context: ParserContext | None, collection: Collection 
     return f"{message.rstrip('!')}; fab {task + ' ' if task else ''}--help shows the usage"
 
 
+def usage_exit_code(collection: Collection | None, context: ParserContext | None) -> int:
+    """The exit code of a parse error in this task's command line: 2 (bad input), or the task's own
+    ``usage_exit`` (``monitor.collect`` exits 3, a monitoring plugin's UNKNOWN, never a state it did not see)."""
+    name = context.name if context is not None else None
+    task = collection[name] if collection is not None and name and name in collection.task_names else None
+    return getattr(task, "usage_exit", int(ExitCode.USAGE))
+
+
 def install(program_class: type[Program] = Program) -> None:
     """Make ``fab``'s parse errors one ``error:`` line with a "did you mean" and exit code 2 (bad input)."""
     for step in ("parse_tasks", "parse_cleanup"):
@@ -73,8 +81,9 @@ def install(program_class: type[Program] = Program) -> None:
             try:
                 _original(self)
             except ParseError as exc:
-                raise Exit(f"error: {explain(str(exc), exc.context, getattr(self, 'collection', None))}",
-                           code=int(ExitCode.USAGE)) from None
+                collection = getattr(self, "collection", None)
+                raise Exit(f"error: {explain(str(exc), exc.context, collection)}",
+                           code=usage_exit_code(collection, exc.context)) from None
 
         wrapped.pgvault = True  # type: ignore[attr-defined]
         setattr(program_class, step, wrapped)

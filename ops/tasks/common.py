@@ -34,8 +34,12 @@ SHARED_HELP = {
 }
 
 
-def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
-    """Declare a Fabric task with the shared flag help and the error handler."""
+def pgvault_task(*, help: dict[str, str] | None = None, usage_exit: int = int(ExitCode.USAGE),
+                 **kwargs) -> Callable:
+    """Declare a Fabric task with the shared flag help and the error handler.
+
+    :param usage_exit: exit code of a mistyped option or missing flag (``ops.cli.usage_exit_code``)
+    """
 
     def decorate(fn: Callable) -> Any:
         signature = inspect.signature(fn)
@@ -70,7 +74,9 @@ def pgvault_task(*, help: dict[str, str] | None = None, **kwargs) -> Callable:
                 raise Exit(f"error: unexpected {text}; rerun with PGVAULT_DEBUG=1 for the traceback and report it",
                            code=int(ExitCode.FAILED)) from None
 
-        return task(help=texts, **TASK_OPTIONS, **kwargs)(body)
+        declared = task(help=texts, **TASK_OPTIONS, **kwargs)(body)
+        declared.usage_exit = usage_exit
+        return declared
 
     return decorate
 

@@ -22,12 +22,12 @@ def _documents(c, stack, host):
                  for entry, conn, view in ssh.connections(c, cfg, host)]
 
 
-@pgvault_task(name="collect")
+@pgvault_task(name="collect", usage_exit=PLUGIN_UNKNOWN)
 def collect_(c, stack=None, host=None, json_=False):
     """Gather the status of backups, WAL, jobs and storage.
 
     Exits as monitoring plugins do: 0 ok, 1 warning, 2 critical (the worst host), 3 unknown: the status
-    could not be collected at all (the error line says why).
+    could not be collected at all, or the command line is wrong (the error line says why).
     """
     try:
         _, found = _documents(c, stack, host)

@@ -207,11 +207,15 @@ EXACT_COUNTS_TABLE_SQL = (
 )
 
 
-#: ``schema.name`` of every relation and function of the current database, as a JSON array (what a
-#: single-table restore may refer to or must not create again)
+#: ``schema.name`` of every relation, function and type (enum, domain, composite) of the current database, and
+#: its schema names, as a JSON array (what a single-table restore may refer to or must not create again)
 OBJECT_NAMES_SQL = (
     "SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM ("
     "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') UNION "
-    "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace) o;"
+    "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace UNION "
+    "SELECT n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+    "WHERE t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND t.typrelid IN "
+    "(SELECT oid FROM pg_class WHERE relkind = 'c')) UNION "
+    "SELECT nspname FROM pg_namespace) o;"
 )

@@ -136,12 +136,13 @@ def _quoted(schema: str, name: str) -> str:
 def select_table(entries: Sequence[Entry], definitions: dict[tuple[str, str, str], str], schema: str, table: str,
                  present: Iterable[str] = (), into: str = "the target database") -> Selection:
     """Every entry that belongs to ``schema.table``: the table and its rows, column defaults, constraints,
-    indexes, triggers (and their functions), policies, row security, grants, comments, and the sequences
-    it owns or draws defaults from (with their values and grants).
+    indexes, triggers (and their functions), policies, row security, grants, comments, the sequences
+    it owns or draws defaults from (with their values and grants), the enums, domains and composite types its
+    columns use, and its schema when the target lacks it.
 
-    :param present: ``schema.name`` of the relations and functions the target database already has: a
-        foreign key is restored only when the table it references is there (or is this table), a trigger's
-        function only when it is not
+    :param present: ``schema.name`` of the relations, functions and types the target database already has,
+        and its schema names: a foreign key is restored only when the table it references is there (or is this
+        table), a trigger's function, a column's type or the schema only when it is not
     :param into: the target database's name, for the reasons in :attr:`Selection.skipped`
     """
     have = set(present)
@@ -181,6 +182,7 @@ def select_table(entries: Sequence[Entry], definitions: dict[tuple[str, str, str
         elif entry.kind == "SEQUENCE OWNED BY" and re.search(rf"OWNED BY {me}\.", sql(entry)):
             sequences.add(f"{schema}.{entry.tag}")
     sequences = {s.replace('"', "") if "." in s else f"{schema}.{s}" for s in sequences}
+    _add_types_and_schemas(entries, definitions, chosen, have, skipped, into)
     parts = {e.tag for e in chosen if e.kind == "INDEX"}
     for entry in entries:
         qualified = f"{entry.schema}.{entry.tag}"
@@ -194,6 +196,33 @@ def select_table(entries: Sequence[Entry], definitions: dict[tuple[str, str, str
         elif entry.kind in ("ACL", "COMMENT") and _describes(entry, schema, table, sequences, parts, chosen):
             chosen.add(entry)
     return Selection(f"{schema}.{table}", tuple(e for e in entries if e in chosen), tuple(skipped))
+
+
+#: kinds of the types a table's columns may use that a dump defines (enums and composites are ``TYPE``)
+_TYPE_KINDS = ("TYPE", "DOMAIN")
+
+
+def _add_types_and_schemas(entries: Sequence[Entry], definitions: dict[tuple[str, str, str], str],
+                           chosen: set[Entry], have: set[str], skipped: list[str], into: str) -> None:
+    """Add the types the chosen entries use (enums, domains, composites, and the types those use) and the
+    schemas they all live in, unless the target already has them (``public`` always exists)."""
+    types = [e for e in entries if e.kind in _TYPE_KINDS]
+    pending = list(chosen)
+    while pending:
+        text = definitions.get(pending.pop().key, "")
+        for entry in types:
+            if entry in chosen or not re.search(_quoted(entry.schema, entry.tag) + r"\b", text):
+                continue
+            if f"{entry.schema}.{entry.tag}" in have:
+                if f"{entry.describe()} (" not in " ".join(skipped):
+                    skipped.append(f"{entry.describe()} (a column's type: {into} already has it)")
+                continue
+            chosen.add(entry)
+            pending.append(entry)
+    needed = {e.schema for e in chosen} - have - {"public", "-"}
+    chosen.update(e for e in entries if e.kind == "SCHEMA" and e.tag in needed)
+    chosen.update(e for e in entries if e.kind in ("ACL", "COMMENT") and e.schema == "-"
+                  and e.tag.partition(" ")[::2] in {("SCHEMA", name) for name in needed})
 
 
 def _describes(entry: Entry, schema: str, table: str, sequences: set[str], indexes: set[str],
@@ -213,4 +242,6 @@ def _describes(entry: Entry, schema: str, table: str, sequences: set[str], index
         return f"{schema}.{name}" in sequences
     if what == "INDEX":
         return name in indexes
+    if what in _TYPE_KINDS:
+        return any(e.kind in _TYPE_KINDS and e.schema == entry.schema and e.tag == name for e in chosen)
     return what in ("CONSTRAINT", "TRIGGER", "POLICY") and name.endswith(f" ON {table}")

@@ -19,8 +19,14 @@ EXTRAS = [
     "CREATE TRIGGER contacts_touch BEFORE UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION contacts_touch()",
     "GRANT SELECT ON contacts TO crm_reader",
     "GRANT UPDATE (kind) ON contacts TO crm_reader",
+    "CREATE SCHEMA sales",
+    "CREATE TYPE sales.stage AS ENUM ('lead', 'won', 'lost')",
+    "CREATE DOMAIN sales.email AS text CHECK (VALUE LIKE '%@%')",
+    "CREATE TABLE sales.deals (id serial PRIMARY KEY, stage sales.stage NOT NULL DEFAULT 'lead', contact sales.email)",
+    "INSERT INTO sales.deals (stage, contact) VALUES ('won', 'a@example.com'), ('lost', 'b@example.com')",
 ]
 WITHOUT_EXTRAS = [
+    "DROP SCHEMA IF EXISTS sales CASCADE",
     "DROP TRIGGER IF EXISTS contacts_touch ON contacts",
     "DROP FUNCTION IF EXISTS contacts_touch()",
     "REVOKE ALL ON contacts FROM crm_reader",
@@ -106,6 +112,14 @@ def test_a_single_table_comes_with_its_keys_indexes_trigger_and_grants_and_only_
     assert "restored table public.contacts" in out and "public.contacts" in out
     assert not any(f"public.{t} " in out for t in TABLES if t != "contacts"), "only what was restored is reported"
     assert "not restored: FK CONSTRAINT public.contacts contacts_client_id_fkey (references public.clients" in out
+
+
+def test_a_table_outside_public_with_an_enum_and_a_domain_comes_with_its_schema_and_types(configured, dumped):
+    out = configured.ok("restore.logical", "--dump", dumped["key"], "--into", "crm_sales", "--table", "sales.deals")
+    assert "restored table sales.deals" in out
+    query = "SELECT id, stage, contact, pg_typeof(stage), pg_typeof(contact) FROM sales.deals ORDER BY id;"
+    copy = remote.sql(connection(configured), configured.cfg, query, database="crm_sales")
+    assert copy == remote.sql(connection(configured), configured.cfg, query, database="crm") and "sales.stage" in copy
 
 
 def test_a_table_the_dump_lacks_is_refused_listing_its_tables_before_anything_is_created(configured, dumped):

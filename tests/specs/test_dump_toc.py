@@ -56,7 +56,7 @@ def test_an_identity_columns_sequence_comes_with_its_table_and_another_schemas_n
     assert _names(select_table(ENTRIES, DEFINITIONS, "public", "notes2")) == {
         "TABLE notes2", "TABLE DATA notes2", "SEQUENCE notes2_id_seq", "SEQUENCE SET notes2_id_seq"}
     assert _names(select_table(ENTRIES, DEFINITIONS, "crm2", "notes")) == {
-        "TABLE notes", "TABLE DATA notes", "CONSTRAINT notes notes_pkey", "INDEX notes_x"}
+        "SCHEMA crm2", "TABLE notes", "TABLE DATA notes", "CONSTRAINT notes notes_pkey", "INDEX notes_x"}
 
 
 def test_a_table_is_found_by_name_or_schema_and_name():
@@ -75,3 +75,36 @@ def test_a_table_the_dump_lacks_is_refused_listing_the_tables_it_has(name, words
         resolve_table(ENTRIES, name, "k")
     assert caught.value.code == ExitCode.USAGE and words in caught.value.one_line()
     assert "\n" not in caught.value.one_line()
+
+
+#: a second dump (PostgreSQL 15): schema ``sales`` (comment, grant) holding enum ``stage`` (comment, grant),
+#: composite ``money_range`` and table ``deals`` using them and domain ``public.email_address``; ``sales.other``
+TYPED_ENTRIES = parse_toc((DATA / "dump_types_toc.txt").read_text())
+TYPED_DEFINITIONS = parse_definitions((DATA / "dump_types_schema.sql").read_text())
+
+
+def test_a_table_outside_public_comes_with_its_schema_and_the_types_its_columns_use():
+    chosen = select_table(TYPED_ENTRIES, TYPED_DEFINITIONS, "sales", "deals", into="shop_one")
+    assert _names(chosen) == {
+        "SCHEMA sales", "COMMENT SCHEMA sales", "ACL SCHEMA sales", "DOMAIN email_address", "TYPE money_range",
+        "TYPE stage", "COMMENT TYPE stage", "ACL TYPE stage", "TABLE deals", "ACL TABLE deals",
+        "SEQUENCE deals_id_seq", "SEQUENCE OWNED BY deals_id_seq", "DEFAULT deals id", "TABLE DATA deals",
+        "SEQUENCE SET deals_id_seq", "CONSTRAINT deals deals_pkey"}
+    assert list(chosen.entries) == [e for e in TYPED_ENTRIES if e in chosen.entries]
+    assert chosen.tables() == ("sales.deals",) and chosen.skipped == ()
+
+
+def test_a_schema_or_type_the_target_has_is_not_created_again():
+    chosen = select_table(TYPED_ENTRIES, TYPED_DEFINITIONS, "sales", "deals", into="shop",
+                          present={"sales", "sales.stage", "public.email_address"})
+    names = _names(chosen)
+    assert not names & {"SCHEMA sales", "COMMENT SCHEMA sales", "ACL SCHEMA sales", "TYPE stage",
+                        "COMMENT TYPE stage", "ACL TYPE stage", "DOMAIN email_address"}
+    assert "TYPE money_range" in names
+    assert set(chosen.skipped) == {"TYPE sales.stage (a column's type: shop already has it)",
+                                   "DOMAIN public.email_address (a column's type: shop already has it)"}
+
+
+def test_a_table_using_no_type_of_the_dump_takes_none():
+    assert _names(select_table(TYPED_ENTRIES, TYPED_DEFINITIONS, "sales", "other")) == {
+        "SCHEMA sales", "COMMENT SCHEMA sales", "ACL SCHEMA sales", "TABLE other", "TABLE DATA other"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from invoke import Exit
 
-from ops.cli import explain
+from ops.cli import explain, usage_exit_code
 from ops.tasks import ns, restore
 from pgvault.core.errors import ExitCode
 
@@ -52,3 +52,9 @@ def test_a_required_flag_left_out_is_one_line_naming_it():
 ])
 def test_parse_errors_name_the_closest_task_or_option(message, context, words):
     assert words in explain(message, CONTEXTS.get(context), ns)
+
+
+def test_a_mistyped_option_exits_2_except_for_the_monitoring_plugin_which_exits_unknown():
+    assert usage_exit_code(ns, CONTEXTS["restore.full"]) == ExitCode.USAGE == 2
+    assert usage_exit_code(ns, CONTEXTS["monitor.collect"]) == 3, "2 would read as CRITICAL to Nagios"
+    assert usage_exit_code(ns, None) == ExitCode.USAGE
