@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from croniter import croniter
 
-from pgvault.core import cron, jobs
+from pgvault.core import cron, jobs, pgbackrest
 from pgvault.core.errors import ExitCode
-from pgvault.edges import jobstate
+from pgvault.edges import jobstate, remote
 from pgvault.edges.waiting import within
+from tests.integration.helpers import collect, connection
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,28 @@ def test_host_check_reports_a_cron_file_that_differs(configured):
         assert done.returncode == ExitCode.DRIFT and f"file {path}: content" in done.stdout
     finally:
         path.write_text(original)
+
+
+def test_a_failed_job_retried_as_cron_would_clears_job_failed_and_exits_with_the_jobs_code(configured):
+    cfg = configured.cfg
+    conn = connection(configured)
+    remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
+    try:
+        failed = configured.fab("schedule.run", "--job", "expire")
+    finally:
+        remote.run(conn, pgbackrest.command(cfg, "start"), user=cfg.postgres.os_user)
+    record = jobstate.read(cfg.jobs.state_dir)["last"]["expire"]
+    assert failed.returncode == record["exit_code"] != 0 and record["outcome"] == "failed"
+    assert "expire on db1: failed" in failed.stdout and "[062]" in failed.stdout
+    check = next(c for c in collect(configured)["checks"] if c["key"] == "job-failed")
+    assert check["state"] != "ok" and "expire" in check["message"]
+
+    retried = configured.fab("schedule.run", "--job", "expire")
+    assert retried.returncode == 0, retried.stderr
+    assert "expire on db1: ok" in retried.stdout
+    assert next(c for c in collect(configured)["checks"] if c["key"] == "job-failed")["state"] == "ok"
+
+    runs = len(jobstate.read(cfg.jobs.state_dir)["history"])
+    typo = configured.fab("schedule.run", "--job", "expir")
+    assert typo.returncode == ExitCode.USAGE and "did you mean expire?" in typo.stderr
+    assert len(jobstate.read(cfg.jobs.state_dir)["history"]) == runs, "a mistyped job ran something"
