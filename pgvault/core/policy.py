@@ -107,8 +107,11 @@ def topic_name(cfg: StackConfig) -> str:
 
 
 def runbook_link(cfg: StackConfig, runbook: str, section: str) -> str:
-    """Where on-call reads what to do: the rendered runbook of this stack and its section."""
-    return f"runbooks/{cfg.name}/{runbook}.md#{section}"
+    """Where on-call reads what to do: the rendered runbook of this stack and its section (a URL when
+    ``alerts.runbook_base_url`` says where the repository is browsed, else its path in the repository)."""
+    path = f"runbooks/{cfg.name}/{runbook}.md#{section}"
+    base = cfg.alerts.runbook_base_url
+    return f"{base.rstrip('/')}/{path}" if base else path
 
 
 def passphrase_parameter(cfg: StackConfig) -> str:

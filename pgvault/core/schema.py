@@ -499,6 +499,11 @@ class AlertsConfig(_Model):
     emails: tuple[str, ...] = Field((), description="e-mail addresses subscribed to the alert topic")
     sns: bool = Field(True, description="publish failure alerts and the daily report to the stack's SNS topic")
     smtp: SmtpConfig | None = Field(None, description="also send them by SMTP")
+    runbook_base_url: str | None = Field(
+        None, pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/+-]*)?$",
+        description="where on-call opens this repository in a browser, e.g. "
+        "`https://git.example.com/acme/pgvault/-/blob/main/`: alerts, the e-mail and the dashboard then link "
+        "each runbook section by URL (default: the path in the repository)")
 
     _emails = field_validator("emails")(_email)
 

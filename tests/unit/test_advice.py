@@ -8,6 +8,7 @@ import pytest
 
 from ops import runbooks
 from pgvault.core import walproof
+from pgvault.core.errors import ConfigError
 from pgvault.core.forecast import GB, Cohort
 from pgvault.core.monitoring import advice, status
 from tests.builders import make_stack
@@ -45,3 +46,17 @@ def test_every_check_has_a_section_in_the_alarms_runbook(stack, key):
     cfg = make_stack(stack)
     text = runbooks.render_all(cfg)["alarms.md"]
     assert f'<a id="{key}"></a>' in text, f"the alarms runbook has no section for {key}"
+
+
+def test_runbook_links_are_repository_paths_unless_a_base_url_says_where_the_repository_is_browsed():
+    plain = advice.annotate(make_stack(), {"key": "backup-age", "state": "critical", "message": ""})
+    assert plain["runbook"] == "runbooks/test/alarms.md#backup-age"
+    cfg = make_stack(alerts={"runbook_base_url": "https://git.example.com/acme/pgvault/-/blob/main/"})
+    linked = advice.annotate(cfg, {"key": "backup-age", "state": "critical", "message": ""})
+    assert linked["runbook"] == "https://git.example.com/acme/pgvault/-/blob/main/runbooks/test/alarms.md#backup-age"
+
+
+@pytest.mark.parametrize("url", ["http://git.example.com/", "javascript:alert(1)", "https://x y/"])
+def test_a_runbook_base_url_must_be_https(url):
+    with pytest.raises(ConfigError, match="runbook_base_url"):
+        make_stack(alerts={"runbook_base_url": url})
