@@ -44,7 +44,7 @@ def labels(sandbox, dsn: str) -> set[str]:
 
 def connection(sandbox):
     """An SSH connection to the sandbox host, as the tasks open it."""
-    (_, conn), = ssh.connections(Context(Config(overrides={"load_ssh_configs": False})), sandbox.cfg)
+    (_, conn, _view), = ssh.connections(Context(Config(overrides={"load_ssh_configs": False})), sandbox.cfg)
     return conn
 
 
