@@ -409,7 +409,8 @@ def to_staging(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
         say(f"  stopping and replacing the staging cluster on {entry.name} ({place.data_dir})")
         remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", place.data_dir, "-m", "fast", "-w", "stop"],
                    user=owner, warn=True)
-        remote.run(conn, remote.as_user(conn, owner) + ["rm", "-rf", "--", place.data_dir, place.root])
+        for folder in (place.data_dir, place.root):  # emptied, not removed: their parents may be root's
+            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner, warn=True)
     for folder in (place.root, place.data_dir, place.tablespaces, place.pgbackrest_root, place.socket_dir,
                    *place.pgbackrest_dirs.values()):
         remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700 if folder != place.socket_dir else 0o755))
