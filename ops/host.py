@@ -9,7 +9,7 @@ carries out exactly the plan.
 from __future__ import annotations
 
 from ops import jobinstall
-from pgvault.core import catalog, pgbackrest, postgres
+from pgvault.core import catalog, pgbackrest, postgres, roles
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import Features
 from pgvault.core.host import HostFacts, HostPlan, desired_paths, plan, refusal
@@ -46,14 +46,14 @@ def gather(conn: Conn, cfg: StackConfig, targets: list, found: Features | None =
     include_dir = cfg.postgres.include_dir
     include_ok = remote.run(conn, ["test", "-d", include_dir], warn=True).ok
     up = service.is_running(conn, cfg)
-    if not include_ok and up:
+    if not include_ok and up and roles.archives(cfg.hosts[0]):
         raise PgvaultError(
             f"PostgreSQL include directory {include_dir} does not exist on {conn.host}",
             "create it and add include_dir = 'conf.d' to postgresql.conf, or set pgvault:postgres.include_dir",
             ExitCode.FAILED,
         )
     settings = live_settings(conn, cfg, found) if up else {}
-    paths = remote.path_facts(conn, targets)
+    paths = remote.path_facts(conn, [*targets, *_absent_on(cfg)])
     stanza_ok, unreadable = False, None
     if up and version and all(p.path in paths and paths[p.path].exists for p in targets):
         code, message = stanza_status(conn, cfg)
@@ -62,6 +62,14 @@ def gather(conn: Conn, cfg: StackConfig, targets: list, found: Features | None =
     offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
     return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
                      up, include_ok, unreadable, found)
+
+
+def _absent_on(cfg: StackConfig) -> list[DesiredFile]:
+    """Files the host must not hold, read with the facts so that ``host.check`` names them (staging: the
+    backup keys' file; its content is never read)."""
+    if roles.holds_backup_keys(cfg.hosts[0]):
+        return []
+    return [DesiredFile(secrets_file(cfg), "", cfg.postgres.os_user, 0o600, secret=True)]
 
 
 def live_settings(conn: Conn, cfg: StackConfig, found: Features) -> dict[str, LiveSetting]:

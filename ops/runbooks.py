@@ -27,7 +27,7 @@ from pathlib import Path
 from cron_descriptor import Options, get_description
 from markdown_it import MarkdownIt
 
-from pgvault.core import catalog, copyback, cron, pgbackrest, postgres
+from pgvault.core import catalog, copyback, cron, pgbackrest, postgres, roles
 from pgvault.core.policy import (
     alarm_specs,
     archive_timeout_seconds,
@@ -89,16 +89,18 @@ def ssh_command(host: HostConfig) -> str:
 def where(cfg: StackConfig, host: str, user: str = "") -> str:
     """The line before a runnable block: where to run it, as whom, and how to get there.
 
-    :param host: ``control`` (where ``fab`` runs) or ``db`` (the stack's first DB host), as in the fence
-    :param user: the OS user a ``db`` block runs as
+    :param host: ``control`` (where ``fab`` runs), ``db`` (the primary) or ``restore`` (where restores land:
+        the staging host when the stack has one, else the primary), as in the fence
+    :param user: the OS user a ``db`` or ``restore`` block runs as
     """
     if host == "control":
         secrets = f"your environment or `{cfg.secrets.file}`" if cfg.secrets.file else "your environment"
         return ("**Where:** your workstation, in the pgvault checkout (`fab` from its `.venv`), with the stack's "
                 f"secrets in {secrets}:")
-    entry = cfg.primary
+    entry = roles.restore_host(cfg) if host == "restore" else cfg.primary
     hop = "" if user == entry.ssh_user else f", then `sudo -iu {user}`"
-    return f"**Where:** on {entry.name} (`{entry.address}`) as `{user}`: `{ssh_command(entry)}`{hop}:"
+    kind = ", the staging host, not production," if entry.role == "staging" else ""
+    return f"**Where:** on {entry.name}{kind} (`{entry.address}`) as `{user}`: `{ssh_command(entry)}`{hop}:"
 
 
 def stop_for_good(cfg: StackConfig) -> str:
@@ -115,9 +117,11 @@ def stop_for_good(cfg: StackConfig) -> str:
 def context(cfg: StackConfig) -> dict:
     """The values runbooks print: names, paths and exact commands of this stack."""
     pg, repo = cfg.postgres, cfg.repository
+    restore_host = roles.restore_host(cfg)
+    landing = cfg.on(restore_host.name)  # where scratch clusters are: the staging host's paths when it has one
 
     def export(name: str) -> str:
-        return f"{scratch_for(cfg, name).root}/{copyback.EXPORT_FILE}"
+        return f"{scratch_for(landing, name).root}/{copyback.EXPORT_FILE}"
 
     return {
         "banner": f"<!-- Managed by pgvault from {cfg.file} — do not edit; run fab runbooks.render -->",
@@ -128,7 +132,13 @@ def context(cfg: StackConfig) -> dict:
         "db": pg.databases[0],
         "psql": lambda database: shlex.join(postgres.psql_argv(cfg, database, script=False)),
         "scratch_psql": lambda name, database: shlex.join(postgres.psql_argv(
-            cfg, database, socket_dir=scratch_for(cfg, name).root, script=False)),
+            landing, database, socket_dir=scratch_for(landing, name).root, script=False)),
+        "restore_host": restore_host,
+        "restore_ssh": ssh_command(restore_host),
+        "primary_ssh": ssh_command(cfg.primary),
+        "staging": cfg.with_role("staging"),
+        "staging_view": landing,
+        "staging_cron": cron.cron_file(landing),
         "where": lambda host, user="": where(cfg, host, user),
         "scratch_export": export,
         "copy_back": lambda before, after: copyback.script(export(before), export(after)),
@@ -144,7 +154,7 @@ def context(cfg: StackConfig) -> dict:
         "pgbackrest_verify": shlex.join(pgbackrest.command(cfg, "verify")),
         "restore_config": pgbackrest.restore_config_path(cfg),
         "include_file": postgres.include_file(cfg),
-        "schedule": {e.job: in_words(e.schedule) for e in cron.entries(cfg)},
+        "schedule": {e.job: in_words(e.schedule) for h in cfg.ordered_hosts() for e in cron.entries(cfg.on(h.name))},
         "cron_file": cron.cron_file(cfg),
         "job_log": f"{cfg.jobs.log_dir}/pgvault-job.log",
         "alarms": alarm_specs(cfg),

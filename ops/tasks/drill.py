@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
+from ops.tasks.restore import restore_targets
 from pgvault.actions import drill
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.edges.stackfile import load_stack
@@ -14,11 +15,13 @@ from pgvault.edges.stackfile import load_stack
     "keep": "keep the scratch cluster afterwards for inspection",
 })
 def run(c, target="random", stack=None, host=None, keep=False, json_=False):
-    """Restore into a scratch cluster and check it."""
+    """Restore into a scratch cluster and check it (on the staging host when the stack has one)."""
     cfg = load_stack(stack)
     progress = reporter(json_)
-    for entry, conn, view in ssh.connections(c, cfg, host):
-        result = drill.run(conn, entry, view, target, progress, keep)
+    for entry, conn, view, source in restore_targets(c, cfg, host, in_place=False):
+        progress(f"drill on {entry.name} ({entry.role})")
+        # the result goes to the bucket with this control side's keys: a staging host's own are read-only
+        result = drill.run(conn, entry, view, target, progress, keep, source=source, store=cfg.on(cfg.primary.name))
         if json_:
             emit_json(result)
         else:
@@ -30,7 +33,9 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
             if "rto" in seconds:
                 say(f"  RTO {seconds['rto']} s (fetch {seconds['fetch']} s, replay {seconds['replay']} s), checks "
                     f"{seconds.get('checks', 0)} s; recovered to {result.get('recovered_to')}")
-            say(f"  result stored at s3://{view.repository.bucket}/{result['key']}")
+            kept = result["key"].startswith("local:")
+            say(f"  result {'kept on ' + entry.name + ' at ' + result['key'][6:] if kept else 'stored at s3://'}"
+                f"{'' if kept else view.repository.bucket + '/' + result['key']}")
         if not result["passed"]:
             failed = [ch["name"] for ch in result["checks"] if not ch["passed"]]
             raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ops import ssh
-from ops.tasks.common import emit_json, pgvault_task, reporter, say
+from ops.tasks.common import emit_json, note, pgvault_task, reporter, say
 from pgvault.actions import logical, restore
+from pgvault.core import roles
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.logical import check_restore_target, check_table
 from pgvault.core.targets import Target, check_set_label, parse_target, with_timeline
@@ -17,11 +18,36 @@ _RESTORE_HELP = {
     "set": "restore from this backup set (fab backup.list) instead of the one pgvault chooses",
     "target_timeline": "follow this timeline: latest (default), current (the set's own) or a number",
     "no_backup": "with --in-place: skip the full backup on the new timeline (take one soon)",
+    "as_staging": "restore as the staging host's own cluster (its data directory, port and address) for the "
+                  "staging app, instead of a scratch cluster",
+    "replace": "with --as-staging: stop and replace the staging cluster already there",
 }
 
 
+def restore_targets(c, cfg, host: str | None, in_place: bool) -> list:
+    """The hosts a restore goes to, each with where production's facts are read from.
+
+    By default a restore beside production goes to the staging host when the stack has one, else the primary;
+    ``--in-place`` replaces production, so it goes to the primary.  A restore on a host other than the
+    primary reads production's canaries, archiver and restore points over the primary's own SSH connection;
+    when the primary cannot be reached (it is lost), from the bucket alone.
+    """
+    role = "primary" if in_place else roles.restore_host(cfg).role
+    out = []
+    for entry, conn, view in ssh.connections(c, cfg, host, roles=(role,)):
+        source = None
+        if entry.role != "primary":
+            try:
+                _, pconn, pview = ssh.connections(c, cfg, cfg.primary.name)[0]
+                source = (pconn, pview)
+            except PgvaultError as exc:
+                note(f"note: production's facts cannot be read ({exc.message}): restoring from the bucket alone")
+        out.append((entry, conn, view, source))
+    return out
+
+
 def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=None, no_backup=False,
-             accept_short=False) -> None:
+             accept_short=False, as_staging=False, replace=False) -> None:
     if in_place and accept_short:
         raise UsageError("--accept-short keeps a short copy beside production; an in-place restore never does "
                          "(PostgreSQL is stopped when recovery ends short)",
@@ -30,27 +56,45 @@ def _restore(c, target: Target, stack, host, name, in_place, force, json_, set_=
         raise PgvaultError("--in-place replaces the production data directory",
                            "add --force if that is what you mean; without --in-place the restore goes beside it",
                            ExitCode.REFUSED)
+    if as_staging and (in_place or name):
+        raise UsageError("--as-staging restores the staging host's own cluster", "leave out --in-place and --name")
+    if replace and not as_staging:
+        raise UsageError("--replace replaces the staging cluster", "add --as-staging, or leave out --replace")
     set_label = check_set_label(set_) if set_ else None
     cfg = load_stack(stack)
+    if as_staging and host is None and cfg.with_role("staging") is None:
+        raise UsageError(f"stack {cfg.name} has no staging host", "add a host with role: staging to the stack file")
     progress = reporter(json_)
-    for entry, conn, view in ssh.connections(c, cfg, host):
-        progress(f"restoring {target.describe()} on {entry.name}{' IN PLACE' if in_place else ''}")
+    for entry, conn, view, source in restore_targets(c, cfg, host, in_place):
+        where = f"{entry.name} ({entry.role})"
+        progress(f"restoring {target.describe()} on {where}{' IN PLACE' if in_place else ''}"
+                 f"{' as its staging cluster' if as_staging else ''}")
+        if in_place and entry.role == "staging":
+            raise UsageError(f"{entry.name} is the staging host, not production",
+                             "use --as-staging to replace its cluster")
         if in_place:
             result = restore.in_place(conn, view, target, progress, set_label, full_backup=not no_backup)
+        elif as_staging:
+            result = restore.to_staging(conn, entry, view, target, progress, set_label, replace, source)
         else:
             result = restore.to_scratch(conn, entry, view, target, name, progress, set_label,
-                                        accept_short=accept_short)
+                                        accept_short=accept_short, source=source)
         if json_:
             emit_json(result)
         else:
-            _report(result, entry.name, in_place)
+            _report(result, entry.name, in_place, cfg.primary.name)
 
 
-def _report(result: dict, host_name: str, in_place: bool) -> None:
+def _report(result: dict, host_name: str, in_place: bool, primary_name: str = "") -> None:
     """The restore's outcome in words; a scratch cluster's address only as its own socket folder."""
     say(f"restored backup set {result['backup_set']} to {result['target']} in {result['seconds']['total']}s")
     if in_place:
         say(f"  cluster: production on {host_name}, data directory {result['data_dir']}")
+    elif result.get("staging"):
+        say(f"  cluster: the staging cluster on staging host {host_name}, data directory {result['data_dir']}, "
+            f"port {result['port']} (never archives)")
+        say(f"  connect on {host_name} as {result['os_user']}: {result['psql']}")
+        say(f"  the staging app: {host_name} at {result['app_address']} (the restored roles and passwords)")
     else:
         say(f"  cluster: scratch {result['name']} on {host_name}, data directory {result['data_dir']} "
             "(Unix socket only, no TCP)")
@@ -60,8 +104,9 @@ def _report(result: dict, host_name: str, in_place: bool) -> None:
         say(f"  SHORT: {result['short_recovery']}")
     if result.get("new_full"):
         say(f"  full backup on the new timeline: {result['new_full']}")
-    if not in_place:
-        say(f"  remove it with: fab restore.drop --name {result['name']}")
+    if not in_place and not result.get("staging"):
+        on = "" if host_name == primary_name else f" --host {host_name}"
+        say(f"  remove it with: fab restore.drop --name {result['name']}{on}")
 
 
 @pgvault_task(help={
@@ -70,10 +115,10 @@ def _report(result: dict, host_name: str, in_place: bool) -> None:
                     "never with --in-place",
 })
 def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_=False, set_=None,
-         target_timeline=None, no_backup=False, accept_short=False):
-    """Restore the latest backup into a new scratch cluster."""
+         target_timeline=None, no_backup=False, accept_short=False, as_staging=False, replace=False):
+    """Restore the latest backup into a new scratch cluster (on the staging host when the stack has one)."""
     _restore(c, with_timeline(parse_target(), target_timeline), stack, host, name, in_place, force, json_, set_,
-             no_backup, accept_short)
+             no_backup, accept_short, as_staging, replace)
 
 
 @pgvault_task(help={
@@ -84,30 +129,32 @@ def full(c, stack=None, host=None, name=None, in_place=False, force=False, json_
     "target_xid": "recover up to this transaction id",
 })
 def pitr(c, target=None, target_name=None, target_lsn=None, target_xid=None, stack=None, host=None, name=None,
-         in_place=False, force=False, json_=False, set_=None, target_timeline=None, no_backup=False):
-    """Restore to a point in time, restore point, LSN or xid."""
+         in_place=False, force=False, json_=False, set_=None, target_timeline=None, no_backup=False,
+         as_staging=False, replace=False):
+    """Restore to a point in time, restore point, LSN or xid (on the staging host when the stack has one)."""
     chosen = with_timeline(parse_target(time=target, name=target_name, lsn=target_lsn, xid=target_xid),
                            target_timeline)
     if chosen.kind == "latest":
         raise PgvaultError("no target given", "add --target, --target-name, --target-lsn or --target-xid "
                            "(or use fab restore.full for the latest)", ExitCode.USAGE)
-    _restore(c, chosen, stack, host, name, in_place, force, json_, set_, no_backup)
+    _restore(c, chosen, stack, host, name, in_place, force, json_, set_, no_backup, as_staging=as_staging,
+             replace=replace)
 
 
 @pgvault_task(help={"name": "the scratch cluster to stop and delete"})
 def drop(c, name, stack=None, host=None):
-    """Stop and delete a scratch cluster made by a restore."""
+    """Stop and delete a scratch cluster made by a restore (on the staging host when the stack has one)."""
     cfg = load_stack(stack)
-    for entry, conn, view in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host, roles=(roles.restore_host(cfg).role,)):
         restore.drop(conn, view, name)
         say(f"scratch cluster {name} on {entry.name} stopped and removed")
 
 
 @pgvault_task(name="list")
 def list_(c, stack=None, host=None, json_=False):
-    """List the scratch clusters restores have made."""
+    """List the scratch clusters restores have made (on the primary and the staging host)."""
     cfg = load_stack(stack)
-    for entry, conn, view in ssh.connections(c, cfg, host):
+    for entry, conn, view in ssh.connections(c, cfg, host, roles=("primary", "staging")):
         found = restore.list_scratch(conn, view)
         if json_:
             emit_json({"host": entry.name, "scratch": found})

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pgvault.actions import backup, restore
-from pgvault.core import catalog
+from pgvault.core import catalog, roles
 from pgvault.core import drill as verdicts
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.policy import CANARY_LSN_SLACK, archive_timeout_seconds
 from pgvault.core.postgres import psql_argv
 from pgvault.core.schema import HostConfig, StackConfig
@@ -46,24 +47,26 @@ def _canaries_with_lsn(conn: Conn, cfg: StackConfig, since: datetime, until: dat
     return [(s, datetime.fromisoformat(t), lsn) for s, t, lsn in rows]
 
 
-def choose(conn: Conn, cfg: StackConfig, kind: str, archived_wal: str | None, seed: int | None = None) -> Target:
+def choose(conn: Conn, cfg: StackConfig, kind: str, archived_wal: str | None, seed: int | None = None,
+           source: restore.Source | None = None) -> Target:
     """The drill target for ``--target kind``, placed between two archived canaries when random.
 
     A time target needs a commit after it in the archived WAL (else PostgreSQL
     stops: "recovery ended before configured recovery target was reached"),
-    so only canaries in WAL already archived count.
+    so only canaries in WAL already archived count.  Production's canaries are read from ``source``.
     """
     fixed = verdicts.fixed_target(kind)
     if fixed is not None:
         return fixed
+    pconn, pcfg = source or restore.local_source(conn, cfg)
     stanza = backup.info(conn, cfg)
-    win = recoverable_window(stanza, backup.primary_state(conn, cfg))
+    win = recoverable_window(stanza, backup.primary_state(pconn, pcfg))
     end = lsn_text(segment_end_lsn(archived_wal)) if archived_wal else "0/0"
-    newest = remote.sql_json(conn, cfg, catalog.newest_canary_before_sql(end))
+    newest = remote.sql_json(pconn, pcfg, catalog.newest_canary_before_sql(end))
     if newest:
         win = Window(win.earliest, min(win.latest, datetime.fromisoformat(newest))) if win.latest else win
     moment = verdicts.random_moment(win, backup.host_now(conn), cfg.retention.daily_days, random.Random(seed))
-    return verdicts.fixed_target(verdicts.snap_between_canaries(moment, _bracket(conn, cfg, moment, end))
+    return verdicts.fixed_target(verdicts.snap_between_canaries(moment, _bracket(pconn, pcfg, moment, end))
                                  .isoformat())
 
 
@@ -74,12 +77,19 @@ def _bracket(conn: Conn, cfg: StackConfig, moment: datetime, end: str) -> list[d
 
 
 def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, keep: bool = False,
-        seed: int | None = None) -> dict:
-    """Run one drill; store and return its result (``passed`` says whether every check held)."""
+        seed: int | None = None, source: restore.Source | None = None, store: StackConfig | None = None) -> dict:
+    """Run one drill; store and return its result (``passed`` says whether every check held).
+
+    :param source: where production's canaries and counts are read (default: as ``cfg.hosts[0]`` reaches
+        production on its own; on a staging host, :func:`pgvault.core.roles.production_view`)
+    :param store: the stack whose credentials store the result in the bucket (default ``cfg``); a staging host's
+        own read-only keys cannot, so its result then stays on the host (``key`` is ``local:<path>``)
+    """
     started = datetime.now(UTC)
     name = "drill-" + started.strftime("%Y%m%d-%H%M%S")
-    archived_wal = (backup.primary_state(conn, cfg) or {}).get("last_archived_wal")
-    target = choose(conn, cfg, kind, archived_wal, seed)
+    source = source or restore.local_source(conn, cfg)
+    archived_wal = (backup.primary_state(*source) or {}).get("last_archived_wal")
+    target = choose(conn, cfg, kind, archived_wal, seed, source)
     say(f"drill {name}: restoring {target.describe()} into a scratch cluster")
     result = {"stack": cfg.name, "stanza": cfg.pgbackrest.stanza, "host": entry.name, "name": name,
               "started": started.isoformat(), "target": {"kind": target.kind, "value": target.value,
@@ -87,7 +97,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
               "checks": [], "seconds": {}}
     restored = None
     try:
-        restored = restore.to_scratch(conn, entry, cfg, target, name, say, fall_back=False)
+        restored = restore.to_scratch(conn, entry, cfg, target, name, say, fall_back=False, source=source)
         result.update(backup_set=restored["backup_set"], recovered_to=restored["recovered_to"],
                       read_only_credentials=restored["read_only_credentials"])
         result["seconds"].update(fetch=restored["seconds"]["fetch"], replay=restored["seconds"]["replay_and_start"],
@@ -96,7 +106,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
         result["checks"].append({"name": "accepts connections", "passed": not restored["in_recovery"],
                                  "detail": f"port {restored['port']}, out of recovery"})
         checks_started = time.monotonic()
-        result["checks"] += _checks(conn, cfg, target, restored, started, archived_wal)
+        result["checks"] += _checks(conn, cfg, target, restored, started, archived_wal, source)
         result["seconds"]["checks"] = round(time.monotonic() - checks_started, 1)
         result["recovery_lag_seconds"] = _recovery_lag(conn, cfg, target, restored, started)
     except PgvaultError as exc:
@@ -106,7 +116,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
             restore.drop(conn, cfg, restored["name"])
     result["finished"] = datetime.now(UTC).isoformat()
     result["passed"] = all(c["passed"] for c in result["checks"])
-    result["key"] = _store(cfg, result)
+    result["key"] = _store(store or cfg, result, conn, cfg)
     return result
 
 
@@ -122,7 +132,7 @@ def _replayed(conn: Conn, cfg: StackConfig, restored: dict) -> int | None:
 
 
 def _checks(conn: Conn, cfg: StackConfig, target: Target, restored: dict, started: datetime,
-            archived_wal: str | None) -> list[dict]:
+            archived_wal: str | None, source: restore.Source) -> list[dict]:
     where = {"port": restored["port"], "socket_dir": restored["socket_dir"]}
     pg = cfg.postgres
     amcheck = remote.run(conn, [f"{pg.bin_dir}/pg_amcheck", "-h", restored["socket_dir"], "-p", str(restored["port"]),
@@ -130,11 +140,11 @@ def _checks(conn: Conn, cfg: StackConfig, target: Target, restored: dict, starte
     lines = [line for line in (amcheck.stdout + amcheck.stderr).splitlines() if line.strip()]
     checks = [{"name": "pg_amcheck", "passed": amcheck.ok,
                "detail": "no corruption found in any database" if amcheck.ok else "; ".join(lines[:3])}]
-    checks.append(_canary_check(conn, cfg, target, restored, started, where, archived_wal))
+    checks.append(_canary_check(conn, cfg, target, restored, started, where, archived_wal, source))
     until = target.time.isoformat() if target.time else datetime.now(UTC).isoformat()
     recorded = remote.sql_json(conn, cfg, catalog.stats_before_sql(until), **where) or {}
     actual = {db: remote.sql_json(conn, cfg, catalog.EXACT_COUNTS_SQL, database=db, **where) or {} for db in recorded}
-    later = remote.sql_json(conn, cfg, catalog.stats_after_sql(until)) or {}  # production's catalog
+    later = remote.sql_json(*source, catalog.stats_after_sql(until)) or {}  # production's catalog
     passed, detail = verdicts.counts_verdict(recorded, actual, later)
     checks.append({"name": "row counts", "passed": passed, "detail": detail if recorded else
                    "no counts recorded at a backup before the target"})
@@ -142,14 +152,14 @@ def _checks(conn: Conn, cfg: StackConfig, target: Target, restored: dict, starte
 
 
 def _canary_check(conn, cfg, target: Target, restored: dict, started: datetime, where: dict,
-                  archived_wal: str | None) -> dict:
-    if backup.primary_state(conn, cfg) is None:
+                  archived_wal: str | None, source: restore.Source) -> dict:
+    if backup.primary_state(*source) is None:
         return {"name": "canaries", "passed": True, "detail": "the primary is down: nothing to compare with"}
     if target.kind == "latest":
         if not archived_wal:
             return {"name": "canaries", "passed": True, "detail": "nothing archived yet to compare with"}
         end = segment_end_lsn(archived_wal)
-        rows = remote.sql_json(conn, cfg, catalog.canaries_before_sql(lsn_text(end), limit=500)) or []
+        rows = remote.sql_json(*source, catalog.canaries_before_sql(lsn_text(end), limit=500)) or []
         expected = [(s, datetime.fromisoformat(t), lsn) for s, t, lsn in rows]
         if not expected:
             return {"name": "canaries", "passed": True, "detail": "no canary written yet: is the canary job scheduled?"}
@@ -166,7 +176,7 @@ def _canary_check(conn, cfg, target: Target, restored: dict, started: datetime, 
         centre = chosen.stop
     else:
         centre = target.time or datetime.now(UTC)
-    expected = _canaries_with_lsn(conn, cfg, centre - timedelta(minutes=10), centre + timedelta(minutes=10))
+    expected = _canaries_with_lsn(*source, centre - timedelta(minutes=10), centre + timedelta(minutes=10))
     present = {seq for seq, _ in _canaries_around(conn, cfg, centre, **where)}
     passed, detail = verdicts.canary_verdict(target, expected, present, boundary)
     return {"name": "canaries", "passed": passed, "detail": detail}
@@ -179,11 +189,21 @@ def _recovery_lag(conn, cfg, target: Target, restored: dict, started: datetime) 
     return None if newest is None else verdicts.recovery_lag(target, started, newest["written_at"])
 
 
-def _store(cfg: StackConfig, result: dict) -> str:
-    key = verdicts.result_key(cfg, result)
-    s3_client(cfg).put_object(Bucket=cfg.repository.bucket, Key=key, Body=json.dumps(result, indent=2).encode(),
-                              ContentType="application/json")
-    return key
+def _store(store: StackConfig, result: dict, conn: Conn | None = None, cfg: StackConfig | None = None) -> str:
+    """Put the result beside the backups with ``store``'s credentials; where those are read-only (a staging
+    host's own), keep it in the host's job state folder instead and say where."""
+    key = verdicts.result_key(store, result)
+    body = json.dumps(result, indent=2)
+    if roles.holds_backup_keys(store.hosts[0]):
+        s3_client(store).put_object(Bucket=store.repository.bucket, Key=key, Body=body.encode(),
+                                    ContentType="application/json")
+        return key
+    cfg = cfg or store
+    path = f"{cfg.jobs.state_dir}/drills/{result['name']}.json"
+    owner = cfg.postgres.os_user
+    remote.ensure_dir(conn, DesiredDir(path.rsplit("/", 1)[0], owner, 0o750))
+    remote.put_file(conn, DesiredFile(path, body + "\n", owner, 0o640))
+    return f"local:{path}"
 
 
 # ---------------------------------------------------------------- drill.rpo

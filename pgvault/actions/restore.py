@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from pgvault.actions import backup, walproof
-from pgvault.core import catalog, pgbackrest, render, scratch
+from pgvault.core import catalog, pgbackrest, render, roles, scratch
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import REPOSITORY_DAMAGE, BackupSet, failure, summarise_error
 from pgvault.core.plan import DesiredDir, DesiredFile
@@ -44,17 +44,30 @@ from pgvault.edges.cloud import s3_client
 from pgvault.edges.execute import Conn
 from pgvault.edges.waiting import within
 
+#: where production's own facts are read (the primary's archiver, restore points, canaries): a connection and
+#: the stack as seen from there; the restore host itself when it is the primary
+Source = tuple[Conn, StackConfig]
 
-def facts(conn: Conn, cfg: StackConfig, target: Target) -> RestoreFacts:
+
+def local_source(conn: Conn, cfg: StackConfig) -> Source:
+    """Production as ``cfg.hosts[0]`` reaches it on its own (:func:`pgvault.core.roles.production_view`)."""
+    return conn, roles.production_view(cfg)
+
+
+def facts(conn: Conn, cfg: StackConfig, target: Target, source: Source | None = None) -> RestoreFacts:
     """Read what choosing a set for ``target`` needs: the repository, the primary, the clock, a restore point,
-    and the timeline recovery will follow with its history (from the archive)."""
+    and the timeline recovery will follow with its history (from the archive).
+
+    :param source: where production's facts are read (default: through ``conn`` as the host reaches it)
+    """
+    pconn, pcfg = source or local_source(conn, cfg)
     stanza = backup.info(conn, cfg)
-    primary = backup.primary_state(conn, cfg)
+    primary = backup.primary_state(pconn, pcfg)
     point, known = None, ()
     if target.kind == "name" and primary:
-        point = remote.sql_json(conn, cfg, catalog.restore_point_sql(target.value))
+        point = remote.sql_json(pconn, pcfg, catalog.restore_point_sql(target.value))
         if point is None:
-            known = tuple(remote.sql_json(conn, cfg, catalog.RESTORE_POINT_NAMES_SQL) or ())
+            known = tuple(remote.sql_json(pconn, pcfg, catalog.RESTORE_POINT_NAMES_SQL) or ())
     timeline, history = _timeline(conn, cfg, target)
     return RestoreFacts(stanza, primary, backup.host_now(conn), point, timeline, history, known)
 
@@ -80,14 +93,15 @@ def _timeline(conn: Conn, cfg: StackConfig, target: Target) -> tuple[int | None,
 
 
 def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], None],
-            set_label: str | None = None, in_place: bool = False) -> RestorePlan:
+            set_label: str | None = None, in_place: bool = False, source: Source | None = None) -> RestorePlan:
     """Validate ``target``, choose the backup set (or check the one ``set_label`` names) and check the archive
     for holes on the way to it.
 
     :raises UsageError: for a target outside the window (naming it), a set that cannot reach it, or a target
         beyond a hole in the archive
     """
-    read = facts(conn, cfg, target)
+    source = source or local_source(conn, cfg)
+    read = facts(conn, cfg, target, source)
     plan = choose(target, read, set_label)
     for note in plan.notes:
         say(f"  {note}")
@@ -98,7 +112,7 @@ def prepare(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], N
     end = expected_end(target, newest[0] if newest else None, read.primary, read.timeline, read.history)
     plan = dataclasses.replace(plan, expected_end=end,
                                fallbacks=() if set_label else fallbacks(target, usable, plan.backup_set, holes))
-    proof = walproof.read_state(conn, cfg)
+    proof = walproof.read_state(*source)
     followed = None if read.timeline is None else {read.timeline, *(t for t, _ in read.history)}
     warning = gap_warning(target, plan.backup_set, holes) or break_warning(
         proof.broken if proof else None, target, plan.backup_set, followed)
@@ -130,15 +144,16 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
 
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
                say: Callable[[str], None], set_label: str | None = None, fall_back: bool = True,
-               accept_short: bool = False) -> dict:
+               accept_short: bool = False, source: Source | None = None) -> dict:
     """Restore ``target`` into a new scratch cluster (from ``set_label`` when given), start it, describe it.
 
     ``fall_back`` off (drills: they prove the set pgvault would choose) makes a damaged set fail the restore.
     A restore to latest whose recovery ends before the newest archived WAL fails, keeping the cluster for
     inspection; ``accept_short`` keeps it as the result instead, with a warning (and ``short_recovery`` in
-    the description).
+    the description).  On a staging host (``cfg`` its view) the restore reads the repository with the
+    read-only keys only and production's facts from ``source``.
     """
-    plan = prepare(conn, cfg, target, say, set_label)
+    plan = prepare(conn, cfg, target, say, set_label, source=source)
     if not fall_back:
         plan = dataclasses.replace(plan, fallbacks=())
     chosen = plan.backup_set
@@ -367,3 +382,84 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
             "recovered_to": reached.get("last_replay"), "new_full": new_full,
             "seconds": {"total": round(time.monotonic() - started, 1)}}
 
+
+
+# ---------------------------------------------------------------- the staging host's own cluster
+
+
+def to_staging(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, say: Callable[[str], None],
+               set_label: str | None = None, replace: bool = False, source: Source | None = None) -> dict:
+    """Restore ``target`` as the staging host's own cluster (its data directory, port and address), start it.
+
+    Like a scratch restore it reads the repository with the read-only keys and never archives
+    (``--archive-mode=off``, ``archive_command`` empty on the command line and in its configuration).
+
+    :param replace: stop and replace a staging cluster already there (refused without it, before anything
+        changes)
+    :raises UsageError: on a host that is not the staging host
+    """
+    place = scratch.staging_cluster(cfg)
+    owner = cfg.postgres.os_user
+    occupied = ["sh", "-c", 'test -e "$1" && test -n "$(ls -A "$1")"', "sh", place.data_dir]
+    if remote.run(conn, occupied, user=owner, warn=True).ok and not replace:
+        raise PgvaultError(f"staging host {entry.name} already has a cluster in {place.data_dir} (port "
+                           f"{place.port})", "add --replace to stop it and restore over it", ExitCode.REFUSED)
+    plan = prepare(conn, cfg, target, say, set_label, source=source)
+    if replace:
+        say(f"  stopping and replacing the staging cluster on {entry.name} ({place.data_dir})")
+        remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", place.data_dir, "-m", "fast", "-w", "stop"],
+                   user=owner, warn=True)
+        for folder in (place.data_dir, place.root):  # emptied, not removed: their parents may be root's
+            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner, warn=True)
+    for folder in (place.root, place.data_dir, place.tablespaces, place.pgbackrest_root, place.socket_dir,
+                   *place.pgbackrest_dirs.values()):
+        remote.ensure_dir(conn, DesiredDir(folder, owner, 0o700 if folder != place.socket_dir else 0o755))
+    _write_staging_files(conn, cfg, place, plan.backup_set.label)
+    started = time.monotonic()
+    config_path, read_only = read_only_config(conn, cfg)
+
+    def options(candidate: BackupSet) -> list[str]:
+        return [f"--pg1-path={place.data_dir}", f"--set={candidate.label}", "--archive-mode=off",
+                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
+                *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
+
+    def reset() -> None:
+        for folder in (place.data_dir, place.tablespaces):
+            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner)
+
+    kept = f"the staging cluster's folder {place.data_dir} is left for inspection; --replace restores over it"
+    chosen, damaged = _restore_from(conn, cfg, plan, options, say, reset, config_path, kept)
+    if damaged:
+        _write_staging_files(conn, cfg, place, chosen.label)
+    fetched = time.monotonic()
+    say(f"  starting the staging cluster on {entry.name} port {place.port} (replaying WAL to {target.describe()})")
+    argv = [f"{cfg.postgres.bin_dir}/pg_ctl", "-D", place.data_dir, "-l", place.log, "-w", "-t",
+            str(cfg.targets.rto_seconds), "-o", shlex.join(scratch.staging_server_options(place)), "start"]
+    if not remote.run(conn, argv, user=owner, warn=True).ok:
+        _died(conn, cfg, place.log, kept)
+    reached = wait_promoted(conn, cfg, place.data_dir, place.log, kept, port=place.port, socket_dir=place.socket_dir)
+    short = _shortfall(conn, cfg, plan, kept, port=place.port, socket_dir=place.socket_dir)
+    if short:
+        say(f"  warning: {short.message}")
+    ready = time.monotonic()
+    return {
+        "host_name": entry.name, "staging": True,
+        **scratch.staging_connection(cfg, place),
+        "port": place.port, "socket_dir": place.socket_dir, "os_user": owner, "data_dir": place.data_dir,
+        "name": place.name, "backup_set": chosen.label, "damaged_sets": damaged, "target": target.describe(),
+        "read_only_credentials": read_only, "recovered_to": reached.get("last_replay"),
+        "in_recovery": reached.get("in_recovery"), "short_recovery": short.message if short else None,
+        "seconds": {"fetch": round(fetched - started, 1), "replay_and_start": round(ready - fetched, 1),
+                    "total": round(ready - started, 1)},
+    }
+
+
+def _write_staging_files(conn: Conn, cfg: StackConfig, place: scratch.StagingCluster, label: str) -> None:
+    """The staging cluster's configuration, HBA and ident files (beside its data directory)."""
+    owner = cfg.postgres.os_user
+    banner = render.banner(cfg, "fab restore.full --as-staging --replace restores it again")
+    files = {place.config: scratch.staging_config_lines(place, label, banner),
+             place.hba: scratch.staging_hba_lines(banner, owner, cfg.is_sandbox),
+             f"{place.root}/pg_ident.conf": banner + "\n"}
+    for path, text in files.items():
+        remote.put_file(conn, DesiredFile(path, text, owner, 0o600))

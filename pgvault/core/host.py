@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pgvault.core import cron, pgbackrest, postgres, render
+from pgvault.core import cron, pgbackrest, postgres, render, roles
+from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.monitoring.status import textfile_path
 from pgvault.core.plan import Change, DesiredDir, DesiredFile, PathFact, describe, plan_paths
@@ -32,6 +33,8 @@ def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text:
     :param read_only: secrets of the read-only configuration restores and drills use, when provided
     :param features: what the host's pgBackRest and PostgreSQL can do (block incremental, WAL compression)
     """
+    if not roles.holds_backup_keys(cfg.hosts[0]):
+        return staging_paths(cfg, stack_text, read_only, features)
     owner = cfg.postgres.os_user
     pgb, jobs = cfg.pgbackrest, cfg.jobs
     cron_path = cron.cron_file(cfg)
@@ -136,6 +139,9 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts, build: str) -> HostP
     if not facts.include_ok:
         targets = [t for t in targets if not t.path.startswith(cfg.postgres.include_dir.rstrip("/") + "/")]
     changes = plan_paths(targets, facts.paths)
+    if not roles.archives(cfg.hosts[0]):  # staging: files and pgvault-job only; its clusters never archive
+        return HostPlan(install=facts.pgbackrest_version is None,
+                        job_install=build if facts.job_build != build else None, changes=changes)
     if not facts.postgres_up:
         return HostPlan(install=facts.pgbackrest_version is None,
                         job_install=build if facts.job_build != build else None, changes=changes,
@@ -189,6 +195,8 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
     :param build: the build id of the pgvault this control side would install
     """
     out = [f"the repository cannot be read: {facts.repository_unreadable}"] if facts.repository_unreadable else []
+    if not roles.archives(cfg.hosts[0]):
+        return out + staging_drifts(cfg, host_plan, facts, build)
     out += [] if facts.postgres_up else [f"PostgreSQL is not running (port {cfg.postgres.port})"]
     if host_plan.install:
         out.append("pgbackrest is not installed")
@@ -211,4 +219,52 @@ def drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, archiver: di
     failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")
     if failed and (not archived or failed > archived):
         out.append(f"WAL archiving is failing: {archiver.get('last_failed_wal')} failed at {failed}")
+    return out
+
+
+# ---------------------------------------------------------------- the staging role
+
+
+def staging_paths(cfg: StackConfig, stack_text: str, read_only: dict[str, Secret] | None,
+                  features: Features = UNKNOWN) -> list[DesiredDir | DesiredFile]:
+    """What a staging host holds: the read-only pgBackRest configuration and its keys, pgvault-job, the stack
+    file and its cron file (the drill).  Never the backup keys' file, never PostgreSQL archiving settings.
+
+    :raises PgvaultError: (exit 8) without read-only keys: a staging host takes no other
+    """
+    name = cfg.hosts[0].name
+    if not read_only:
+        raise PgvaultError(f"staging host {name} takes only the read-only restore keys, and none are set",
+                           "export PGVAULT_RESTORE_S3_KEY and PGVAULT_RESTORE_S3_KEY_SECRET (or add them to "
+                           "pgvault:secrets.file), then run fab host.setup again", ExitCode.SECRET)
+    owner, pgb, jobs = cfg.postgres.os_user, cfg.pgbackrest, cfg.jobs
+    restore_path, cron_path = pgbackrest.restore_config_path(cfg), cron.cron_file(cfg)
+    dirs = [DesiredDir(path, owner, 0o750) for path in (
+        pgb.config_path, restore_path, f"{restore_path}/conf.d", pgb.log_path, pgb.spool_path, pgb.lock_path,
+        cfg.postgres.scratch_dir)]
+    dirs += [DesiredDir(jobs.install_dir, owner, 0o755),
+             *(DesiredDir(path, owner, 0o750) for path in (jobs.config_dir, jobs.state_dir, jobs.log_dir))]
+    if cfg.is_sandbox:
+        dirs.append(DesiredDir(cron_path.rsplit("/", 1)[0], owner, 0o755))
+    files = [
+        DesiredFile(f"{restore_path}/pgbackrest.conf", render.render_pgbackrest_conf(cfg, features), owner, 0o640),
+        DesiredFile(restore_secrets_file(cfg), render.render_pgbackrest_secrets(cfg, read_only), owner, 0o600,
+                    secret=True),
+        DesiredFile(f"{jobs.config_dir}/Pulumi.{cfg.name}.yaml", stack_text, owner, 0o640),
+        DesiredFile(cron_path, render.render_cron(cfg), cron.cron_owner(cfg), 0o644),
+    ]
+    return [*dirs, *files]
+
+
+def staging_drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, build: str) -> list[str]:
+    """How a staging host differs from the stack: its files and pgvault-job, and the backup keys' file if it
+    is there (``facts.paths`` holds it when the control side looked)."""
+    out = ["pgbackrest is not installed"] if host_plan.install else []
+    out += [describe(c) for c in host_plan.changes]
+    if host_plan.job_install:
+        out.append(f"pgvault-job on the host is {facts.job_build or 'not installed'}, this checkout is {build}")
+    keys = facts.paths.get(secrets_file(cfg))
+    if keys is not None and keys.exists:
+        out.append(f"{secrets_file(cfg)} holds the backup keys on staging host {cfg.hosts[0].name}; a staging "
+                   "host holds only the read-only keys: delete that file")
     return out

@@ -25,6 +25,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pgvault.core import roles
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.schema import StackConfig
@@ -165,11 +166,12 @@ def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] 
     :param options: further ``--key=value`` options, in order
     :param params: positional parameters after the command (``%p`` for archive-push)
     :param config_path: another configuration (the read-only one) instead of the main one
-    :returns: argv, to be shell-quoted by the caller (``shlex.join``)
+    :returns: argv, to be shell-quoted by the caller (``shlex.join``); on a host without the backup keys
+        (staging) the read-only configuration is the default (:func:`pgvault.core.roles.repository_config_path`)
     """
     return [
         "pgbackrest",
-        f"--config-path={config_path or cfg.pgbackrest.config_path}",
+        f"--config-path={config_path or roles.repository_config_path(cfg)}",
         f"--stanza={cfg.pgbackrest.stanza}",
         *options,
         name,

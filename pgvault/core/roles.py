@@ -38,3 +38,36 @@ def scheduled_jobs(cfg: StackConfig) -> list[jobs.Job]:
 def holds_backup_keys(host: HostConfig) -> bool:
     """Whether the host may hold the backup principal's keys; a staging host gets the read-only keys only."""
     return host.role != "staging"
+
+
+def archives(host: HostConfig) -> bool:
+    """Whether ``host.setup`` gives the host PostgreSQL's archiving settings, the stanza and pgvault's catalog.
+
+    Not a staging host: its clusters are restored copies, which must never archive into the production
+    repository (and it holds no key that could).
+    """
+    return host.role != "staging"
+
+
+def repository_config_path(cfg: StackConfig) -> str:
+    """The pgBackRest ``--config-path`` ``cfg.hosts[0]`` reads the repository with: the main configuration, or
+    on a host without the backup keys the read-only one (``<config_path>/restore``), so that nothing run there
+    can even name the backup keys."""
+    path = cfg.pgbackrest.config_path
+    return path if holds_backup_keys(cfg.hosts[0]) else f"{path}/restore"
+
+
+def production_view(cfg: StackConfig) -> StackConfig:
+    """The stack as a restore host reads production's own catalog (canaries, counts, restore points, archiver).
+
+    On the primary itself, ``cfg``.  From another host, the primary's view: through the primary's Unix socket
+    when both share a machine (the sandbox), else over TCP to the primary's address and port (its
+    ``pg_hba.conf`` must let the restore host's PostgreSQL OS user read the ``postgres`` database).
+    """
+    here, primary = cfg.hosts[0], cfg.primary
+    if here.role == "primary":
+        return cfg
+    view = cfg.on(primary.name)
+    if primary.address == here.address:
+        return view
+    return view.model_copy(update={"postgres": view.postgres.model_copy(update={"socket_dir": primary.address})})

@@ -166,3 +166,89 @@ def hba_lines(banner: str, os_user: str) -> str:
         "local   all  all  scram-sha-256",
         "",
     ])
+
+
+# ---------------------------------------------------------------- the staging host's own cluster
+
+
+@dataclass(frozen=True)
+class StagingCluster(Scratch):
+    """The staging host's own cluster, restored for the CRM's staging app: its configured data directory, socket
+    folder and port, TCP on the host's own address only; pgvault's files for it beside the data directory."""
+
+    data: str = ""
+    socket_dir: str = ""
+    listen: str = ""
+
+    @property
+    def data_dir(self) -> str:
+        """The staging host's configured data directory."""
+        return self.data
+
+
+def staging_cluster(cfg: StackConfig) -> StagingCluster:
+    """The staging cluster of ``cfg.hosts[0]`` (a staging host's view of the stack).
+
+    :raises UsageError: on any other host: only a staging host's data directory may be replaced this way
+    """
+    host, pg = cfg.hosts[0], cfg.postgres
+    if host.role != "staging":
+        raise UsageError(f"host {host.name} is the {host.role}, not a staging host: --as-staging would replace its "
+                         "data directory", "give --host the staging host, or leave out --as-staging")
+    root = pg.data_dir.rstrip("/").rsplit("/", 1)[0] + "/pgvault-staging"
+    return StagingCluster("staging", root, pg.port, pg.data_dir, pg.socket_dir, host.address)
+
+
+def staging_server_options(place: StagingCluster) -> list[str]:
+    """``postgres`` options for ``pg_ctl -o`` of the staging cluster: its port and address, never archiving."""
+    return [
+        "-c", f"config_file={place.config}",
+        "-p", str(place.port),
+        "-c", f"listen_addresses={place.listen}",
+        "-c", f"unix_socket_directories={place.socket_dir}",
+        "-c", "archive_mode=off",
+        "-c", "archive_command=",
+    ]
+
+
+def staging_config_lines(place: StagingCluster, label: str, banner: str) -> str:
+    """The staging cluster's configuration file (the restored ``postgresql.conf``, then what makes it staging's)."""
+    return "\n".join([
+        banner,
+        f"# The staging cluster, restored from backup set {label}: its own port and address. It never archives.",
+        f"include_if_exists = '{place.data_dir}/postgresql.conf'",
+        f"data_directory = '{place.data_dir}'",
+        f"hba_file = '{place.hba}'",
+        f"ident_file = '{place.root}/pg_ident.conf'",
+        f"port = {place.port}",
+        f"listen_addresses = '{place.listen}'",
+        f"unix_socket_directories = '{place.socket_dir}'",
+        "archive_mode = off",
+        "archive_command = ''",
+        "external_pid_file = ''",
+        "cluster_name = 'pgvault-staging'",
+        "logging_collector = off",
+        "",
+    ])
+
+
+def staging_hba_lines(banner: str, os_user: str, sandbox: bool) -> str:
+    """Who may connect to the staging cluster: the OS user by peer, others with a password over the socket or
+    TCP from this machine (``samehost``; the sandbox) or its network (``samenet``)."""
+    return "\n".join([
+        banner,
+        f"local   all  {os_user}  peer",
+        "local   all  all  scram-sha-256",
+        f"host    all  all  {'samehost' if sandbox else 'samenet'}  scram-sha-256",
+        "",
+    ])
+
+
+def staging_connection(cfg: StackConfig, place: StagingCluster, database: str | None = None) -> dict[str, str]:
+    """How to reach the staging cluster: its socket on the staging host, and its TCP address for the app,
+    always named with the staging host (never a bare address that could be production's)."""
+    db = database or cfg.postgres.databases[0]
+    parts = {"host": place.socket_dir, "port": str(place.port), "dbname": db}
+    dsn = " ".join(f"{key}={_conninfo_value(value)}" for key, value in parts.items())
+    return {"dsn": dsn, "psql": shlex.join([f"{cfg.postgres.bin_dir}/psql", "-X", dsn]),
+            "app_address": f"{place.listen}:{place.port}", "app_host": cfg.hosts[0].name}

@@ -12,8 +12,9 @@ from __future__ import annotations
 import boto3
 from botocore.config import Config
 
+from pgvault.core.roles import holds_backup_keys
 from pgvault.core.schema import StackConfig
-from pgvault.core.secrets import S3_KEY, S3_KEY_SECRET
+from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, S3_KEY, S3_KEY_SECRET
 from pgvault.edges.secretstore import read_secret
 
 
@@ -58,8 +59,11 @@ def aws_client(cfg: StackConfig, service: str):
 
 
 def _keys(cfg: StackConfig) -> dict:
-    """The stack's access keys (the backup IAM user may publish metrics and alerts), or boto3's chain."""
+    """The stack's access keys (the backup IAM user may publish metrics and alerts), or boto3's chain; on a host
+    without the backup keys (staging), the read-only restore keys."""
     if cfg.repository.credentials != "keys":
         return {}
-    return {"aws_access_key_id": read_secret(cfg, S3_KEY).reveal(),
-            "aws_secret_access_key": read_secret(cfg, S3_KEY_SECRET).reveal()}
+    key, secret = (S3_KEY, S3_KEY_SECRET) if holds_backup_keys(cfg.hosts[0]) else (RESTORE_S3_KEY,
+                                                                                     RESTORE_S3_KEY_SECRET)
+    return {"aws_access_key_id": read_secret(cfg, key).reveal(),
+            "aws_secret_access_key": read_secret(cfg, secret).reveal()}

@@ -27,6 +27,7 @@ from pgvault.core.secrets import (
     RESTORE_OPTIONS,
     Secret,
     repository_secret_names,
+    restore_secrets_file,
     secrets_file,
 )
 
@@ -78,14 +79,18 @@ def _ssm_value(cfg: StackConfig) -> str:
 
 
 def _pgbackrest_values(cfg: StackConfig) -> dict[str, str]:
-    """Secrets from the host's pgBackRest secrets file, when readable (``pgvault-job`` on the host)."""
-    path = Path(secrets_file(cfg))
-    if not os.access(path, os.R_OK):
-        return {}
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(path.read_text())
-    section = parser["global"] if parser.has_section("global") else {}
-    return {env: section[key] for env, key in PGBACKREST_OPTIONS.items() if key in section}
+    """Secrets from the host's pgBackRest secrets files, when readable (``pgvault-job`` on the host): the
+    backup keys' file, and the read-only configuration's file for the restore keys (all a staging host has)."""
+    out: dict[str, str] = {}
+    for path, options in ((restore_secrets_file(cfg), {**RESTORE_OPTIONS, REPO_CIPHER_PASS: "repo1-cipher-pass"}),
+                          (secrets_file(cfg), PGBACKREST_OPTIONS)):
+        if not os.access(path, os.R_OK):
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(Path(path).read_text())
+        section = parser["global"] if parser.has_section("global") else {}
+        out.update({env: section[key] for env, key in options.items() if key in section})
+    return out
 
 
 def _file_values(path: Path) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pgvault.core import pgbackrest, roles
 from pgvault.core.errors import ConfigError
 from tests.builders import make_stack
 
@@ -70,3 +71,37 @@ def test_the_staging_host_takes_the_drill_and_the_standby_runs_no_job():
     assert not roles.holds_backup_keys(cfg.with_role("staging")) and roles.holds_backup_keys(cfg.primary)
     assert "--host stage1 drill" in cron.job_command(cfg.on("stage1"), "drill")
     assert "--host" not in cron.job_command(single, "drill")
+
+
+
+SHARED_STAGING = {**STAGING, "address": "db1.example.internal", "ssh_port": 2222,
+                  "postgres": {"port": 5433, "data_dir": "/srv/stage/data", "scratch_dir": "/srv/stage/scratch",
+                               "socket_dir": "/srv/stage/run"},
+                  "pgbackrest": {"config_path": "/srv/stage/pgbackrest", "lock_path": "/srv/stage/lock",
+                                 "spool_path": "/srv/stage/spool"},
+                  "jobs": {"state_dir": "/srv/stage/state"}}
+
+
+def test_a_views_view_starts_from_the_stack_not_from_the_first_views_paths():
+    cfg = make_stack(hosts=[PRIMARY, SHARED_STAGING])
+    again = cfg.on("stage1").on("db1")
+    assert again.hosts[0].name == "db1" and again.postgres == cfg.postgres and again.pgbackrest == cfg.pgbackrest
+
+
+def test_production_is_read_from_the_primarys_socket_on_one_machine_else_over_tcp():
+    shared = make_stack(hosts=[PRIMARY, SHARED_STAGING])
+    view = roles.production_view(shared.on("stage1"))
+    assert view.hosts[0].name == "db1" and view.postgres == shared.postgres
+    apart = make_stack(hosts=[PRIMARY, STAGING])
+    remote = roles.production_view(apart.on("stage1"))
+    assert (remote.postgres.socket_dir, remote.postgres.port) == ("db1.example.internal", 5432)
+    assert roles.production_view(apart) is apart
+
+
+def test_staging_reads_the_repository_with_the_read_only_configuration_only():
+    cfg = make_stack(hosts=[PRIMARY, SHARED_STAGING])
+    assert pgbackrest.command(cfg, "info")[1] == f"--config-path={cfg.pgbackrest.config_path}"
+    stage = cfg.on("stage1")
+    assert pgbackrest.command(stage, "info")[1] == "--config-path=/srv/stage/pgbackrest/restore"
+    assert "/srv/stage/pgbackrest/restore" in pgbackrest.archive_command(stage), "no push with the backup keys"
+    assert not roles.archives(stage.hosts[0]) and roles.archives(cfg.primary)

@@ -12,6 +12,7 @@ from pgvault.core import jobs
 from pgvault.core.config import parse_stack
 from pgvault.core.monitoring import alerts
 from pgvault.core.policy import alarm_specs
+from tests.builders import make_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def test_every_runbook_has_a_banner_runnable_steps_and_no_secret(name):
     assert text.startswith("<!-- Managed by pgvault from Pulumi.sandbox.yaml")
     steps = runbooks.blocks(name, text)
     assert steps and len({b.step for b in steps}) == len(steps)
-    assert all(b.host in ("control", "db") for b in steps)
+    assert all(b.host in ("control", "db", "restore") for b in steps)
     for word in ("cipher-pass=", "PGVAULT_S3_KEY_SECRET=", "PGVAULT_REPO_CIPHER_PASS="):
         assert word not in text
 
@@ -105,3 +106,23 @@ def test_the_logical_restore_runbook_warns_to_pick_a_dump_from_before_the_accide
     text = RENDERED["logical-restore.md"]
     assert "Pick a dump taken before the accident" in text
     assert "$(date" not in text
+
+
+def test_with_a_staging_host_restores_are_checked_there_and_dr_offers_to_promote_it():
+    staging = {"name": "stage1", "address": "stage1.example.internal", "role": "staging",
+               "postgres": {"port": 5433, "scratch_dir": "/srv/stage/scratch"}}
+    cfg = make_stack(hosts=[{"name": "db1", "address": "db1.example.internal"}, staging])
+    rendered = runbooks.render_all(cfg)
+    for name in ("restore-latest.md", "pitr.md"):
+        lines = rendered[name].splitlines()
+        for block in runbooks.blocks(name, rendered[name]):
+            before = next(line for line in reversed(lines[:block.line]) if line.strip())
+            assert before == runbooks.where(cfg, block.host, block.user)
+            if block.host == "restore":
+                assert "on stage1, the staging host, not production," in before and "/srv/stage/scratch/" in block.code
+                assert "db1.example.internal" not in block.code
+    assert any(b.host == "db" for b in runbooks.blocks("pitr.md", rendered["pitr.md"])), "copy-back on production"
+    promote = rendered["disaster-recovery.md"].split('<a id="promote-staging"></a>')[1].split("<a id=")[0]
+    assert "role: primary            # was: staging" in promote and "--in-place --force" in promote
+    assert "port 5433" in promote and "backup** keys" in promote
+    assert runbooks.where(make_stack(), "restore", "postgres") == runbooks.where(make_stack(), "db", "postgres")
