@@ -1,9 +1,13 @@
-"""Session fixtures: one real sandbox per test session, on free loopback ports.
+"""Session fixtures: one real sandbox per test process, on free loopback ports.
 
 The session writes its own stack (``Pulumi.itest.yaml``) into a fresh folder
 under /var/tmp (the ``postgres`` user must be able to reach it, which rules
 out pytest's private tmp folders), starts every service, and on teardown
 copies the services' logs to ``test-artifacts/`` and stops everything.
+
+Under pytest-xdist (``make test``) each worker that runs a test needing it
+starts its own: same stack name, its own folder, ports and services, and its
+logs in ``test-artifacts/sandbox-logs-<worker>`` (``gw0``, ``gw1``, ...).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from sandbox import lifecycle, stackfile
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 FAB = str(Path(sys.executable).parent / "fab")
+#: the pytest-xdist worker running this process (``gw0``, ...), empty in a plain ``pytest`` run
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 @dataclass
@@ -69,7 +75,7 @@ def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
     ``options`` go to :func:`sandbox.stackfile.sandbox_config`.  On the way
     out its logs are kept in test-artifacts/ and every part is stopped.
     """
-    folder = stackfile.create(name, prefix=f"pgv-{name}-", **options)
+    folder = stackfile.create(name, prefix=f"pgv-{name}-{WORKER}-" if WORKER else f"pgv-{name}-", **options)
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
     os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
     cfg = load_stack(name)
@@ -77,7 +83,7 @@ def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
         lifecycle.up(cfg)
         yield Sandbox(cfg, folder)
     finally:
-        _keep_logs(folder, "sandbox-logs" if name == "itest" else f"sandbox-logs-{name}")
+        _keep_logs(folder, _logs_name(name))
         lifecycle.down(cfg)
         for key, value in saved.items():
             if value is None:
@@ -95,6 +101,13 @@ def sandbox():
     """
     with private_sandbox("itest", object_lock_days=1) as session:
         yield session
+
+
+def _logs_name(stack: str) -> str:
+    """Where a sandbox's logs go under test-artifacts/: the session's per worker, a private stack's by its name."""
+    if stack == "itest":
+        return f"sandbox-logs-{WORKER}" if WORKER else "sandbox-logs"
+    return f"sandbox-logs-{stack}"
 
 
 def _keep_logs(folder: Path, name: str) -> None:

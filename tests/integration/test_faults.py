@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -86,8 +87,10 @@ def _read_from(path: Path, offset: int) -> str:
         return handle.read()
 
 
-def _pgbackrest_backup_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "pgbackrest .*backup$"], capture_output=True, text=True).stdout.split()
+def _pgbackrest_backup_pids(sandbox) -> list[int]:
+    """The pgBackRest backup processes of this sandbox (its own config path), never another sandbox's."""
+    pattern = f"pgbackrest --config-path={re.escape(sandbox.cfg.pgbackrest.config_path)} .*backup$"
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
     return [int(p) for p in found]
 
 
@@ -146,7 +149,7 @@ def test_s3_stopping_mid_backup_fails_clearly_and_lists_no_partial_set(faults):
     logged = log.stat().st_size if log.exists() else 0
     running = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    assert within(30, _pgbackrest_backup_pids), "the backup never started"
+    assert within(30, lambda: _pgbackrest_backup_pids(faults)), "the backup never started"
     # PostgreSQL is in backup mode and pgBackRest works on the repository: the backup is under way
     assert within(60, lambda: "backup start archive = " in _read_from(log, logged)), "the backup never began"
     with s3_frozen(faults):
@@ -167,7 +170,7 @@ def test_sigkill_of_pgbackrest_mid_backup_alerts_and_the_next_backup_succeeds(fa
     job = subprocess.Popen(["runuser", "-u", line.user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
                             "/bin/sh", "-c", line.command] if os.geteuid() == 0 else
                            ["env", "-i", *[f"{k}={v}" for k, v in env.items()], "/bin/sh", "-c", line.command])
-    pids = within(30, _pgbackrest_backup_pids, interval=0.05)
+    pids = within(30, lambda: _pgbackrest_backup_pids(faults), interval=0.05)
     assert pids, "the backup never started"
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
@@ -281,7 +284,7 @@ def test_a_corrupted_backup_file_is_named_by_verify(faults):
 @pytest.mark.slow
 def test_a_second_backup_at_the_same_time_is_refused_by_the_lock(faults):
     first = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert within(30, _pgbackrest_backup_pids, interval=0.05), "the first backup never started"
+    assert within(30, lambda: _pgbackrest_backup_pids(faults), interval=0.05), "the first backup never started"
     second = faults.fab("backup.full")
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
