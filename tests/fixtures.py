@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class Sandbox:
         return lifecycle.scratch_dsn(self.cfg, restored["socket_dir"], restored["port"])
 
 
+#: how many times a private sandbox is started, each on fresh ports, before its fixture fails
+STARTS = 2
+
+
 @contextmanager
 def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
     """A whole sandbox of its own (stack ``name``, free ports), the current stack while it runs.
@@ -75,21 +80,45 @@ def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
     ``options`` go to :func:`sandbox.stackfile.sandbox_config`.  On the way
     out its logs are kept in test-artifacts/ and every part is stopped.
     """
-    folder = stackfile.create(name, prefix=f"pgv-{name}-{WORKER}-" if WORKER else f"pgv-{name}-", **options)
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
-    os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
-    cfg = load_stack(name)
+    cfg = folder = None
     try:
-        lifecycle.up(cfg)
+        cfg, folder = _start(name, options)
         yield Sandbox(cfg, folder)
     finally:
-        _keep_logs(folder, _logs_name(name))
-        lifecycle.down(cfg)
+        if cfg is not None:
+            _keep_logs(folder, _logs_name(name))
+            lifecycle.down(cfg)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _start(name: str, options: dict) -> tuple[StackConfig, Path]:
+    """Create and start a private sandbox; on a failed start, stop it and try once more on fresh ports.
+
+    Its ports are free when picked, but on a busy machine another process (an outgoing connection's ephemeral
+    port, another sandbox starting) can take one before the service binds it.  A failed start's logs stay in
+    test-artifacts/<logs>-start-<n> and the retry is a warning in the test summary.
+    """
+    for attempt in range(1, STARTS + 1):
+        folder = stackfile.create(name, prefix=f"pgv-{name}-{WORKER}-" if WORKER else f"pgv-{name}-", **options)
+        os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
+        cfg = load_stack(name)
+        try:
+            lifecycle.up(cfg)
+        except Exception as error:
+            _keep_logs(folder, f"{_logs_name(name)}-start-{attempt}")
+            lifecycle.down(cfg)
+            if attempt == STARTS:
+                raise
+            first = (str(error) or repr(error)).splitlines()[0]
+            warnings.warn(f"sandbox {name} did not start ({first}; logs in test-artifacts/{_logs_name(name)}"
+                          f"-start-{attempt}): trying again on fresh ports", stacklevel=2)
+        else:
+            return cfg, folder
 
 
 @pytest.fixture(scope="session")
