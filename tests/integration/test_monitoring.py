@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import mailbox
 import subprocess
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -181,13 +182,18 @@ def test_the_daily_report_goes_out_by_smtp_and_sns(configured):
 
 
 def _chromium(page: Path, screenshot: str) -> str:
-    """The page's DOM as headless Chromium builds it; a screenshot of it goes to test-artifacts/<screenshot>."""
-    chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={ARTIFACTS / 'chromium-profile'}", "--window-size=1280,1400"]
-    dom = subprocess.run(chromium + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    subprocess.run(chromium + [f"--screenshot={ARTIFACTS / screenshot}", page.as_uri()], capture_output=True,
-                   timeout=120)
+    """The page's DOM as headless Chromium builds it; a screenshot of it goes to test-artifacts/<screenshot>.
+
+    Each call has a profile of its own: two test processes may render at once, and Chromium locks its profile.
+    """
+    with tempfile.TemporaryDirectory(prefix="pgv-chromium-") as profile:
+        chromium = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                    "--window-size=1280,1400"]
+        dom = subprocess.run(chromium + ["--dump-dom", page.as_uri()], capture_output=True, text=True,
+                             timeout=120).stdout
+        subprocess.run(chromium + [f"--screenshot={ARTIFACTS / screenshot}", page.as_uri()], capture_output=True,
+                       timeout=120)
     assert (ARTIFACTS / screenshot).stat().st_size > 10000
     return dom
 
