@@ -14,8 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,16 +24,15 @@ from pgvault.actions import backup
 from pgvault.core import cron, walarchive
 from pgvault.core.errors import ExitCode
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET
-from pgvault.edges import bucket, remote
+from pgvault.edges import remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.secretstore import read_secret
 from pgvault.edges.waiting import within
 from sandbox.lifecycle import admin_client
-from sandbox.processes import State
 from tests.builders import merge, sandbox_config, stack_text
-from tests.fixtures import ARTIFACTS, FAB, ROOT
+from tests.fixtures import FAB, ROOT
 from tests.integration.helpers import collect, connection, damaged_object, flush_wal, labels, mark, restore_json
-from tests.integration.test_monitoring import _check, _chromium, _drain_queue
+from tests.integration.test_monitoring import _archive_gaps, _drain_queue, s3_frozen
 from tests.integration.test_schedule import _as_cron
 
 
@@ -55,25 +52,6 @@ def faults(configured):
 def earlier_gaps(faults) -> list[walarchive.Gap]:
     """Holes already in the archive when these tests begin: those archive retention left (test_expire)."""
     return _archive_gaps(faults)
-
-
-def _archive_gaps(sandbox) -> list[walarchive.Gap]:
-    return walarchive.gaps(bucket.archive_segments(s3_client(sandbox.cfg), sandbox.cfg))
-
-
-def _weed(sandbox) -> int:
-    return State(Path(sandbox.cfg.sandbox.dir)).load()["s3"]["pid"]
-
-
-@contextmanager
-def s3_frozen(sandbox):
-    """The S3 server stops answering (SIGSTOP) until the block ends."""
-    pid = _weed(sandbox)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def _backup_labels(sandbox) -> list[str]:
@@ -97,98 +75,6 @@ def _pgbackrest_backup_pids(sandbox) -> list[int]:
 def _cron_line(sandbox, job: str):
     env, lines = cron.parse(Path(cron.cron_file(sandbox.cfg)).read_text())
     return env, next(x for x in lines if x.job == job)
-
-
-@pytest.mark.slow
-def test_s3_outage_alerts_keeps_the_last_known_figures_and_catches_up_without_loss(faults, earlier_gaps):
-    """The bucket stops answering for longer than the RPO while writes go on.
-
-    PostgreSQL keeps every unarchived segment; the monitor job turns critical, the cause first, and alerts at
-    once; every door says so first and keeps the last known figures with their date (issue 14, item 4; the
-    dashboard's screenshot, test-artifacts/dashboard-outage.png, is docs/dashboard-outage.png); on return
-    archiving catches up by itself with no hole, the job sends RESOLVED, and a PITR to a moment inside the
-    outage has every row committed before it.
-    """
-    cfg = faults.cfg
-    conn = connection(faults)
-    env, monitor = _cron_line(faults, "monitor")
-    flush_wal(faults)
-    assert _as_cron(monitor.user, env, monitor.command).returncode == 0  # the state before the outage is on record
-    before = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
-    assert before.get("stale") is None and before["backups"]
-    lag = _check(before, "wal-archive-lag")
-    assert lag["state"] != "critical", lag
-    _drain_queue(cfg)
-    ready = Path(cfg.postgres.data_dir, "pg_wal", "archive_status")
-    with s3_frozen(faults):
-        deadline, n, middle = time.monotonic() + cfg.targets.rpo_seconds + 20, 0, None
-        while time.monotonic() < deadline:
-            mark(faults, f"fault1-{n}")
-            remote.sql(conn, cfg, "SELECT pg_switch_wal();")
-            if n == 5:
-                (middle,), = faults.sql("SELECT clock_timestamp()")
-            n += 1
-            time.sleep(2)  # paces the write load; nothing waits on it
-        assert list(ready.glob("*.ready")), "PostgreSQL must keep every unarchived segment"
-        done = _as_cron(monitor.user, env, monitor.command)
-        assert done.returncode == 0, f"the outage is the monitor job's finding, not its failure:\n{done.stderr}"
-        # read before monitor.report below puts the daily report (its subject says CRITICAL too) on the same queue
-        alerts = within(60, lambda: [m for m in _drain_queue(cfg) if "CRITICAL" in m.get("Subject", "")])
-        doc = collect(faults)  # a second look: the outage's start is remembered from the job's, not moved
-        check = faults.fab("host.check")
-        report = faults.fab("monitor.report")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page = ARTIFACTS / "dashboard-outage.html"
-        faults.ok("monitor.dashboard", "--output", str(page))
-        dom = _chromium(page, "dashboard-outage.png")
-    stored = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
-    # the alert: at once, naming the lagging archive and the cause
-    assert alerts and "wal-archive-lag" in alerts[0]["Subject"] and "cannot be reached" in alerts[0]["Message"]
-    # the status document: critical, the cause first, the WAL lag past the RPO, the last known figures kept
-    assert doc["state"] == "critical" and doc["checks"][0]["key"] == "collection"
-    assert "cannot be reached (since " in doc["checks"][0]["message"]
-    assert any("cannot be reached" in c["message"] for c in doc["checks"])
-    lag = _check(doc, "wal-archive-lag")
-    assert lag["state"] == "critical" and lag["value"] > cfg.targets.rpo_seconds, lag
-    for part in ("backups", "window", "sizes", "usage", "retention"):
-        assert doc[part] == before[part], f"{part}: an outage must not read as deleted backups"
-    assert doc["stale"]["as_of"] == before["collected_at"] and doc["stale"]["since"] == stored["stale"]["since"]
-    assert doc["last"]["backup"] == before["last"]["backup"] and doc["ages"]["last_backup_seconds"] is not None
-    assert not any("no full backup yet" in c["message"] for c in doc["checks"])
-    # the dashboard: the cause as its headline, the last known figures with their date, nothing that reads as lost
-    assert 'id="headline" data-key="collection"' in dom and 'id="stale"' in dom
-    assert before["last"]["backup"] in dom and "figures shown are the last known, as of" in dom
-    for lie in ("never", "nothing yet", 'data-bytes="0"', ">0 backup sets"):
-        assert lie not in dom, lie
-    # host.check and the daily report: the unreadable repository first
-    assert check.returncode == ExitCode.UNREACHABLE, check.stdout + check.stderr
-    assert check.stdout.splitlines()[1].startswith("  - the repository cannot be read: "), check.stdout
-    assert "stanza" not in check.stdout + check.stderr, "an unreadable repository is not a missing stanza"
-    assert report.returncode == 0 and 'CRITICAL: the bucket' in report.stdout, report.stdout
-    # the bucket is back: archiving catches up by itself, nothing is missing, every door is green again
-    flush_wal(faults, seconds=240)
-    assert within(120, lambda: not list(ready.glob("*.ready"))), "archiving did not catch up by itself"
-    assert "every backup and WAL file checked is valid" in faults.ok("backup.verify")
-    assert _archive_gaps(faults) == earlier_gaps, "a fault must never leave a hole in the archive"
-    after = collect(faults)
-    assert _check(after, "wal-archive-lag")["state"] != "critical", _check(after, "wal-archive-lag")
-    assert after["stale"] is None and after["checks"][0]["key"] != "collection"
-
-    def resolved() -> list[dict]:
-        """The next monitor run's RESOLVED alert (under load a check can stay critical for a run or two)."""
-        _as_cron(monitor.user, env, monitor.command)
-        return [m for m in _drain_queue(cfg) if "RESOLVED" in m.get("Subject", "")]
-
-    found = within(300, resolved, interval=5)
-    now = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
-    assert found, [(c["key"], c["state"], c["message"]) for c in now["checks"] if c["state"] != "ok"]
-    doc = restore_json(faults, "restore.pitr", "--target", middle.isoformat())
-    try:
-        found = labels(faults, faults.dsn_for(doc))
-    finally:
-        faults.ok("restore.drop", "--name", doc["name"])
-    written = {f"fault1-{i}" for i in range(6)}
-    assert written <= found and f"fault1-{n - 1}" not in found
 
 
 @pytest.mark.slow
