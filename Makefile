@@ -40,19 +40,18 @@ demo: deps
 lint: deps
 	$(BIN)/ruff check .
 
-# tests that need no shared sandbox (their own private stacks, or none) run in a second pytest process beside
-# the shared-sandbox suite: most of the suite waits on PostgreSQL, pgBackRest and S3, so two cores do two at once
-BESIDE := tests/integration/test_wal_history.py tests/integration/test_hourly.py \
-	tests/integration/test_sandbox_lifecycle.py tests/unit tests/specs tests/golden tests/infra
+# the suite runs in TEST_WORKERS pytest-xdist processes, a whole test module at a time in one process
+# (--dist loadfile), the heaviest modules handed out first (tests/conftest.py); each process that runs a test
+# needing the shared sandbox starts its own (tests/fixtures.py). Most of the suite waits on PostgreSQL,
+# pgBackRest and S3, so three processes keep two cores busy.
+TEST_WORKERS ?= 3
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint
-	@$(BIN)/pytest -m "not soak" -p no:cacheprovider $(BESIDE) > test-beside.log 2>&1 & beside=$$!; \
-	$(BIN)/pytest -m "not soak" $(addprefix --ignore=,$(BESIDE)); main=$$?; \
-	wait $$beside; other=$$?; echo "--- the tests run beside (test-beside.log):"; cat test-beside.log; \
-	[ $$main -eq 0 ] && [ $$other -eq 0 ]
+	$(BIN)/pytest -m "not soak" $(XDIST) --durations=25
 
 test-fast: lint
-	$(BIN)/pytest -m "not slow and not soak"
+	$(BIN)/pytest -m "not slow and not soak" $(XDIST)
 
 # the soak test: PGVAULT_SOAK_MINUTES (default 10) of writes, backups, retention and drills
 soak: deps

@@ -1,4 +1,5 @@
-"""Test-wide fixtures: layer markers by folder, and the unit-test guards (no network, no machine's /etc)."""
+"""Test-wide fixtures: layer markers by folder, the order modules are handed out in under pytest-xdist, and the
+unit-test guards (no network, no machine's /etc)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,32 @@ pytest_plugins = ["tests.fixtures"]
 
 LAYERS = {"unit": "unit", "specs": "unit", "golden": "unit", "infra": "infra", "integration": "integration",
           "host": "host"}
+#: the longest modules, longest first: ``make test`` (pytest-xdist, ``--dist loadfile``) hands them out before the
+#: rest, so no worker starts one of them when the others are nearly done. Only an order: a module missing here
+#: just starts later.
+LONGEST_FIRST = ("integration/test_faults.py", "integration/test_runbooks.py", "integration/test_wal_history.py",
+                 "integration/test_monitoring.py", "integration/test_expire.py", "integration/test_drills.py",
+                 "integration/test_backup_restore.py", "integration/test_bad_input.py", "integration/test_hourly.py",
+                 "integration/test_logical.py")
 #: what a unit test may not read: the configuration of the machine it happens to run on
 MACHINE_CONFIG = "/etc/"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark each test with its layer (from its folder), so ``-m unit`` selects a layer."""
+    """Mark each test with its layer (from its folder), so ``-m unit`` selects a layer; in a pytest-xdist
+    worker, put the longest modules first (each module's tests keep their order)."""
     for item in items:
         layer = Path(str(item.fspath)).parent.name
         if layer in LAYERS:
             item.add_marker(getattr(pytest.mark, LAYERS[layer]))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_hand_out_rank)
+
+
+def _hand_out_rank(item) -> int:
+    module = Path(str(item.fspath))
+    name = f"{module.parent.name}/{module.name}"
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 class _MachineGuard:

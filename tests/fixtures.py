@@ -1,9 +1,13 @@
-"""Session fixtures: one real sandbox per test session, on free loopback ports.
+"""Session fixtures: one real sandbox per test process, on free loopback ports.
 
 The session writes its own stack (``Pulumi.itest.yaml``) into a fresh folder
 under /var/tmp (the ``postgres`` user must be able to reach it, which rules
 out pytest's private tmp folders), starts every service, and on teardown
 copies the services' logs to ``test-artifacts/`` and stops everything.
+
+Under pytest-xdist (``make test``) each worker that runs a test needing it
+starts its own: same stack name, its own folder, ports and services, and its
+logs in ``test-artifacts/sandbox-logs-<worker>`` (``gw0``, ``gw1``, ...).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +32,8 @@ from sandbox import lifecycle, stackfile
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 FAB = str(Path(sys.executable).parent / "fab")
+#: the pytest-xdist worker running this process (``gw0``, ...), empty in a plain ``pytest`` run
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 @dataclass
@@ -62,6 +69,10 @@ class Sandbox:
         return lifecycle.scratch_dsn(self.cfg, restored["socket_dir"], restored["port"])
 
 
+#: how many times a private sandbox is started, each on fresh ports, before its fixture fails
+STARTS = 2
+
+
 @contextmanager
 def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
     """A whole sandbox of its own (stack ``name``, free ports), the current stack while it runs.
@@ -69,21 +80,45 @@ def private_sandbox(name: str, **options) -> Iterator[Sandbox]:
     ``options`` go to :func:`sandbox.stackfile.sandbox_config`.  On the way
     out its logs are kept in test-artifacts/ and every part is stopped.
     """
-    folder = stackfile.create(name, prefix=f"pgv-{name}-", **options)
     saved = {k: os.environ.get(k) for k in ("PGVAULT_STACK_DIR", "PGVAULT_STACK")}
-    os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
-    cfg = load_stack(name)
+    cfg = folder = None
     try:
-        lifecycle.up(cfg)
+        cfg, folder = _start(name, options)
         yield Sandbox(cfg, folder)
     finally:
-        _keep_logs(folder, "sandbox-logs" if name == "itest" else f"sandbox-logs-{name}")
-        lifecycle.down(cfg)
+        if cfg is not None:
+            _keep_logs(folder, _logs_name(name))
+            lifecycle.down(cfg)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _start(name: str, options: dict) -> tuple[StackConfig, Path]:
+    """Create and start a private sandbox; on a failed start, stop it and try once more on fresh ports.
+
+    Its ports are free when picked, but on a busy machine another process (an outgoing connection's ephemeral
+    port, another sandbox starting) can take one before the service binds it.  A failed start's logs stay in
+    test-artifacts/<logs>-start-<n> and the retry is a warning in the test summary.
+    """
+    for attempt in range(1, STARTS + 1):
+        folder = stackfile.create(name, prefix=f"pgv-{name}-{WORKER}-" if WORKER else f"pgv-{name}-", **options)
+        os.environ.update(PGVAULT_STACK_DIR=str(folder), PGVAULT_STACK=name)
+        cfg = load_stack(name)
+        try:
+            lifecycle.up(cfg)
+        except Exception as error:
+            _keep_logs(folder, f"{_logs_name(name)}-start-{attempt}")
+            lifecycle.down(cfg)
+            if attempt == STARTS:
+                raise
+            first = (str(error) or repr(error)).splitlines()[0]
+            warnings.warn(f"sandbox {name} did not start ({first}; logs in test-artifacts/{_logs_name(name)}"
+                          f"-start-{attempt}): trying again on fresh ports", stacklevel=2)
+        else:
+            return cfg, folder
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +130,13 @@ def sandbox():
     """
     with private_sandbox("itest", object_lock_days=1) as session:
         yield session
+
+
+def _logs_name(stack: str) -> str:
+    """Where a sandbox's logs go under test-artifacts/: the session's per worker, a private stack's by its name."""
+    if stack == "itest":
+        return f"sandbox-logs-{WORKER}" if WORKER else "sandbox-logs"
+    return f"sandbox-logs-{stack}"
 
 
 def _keep_logs(folder: Path, name: str) -> None:

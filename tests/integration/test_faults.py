@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,15 @@ from pgvault.actions import backup
 from pgvault.core import cron, walarchive
 from pgvault.core.errors import ExitCode
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET
-from pgvault.edges import bucket, remote
+from pgvault.edges import remote
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.secretstore import read_secret
 from pgvault.edges.waiting import within
 from sandbox.lifecycle import admin_client
-from sandbox.processes import State
 from tests.builders import merge, sandbox_config, stack_text
 from tests.fixtures import FAB, ROOT
 from tests.integration.helpers import collect, connection, damaged_object, flush_wal, labels, mark, restore_json
-from tests.integration.test_monitoring import _drain_queue
+from tests.integration.test_monitoring import _archive_gaps, _drain_queue, s3_frozen
 from tests.integration.test_schedule import _as_cron
 
 
@@ -56,25 +54,6 @@ def earlier_gaps(faults) -> list[walarchive.Gap]:
     return _archive_gaps(faults)
 
 
-def _archive_gaps(sandbox) -> list[walarchive.Gap]:
-    return walarchive.gaps(bucket.archive_segments(s3_client(sandbox.cfg), sandbox.cfg))
-
-
-def _weed(sandbox) -> int:
-    return State(Path(sandbox.cfg.sandbox.dir)).load()["s3"]["pid"]
-
-
-@contextmanager
-def s3_frozen(sandbox):
-    """The S3 server stops answering (SIGSTOP) until the block ends."""
-    pid = _weed(sandbox)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 def _backup_labels(sandbox) -> list[str]:
     return [b["label"] for b in json.loads(sandbox.ok("backup.list", "--json"))["backups"]]
 
@@ -86,8 +65,10 @@ def _read_from(path: Path, offset: int) -> str:
         return handle.read()
 
 
-def _pgbackrest_backup_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "pgbackrest .*backup$"], capture_output=True, text=True).stdout.split()
+def _pgbackrest_backup_pids(sandbox) -> list[int]:
+    """The pgBackRest backup processes of this sandbox (its own config path), never another sandbox's."""
+    pattern = f"pgbackrest --config-path={re.escape(sandbox.cfg.pgbackrest.config_path)} .*backup$"
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
     return [int(p) for p in found]
 
 
@@ -97,56 +78,13 @@ def _cron_line(sandbox, job: str):
 
 
 @pytest.mark.slow
-def test_s3_outage_queues_wal_alerts_and_catches_up_without_loss(faults, earlier_gaps):
-    cfg = faults.cfg
-    conn = connection(faults)
-    env, monitor = _cron_line(faults, "monitor")
-    flush_wal(faults)
-    _as_cron(monitor.user, env, monitor.command)  # the state before the outage is on record
-    state = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
-    lag = next(c for c in state["checks"] if c["key"] == "wal-archive-lag")
-    assert lag["state"] != "critical", lag
-    _drain_queue(cfg)
-    ready = Path(cfg.postgres.data_dir, "pg_wal", "archive_status")
-    with s3_frozen(faults):
-        deadline, n, middle = time.monotonic() + cfg.targets.rpo_seconds + 20, 0, None
-        while time.monotonic() < deadline:
-            mark(faults, f"fault1-{n}")
-            remote.sql(conn, cfg, "SELECT pg_switch_wal();")
-            if n == 5:
-                (middle,), = faults.sql("SELECT clock_timestamp()")
-            n += 1
-            time.sleep(2)  # paces the write load; nothing waits on it
-        assert list(ready.glob("*.ready")), "PostgreSQL must keep every unarchived segment"
-        done = _as_cron(monitor.user, env, monitor.command)
-        assert done.returncode == 0, done.stderr
-    alerts = within(20, lambda: [m for m in _drain_queue(cfg) if "CRITICAL" in m.get("Subject", "")])
-    assert alerts and "wal-archive-lag" in alerts[0]["Subject"] and "cannot be reached" in alerts[0]["Message"]
-    flush_wal(faults, seconds=240)
-    assert within(120, lambda: not list(ready.glob("*.ready"))), "archiving did not catch up by itself"
-    assert "every backup and WAL file checked is valid" in faults.ok("backup.verify")
-    assert _archive_gaps(faults) == earlier_gaps, "a fault must never leave a hole in the archive"
-    _as_cron(monitor.user, env, monitor.command)
-    resolved = within(20, lambda: [m for m in _drain_queue(cfg) if "RESOLVED" in m.get("Subject", "")])
-    after = json.loads(Path(cfg.jobs.state_dir, "status.json").read_text())
-    assert resolved, [(c["key"], c["state"], c["message"]) for c in after["checks"] if c["state"] != "ok"]
-    doc = restore_json(faults, "restore.pitr", "--target", middle.isoformat())
-    try:
-        found = labels(faults, faults.dsn_for(doc))
-    finally:
-        faults.ok("restore.drop", "--name", doc["name"])
-    before = {f"fault1-{i}" for i in range(6)}
-    assert before <= found and f"fault1-{n - 1}" not in found
-
-
-@pytest.mark.slow
 def test_s3_stopping_mid_backup_fails_clearly_and_lists_no_partial_set(faults):
     before = _backup_labels(faults)
     log = Path(faults.cfg.pgbackrest.log_path, f"{faults.cfg.pgbackrest.stanza}-backup.log")
     logged = log.stat().st_size if log.exists() else 0
     running = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    assert within(30, _pgbackrest_backup_pids), "the backup never started"
+    assert within(30, lambda: _pgbackrest_backup_pids(faults)), "the backup never started"
     # PostgreSQL is in backup mode and pgBackRest works on the repository: the backup is under way
     assert within(60, lambda: "backup start archive = " in _read_from(log, logged)), "the backup never began"
     with s3_frozen(faults):
@@ -167,7 +105,7 @@ def test_sigkill_of_pgbackrest_mid_backup_alerts_and_the_next_backup_succeeds(fa
     job = subprocess.Popen(["runuser", "-u", line.user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
                             "/bin/sh", "-c", line.command] if os.geteuid() == 0 else
                            ["env", "-i", *[f"{k}={v}" for k, v in env.items()], "/bin/sh", "-c", line.command])
-    pids = within(30, _pgbackrest_backup_pids, interval=0.05)
+    pids = within(30, lambda: _pgbackrest_backup_pids(faults), interval=0.05)
     assert pids, "the backup never started"
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
@@ -281,7 +219,7 @@ def test_a_corrupted_backup_file_is_named_by_verify(faults):
 @pytest.mark.slow
 def test_a_second_backup_at_the_same_time_is_refused_by_the_lock(faults):
     first = subprocess.Popen([FAB, "backup.full"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert within(30, _pgbackrest_backup_pids, interval=0.05), "the first backup never started"
+    assert within(30, lambda: _pgbackrest_backup_pids(faults), interval=0.05), "the first backup never started"
     second = faults.fab("backup.full")
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
