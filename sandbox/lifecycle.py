@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pgvault.core import standby
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.policy import topic_name
 from pgvault.core.postgres import libpq_uri
@@ -87,7 +88,11 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
         if alive(read_pidfile(_sshd_folder(folder, host) / "sshd.pid")) and port_open(host.ssh_port):
             report.append((part, f"already running on 127.0.0.1:{host.ssh_port}"))
         else:
-            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity)
+            view = cfg.on(host.name)
+            peered = bool(standby.peers(view))
+            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity,
+                       view.postgres.os_user if peered else None,
+                       view.pgbackrest.ssh_authorized_keys if peered else None)
             report.append((part, f"started on 127.0.0.1:{host.ssh_port}"))
 
     cfg = cfg.on(cfg.primary.name)
