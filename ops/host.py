@@ -192,7 +192,8 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     if host_plan.stanza:
         say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
         for name in ("stanza-create", "check"):
-            result = remote.run(conn, pgbackrest.command(cfg, name), user=cfg.postgres.os_user, warn=True)
+            argv = pgbackrest.command(cfg, name, *pgbackrest.primary_only(cfg))
+            result = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
             if not result.ok:
                 raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],
                                    "fix the cause and run fab host.setup again", ExitCode.FAILED)

@@ -37,7 +37,9 @@ def config_text(folder: Path, port: int, user: str, db_user: str | None = None,
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
         "PermitRootLogin prohibit-password",
-        "UsePAM no",
+        # the PostgreSQL OS user's password is locked ("!"): without PAM, sshd refuses a locked account even for
+        # a key; with PAM it judges the key alone (the account stays locked for passwords)
+        f"UsePAM {'yes' if db_user and db_user != user else 'no'}",
         "StrictModes no",
         "PrintMotd no",
         "X11Forwarding no",

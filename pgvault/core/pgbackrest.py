@@ -183,6 +183,14 @@ def standby_options(standby: StackConfig) -> dict[str, str]:
     }
 
 
+def primary_only(cfg: StackConfig) -> list[str]:
+    """Options that leave the standby out of one command (``stanza-create`` and ``check`` in ``host.setup``:
+    the stanza is the primary's, and the standby's own setup may not have run yet); none without a standby."""
+    if backup_standby(cfg) is None:
+        return []
+    return ["--no-backup-standby", *(f"--reset-{key}" for key in sorted(standby_options(cfg)))]
+
+
 #: what pgBackRest 2.45 says when a backup with ``backup-standby=y`` cannot use the standby (down, or SSH refused)
 _STANDBY_UNAVAILABLE = re.compile(r"unable to find standby|standby.*(not|unable)|pg2|pg-2|\[DbConnectError\]|"
                                   r"\[ProtocolError\]|\[HostConnectError\]", re.IGNORECASE)
