@@ -192,7 +192,7 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     if host_plan.stanza:
         say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
         for name in ("stanza-create", "check"):
-            argv = pgbackrest.command(cfg, name, *pgbackrest.primary_only(cfg))
+            argv = pgbackrest.command(cfg, name, *pgbackrest.primary_only(cfg, name))
             result = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
             if not result.ok:
                 raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],

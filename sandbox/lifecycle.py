@@ -22,6 +22,7 @@ from pgvault.edges.cloud import s3_client
 from sandbox import cluster, moto, seaweed, smtp, sshd
 from sandbox.credentials import ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET, APP_PASSWORD, ensure_secrets, write_private
 from sandbox.processes import State, alive, port_open, read_pidfile, stop, wait_closed
+from sandbox.stackfile import ROLE_HOSTS
 from sandbox.tls import TlsFiles, ensure_tls
 
 
@@ -36,13 +37,18 @@ def require_sandbox(cfg: StackConfig) -> Path:
     return Path(cfg.sandbox.dir)
 
 
+def _first(cfg: StackConfig, host: HostConfig) -> bool:
+    """The sandbox's first host (``db1``, in ``ssh/`` and ``host/``), whatever role a failover gave it since."""
+    return host.name not in ROLE_HOSTS.values()
+
+
 def _ssh_port(cfg: StackConfig) -> int:
-    return cfg.primary.ssh_port
+    return next(h.ssh_port for h in cfg.hosts if _first(cfg, h))
 
 
 def _sshd_folder(folder: Path, host: HostConfig) -> Path:
     """Where a sandbox host's sshd keeps its keys and config (the primary's in ``ssh/``, as before)."""
-    return folder / "ssh" if host.role == "primary" else folder / host.name / "ssh"
+    return folder / host.name / "ssh" if host.name in ROLE_HOSTS.values() else folder / "ssh"
 
 
 def up(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -185,7 +191,7 @@ def down(cfg: StackConfig) -> list[str]:
             pg_ports.append(view.postgres.port)
     recorded = State(folder).load()
     extra_sshd = [(f"sshd {h.name}", read_pidfile(_sshd_folder(folder, h) / "sshd.pid"), h.ssh_port)
-                  for h in cfg.hosts if h.role != "primary"]
+                  for h in cfg.hosts if not _first(cfg, h)]
     for part, pid, _ in extra_sshd:
         if alive(pid):
             stopped.append(part)

@@ -183,12 +183,14 @@ def standby_options(standby: StackConfig) -> dict[str, str]:
     }
 
 
-def primary_only(cfg: StackConfig) -> list[str]:
-    """Options that leave the standby out of one command (``stanza-create`` and ``check`` in ``host.setup``:
-    the stanza is the primary's, and the standby's own setup may not have run yet); none without a standby."""
+def primary_only(cfg: StackConfig, name: str) -> list[str]:
+    """Options that leave the standby out of command ``name`` (``stanza-create`` and ``check`` in
+    ``host.setup``: the stanza is the primary's, and the standby's own setup may not have run yet); none
+    without a standby.  ``backup-standby`` is valid for ``check`` and ``backup`` only."""
     if backup_standby(cfg) is None:
         return []
-    return ["--no-backup-standby", *(f"--reset-{key}" for key in sorted(standby_options(cfg)))]
+    resets = [f"--reset-{key}" for key in sorted(standby_options(cfg.on(cfg.with_role("standby").name)))]
+    return (["--no-backup-standby"] if name in ("check", "backup") else []) + resets
 
 
 #: what pgBackRest 2.45 says when a backup with ``backup-standby=y`` cannot use the standby (down, or SSH refused)

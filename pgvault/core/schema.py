@@ -18,7 +18,7 @@ import re
 from typing import Annotated, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 _PATH = r"^/[A-Za-z0-9._/@+-]*$"
@@ -548,6 +548,8 @@ class StackConfig(_Model):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     sandbox: SandboxConfig | None = None
+    #: the stack as its file says it, when this is a host's view of it (:meth:`on`)
+    _base: StackConfig | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -616,16 +618,19 @@ class StackConfig(_Model):
         Every action takes one ``StackConfig`` and acts on ``hosts[0]``'s paths; giving it this view is how a
         task points the same action at a standby or a staging host.
         """
-        host = next(h for h in self.hosts if h.name == name)
-        if host is self.hosts[0] and not (host.postgres or host.pgbackrest or host.jobs):
-            return self
+        base = self._base or self  # a view of a view starts again from the stack file's own sections
+        host = next(h for h in base.hosts if h.name == name)
+        if host is base.hosts[0] and not (host.postgres or host.pgbackrest or host.jobs):
+            return base
         merged = {
-            "hosts": (host, *(h for h in self.hosts if h is not host)),
-            "postgres": _overlay(self.postgres, host.postgres),
-            "pgbackrest": _overlay(self.pgbackrest, host.pgbackrest),
-            "jobs": _overlay(self.jobs, host.jobs),
+            "hosts": (host, *(h for h in base.hosts if h is not host)),
+            "postgres": _overlay(base.postgres, host.postgres),
+            "pgbackrest": _overlay(base.pgbackrest, host.pgbackrest),
+            "jobs": _overlay(base.jobs, host.jobs),
         }
-        return self.model_copy(update=merged)
+        view = base.model_copy(update=merged)
+        view._base = base
+        return view
 
 
 def _overlay(section: _Model, override: _Model | None) -> _Model:

@@ -176,8 +176,9 @@ def role_drifts(cfg: StackConfig, state: dict | None, stopped: bool) -> list[str
         out.append(f"the stack's primary {me.name} is in recovery (a standby): promote it, or swap the roles in "
                    f"{cfg.file} to match the hosts (the failover runbook)")
     if me.role == "standby" and not state.get("in_recovery"):
-        out.append(f"{me.name} is not in recovery: a second primary (an old primary left unfenced, or a promoted "
-                   f"standby); fence it (fab host.fence --host {me.name}) or swap the roles in {cfg.file}")
+        out.append(f"{me.name} is not in recovery: a second primary; if it is the new primary (a failover), swap the "
+                   f"roles in {cfg.file}; if it is an old primary left unfenced, fence it (fab host.fence --host "
+                   f"{me.name})")
     if me.role == "standby" and state.get("in_recovery") and not state.get("streaming"):
         out.append(f"the standby {me.name} is not streaming from the primary (it replays the archive only)")
     return out

@@ -93,3 +93,18 @@ def test_the_standby_check_warns_on_a_fallback_and_is_absent_without_a_standby()
 def test_a_failed_backup_that_names_the_standby_falls_back():
     assert pgbackrest.standby_unavailable("ERROR: [056]: unable to find standby cluster - cannot proceed")
     assert not pgbackrest.standby_unavailable("ERROR: [082]: WAL segment was not archived before the timeout")
+
+
+def test_a_view_of_a_view_is_the_host_as_the_stack_file_says():
+    """After a failover swap the primary has overrides and the standby none: its pg2 options must be its own."""
+    cfg = make_stack(hosts=[{"name": "db1", "address": "127.0.0.1", "role": "standby"},
+                            {"name": "db2", "address": "127.0.0.1", "ssh_port": 2222,
+                             "postgres": {"port": 5433, "data_dir": "/srv/db2/data", "scratch_dir": "/srv/db2/s"},
+                             "pgbackrest": {"lock_path": "/srv/db2/lock", "spool_path": "/srv/db2/spool"},
+                             "jobs": {"state_dir": "/srv/db2/state"}}])
+    primary = cfg.on("db2")
+    assert primary.postgres.port == 5433
+    assert primary.on("db1").postgres.data_dir == cfg.postgres.data_dir
+    options = dict((o.key, o.value) for _, opts in pgbackrest.conf_sections(primary) for o in opts)
+    assert options["pg1-path"] == "/srv/db2/data" and options["pg2-path"] == cfg.postgres.data_dir
+    assert options["pg2-port"] == "5432"
