@@ -193,14 +193,17 @@ def primary_only(cfg: StackConfig, name: str) -> list[str]:
     return (["--no-backup-standby"] if name in ("check", "backup") else []) + resets
 
 
-#: what pgBackRest 2.45 says when a backup with ``backup-standby=y`` cannot use the standby (down, or SSH refused)
-_STANDBY_UNAVAILABLE = re.compile(r"unable to find standby|standby.*(not|unable)|pg2|pg-2|\[DbConnectError\]|"
-                                  r"\[ProtocolError\]|\[HostConnectError\]", re.IGNORECASE)
+#: what pgBackRest 2.45 says when a backup with ``backup-standby=y`` cannot use the standby (PostgreSQL down, or
+#: SSH refused): ``WARN: unable to check pg2: ...`` then ``ERROR: [056]: unable to find standby cluster``
+_STANDBY_UNAVAILABLE = re.compile(r"\b(WARN|ERROR):.*(unable to check pg\d|unable to find standby)", re.IGNORECASE)
 
 
 def standby_unavailable(output: str) -> bool:
-    """Whether a failed backup's output says the standby could not be used (then back up from the primary)."""
-    return bool(_STANDBY_UNAVAILABLE.search(output))
+    """Whether a failed backup's output says the standby could not be used (then back up from the primary).
+
+    Only pgBackRest's warnings and errors count: the ``command begin`` line it echoes names ``pg2`` every time.
+    """
+    return any(_STANDBY_UNAVAILABLE.search(line) for line in output.splitlines())
 
 
 def secret_sections(secrets: dict[str, Secret]) -> list[tuple[str, list[tuple[str, Secret]]]]:

@@ -122,6 +122,7 @@ def _psql(view, sql: str) -> str:
 def _runbook_step(sandbox, step: str) -> str:
     """Run one block of the failover runbook rendered for the stack as it is now, as on-call would."""
     cfg = load_stack(sandbox.cfg.name)
+    cfg = cfg.on(cfg.primary.name)  # as fab runbooks.render renders them
     block = next(b for b in runbooks.blocks("failover", runbooks.render_all(cfg)["failover.md"]) if b.step == step)
     assert block.host == "control"
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"

@@ -91,8 +91,12 @@ def test_the_standby_check_warns_on_a_fallback_and_is_absent_without_a_standby()
 
 
 def test_a_failed_backup_that_names_the_standby_falls_back():
-    assert pgbackrest.standby_unavailable("ERROR: [056]: unable to find standby cluster - cannot proceed")
-    assert not pgbackrest.standby_unavailable("ERROR: [082]: WAL segment was not archived before the timeout")
+    assert pgbackrest.standby_unavailable("P00 ERROR: [056]: unable to find standby cluster - cannot proceed")
+    assert pgbackrest.standby_unavailable("P00   WARN: unable to check pg2: [UnknownError] remote-0 process on "
+                                          "'db2' terminated unexpectedly [255]: Permission denied (publickey).")
+    begin = "P00   INFO: backup command begin 2.45: --backup-standby --pg2-host=db2 --pg2-path=/srv --type=full\n"
+    assert not pgbackrest.standby_unavailable(begin + "P00 ERROR: [082]: WAL segment was not archived before the "
+                                              "timeout")
 
 
 def test_a_view_of_a_view_is_the_host_as_the_stack_file_says():
