@@ -61,8 +61,9 @@ def backup_with_source(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[s
     """Take a backup; return the new set and where its data files were read (for the job record).
 
     With a standby (``backup-standby=y``) pgBackRest 2.45 needs both hosts; when the standby cannot be used
-    the backup is taken again from the primary alone (``--no-backup-standby``) and the returned source says
-    why (``standby_fallback``): the job record carries it and the monitor's ``backup-standby`` check warns.
+    the backup is taken again from the primary alone (``--no-backup-standby``, the ``pg2-*`` options reset) and
+    the returned source says why (``standby_fallback``): the job record carries it and the monitor's
+    ``backup-standby`` check warns.
 
     :raises PgvaultError: with pgBackRest's error in one line
     """
@@ -77,7 +78,9 @@ def backup_with_source(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[s
         why = pgbackrest.summarise_error(output)[1]
         source["standby_fallback"] = f"the standby {standby} could not be used ({why}); backed up from the primary"
         say(f"warning: {source['standby_fallback']}")
-        argv = prefix + pgbackrest.command(cfg, "backup", "--no-backup-standby", *options)
+        # the standby left out altogether: with --no-backup-standby alone pgBackRest still starts its remote on
+        # the standby, which a fenced host (pgbackrest stop) refuses
+        argv = prefix + pgbackrest.command(cfg, "backup", *pgbackrest.primary_only(cfg, "backup"), *options)
         ok, output = stream_pgbackrest(conn, cfg, argv, f"{kind} backup", say)
     if not ok:
         raise failure(output, "see the pgBackRest log on the host; fab host.check shows configuration drift")
