@@ -8,8 +8,8 @@ carries out exactly the plan.
 
 from __future__ import annotations
 
-from ops import jobinstall
-from pgvault.core import catalog, pgbackrest, postgres, roles
+from ops import jobinstall, ssh
+from pgvault.core import catalog, pgbackrest, postgres, roles, standby
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import Features
 from pgvault.core.host import HostFacts, HostPlan, desired_paths, plan, refusal
@@ -61,7 +61,40 @@ def gather(conn: Conn, cfg: StackConfig, targets: list, found: Features | None =
     catalog_ok = remote.sql(conn, cfg, catalog.EXISTS_SQL).strip() == "t" if up else True
     offset = remote.run(conn, ["date", "+%z"]).stdout.strip()
     return HostFacts(version, paths, settings, stanza_ok, catalog_ok, jobinstall.installed_build(conn, cfg), offset,
-                     up, include_ok, unreadable, found)
+                     up, include_ok, unreadable, found, user_key(conn, cfg))
+
+
+def user_key(conn: Conn, cfg: StackConfig) -> str | None:
+    """The PostgreSQL OS user's pgBackRest public key on the host (``None``: none yet, or no peer to use it)."""
+    if not standby.peers(cfg):
+        return None
+    result = remote.run(conn, ["cat", f"{standby.key_file(cfg)}.pub"], user=cfg.postgres.os_user, warn=True)
+    return result.stdout.strip() or None if result.ok else None
+
+
+def host_key(conn: Conn) -> str | None:
+    """``<type> <base64>`` of the host's SSH server key, as this control side's connection received it."""
+    transport = conn.client.get_transport() if getattr(conn, "client", None) else None
+    key = transport.get_remote_server_key() if transport is not None else None
+    return f"{key.get_name()} {key.get_base64()}" if key is not None else None
+
+
+def presented_keys(opened: list) -> dict[str, standby.PeerKeys]:
+    """What each opened primary or standby presents to the other: its user's public key and its host key."""
+    return {entry.name: standby.PeerKeys(entry.name, user_key(conn, view), host_key(conn))
+            for entry, conn, view in opened if entry.role in ("primary", "standby")}
+
+
+def generate_key(conn: Conn, cfg: StackConfig, say) -> None:
+    """Generate the PostgreSQL OS user's key for pgBackRest's SSH on the host, unless it has one."""
+    if not standby.peers(cfg) or user_key(conn, cfg):
+        return
+    owner = cfg.postgres.os_user
+    remote.ensure_dir(conn, DesiredDir(cfg.pgbackrest.config_path, owner, 0o750))
+    remote.ensure_dir(conn, DesiredDir(standby.ssh_dir(cfg), owner, 0o700))
+    say(f"  generating {standby.key_file(cfg)} on {conn.host} (pgBackRest's SSH to the other database host)")
+    remote.run(conn, ["ssh-keygen", "-q", "-t", standby.KEY_TYPE, "-N", "", "-C",
+                      f"pgbackrest@{cfg.hosts[0].name}", "-f", standby.key_file(cfg)], user=owner)
 
 
 def _absent_on(cfg: StackConfig) -> list[DesiredFile]:
@@ -149,6 +182,8 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     for change in host_plan.changes:
         if isinstance(change.target, DesiredDir):
             remote.ensure_dir(conn, change.target)
+    if host_plan.keygen:
+        generate_key(conn, cfg, say)
     if host_plan.job_install:
         jobinstall.install(conn, cfg, say)
     for change in host_plan.changes:
@@ -165,7 +200,8 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
     if host_plan.stanza:
         say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
         for name in ("stanza-create", "check"):
-            result = remote.run(conn, pgbackrest.command(cfg, name), user=cfg.postgres.os_user, warn=True)
+            argv = pgbackrest.command(cfg, name, *pgbackrest.primary_only(cfg, name))
+            result = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
             if not result.ok:
                 raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],
                                    "fix the cause and run fab host.setup again", ExitCode.FAILED)
@@ -178,16 +214,42 @@ def converge(conn: Conn, cfg: StackConfig, name: str, targets: list, host_plan: 
     """
     preflight(conn, cfg, targets, host_plan)
     apply(conn, cfg, host_plan, say)
-    if not plan(cfg, targets, gather(conn, cfg, targets), build_id()).settled:
+    after = plan(cfg, targets, gather(conn, cfg, targets), build_id())
+    if not after.settled or after.keygen:
         raise PgvaultError(f"host {name} still differs after setup", "run fab host.check to see how", ExitCode.DRIFT)
 
 
-def survey(conn: Conn, cfg: StackConfig) -> tuple[list, HostFacts, HostPlan]:
-    """Desired state, facts and plan for one host: the first half of setup, all of check."""
+def survey(conn: Conn, cfg: StackConfig,
+           keys: dict[str, standby.PeerKeys] | None = None) -> tuple[list, HostFacts, HostPlan]:
+    """Desired state, facts and plan for one host: the first half of setup, all of check.
+
+    :param keys: what the other database host presents (:func:`presented_keys`), for pgBackRest's SSH
+    """
     found = features(conn, cfg)
     targets = desired_paths(cfg, repository_secrets(cfg), stack_path(cfg.name).read_text(), restore_secrets(cfg),
-                            found)
+                            found, keys)
     facts = gather(conn, cfg, targets, found)
     return targets, facts, plan(cfg, targets, facts, build_id())
 
 
+def peer_keys(c, cfg: StackConfig, opened: list, generate: bool, say) -> dict[str, standby.PeerKeys]:
+    """The keys the primary and the standby present to each other, read before any host is planned.
+
+    Missing user keys are generated first on the opened hosts (unless ``generate`` is off: a dry run), so that
+    each host's ``authorized_keys`` is planned with its peer's key in one run.  A peer that is not among
+    ``opened`` is reached only to read its keys; one that cannot be reached presents none (its lines in the
+    files say so), which is what a failover onto the other host needs.
+    """
+    if generate:
+        for _, conn, view in opened:
+            generate_key(conn, view, say)
+    found = presented_keys(opened)
+    names = {entry.name for entry, _, _ in opened}
+    for other in (cfg.primary, cfg.with_role("standby")):
+        if other is None or other.name in names or not any(standby.peers(v) for _, _, v in opened):
+            continue
+        try:
+            found |= presented_keys(ssh.connections(c, cfg, other.name))
+        except PgvaultError as exc:
+            say(f"  note: {exc.message}: its keys are left out")
+    return found

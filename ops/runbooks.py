@@ -41,7 +41,8 @@ from pgvault.core.schema import HostConfig, StackConfig
 from pgvault.core.scratch import scratch_for
 
 #: the runbooks, in the order the tests run them (disaster recovery destroys the primary: last)
-RUNBOOKS = ("alarms", "restore-latest", "pitr", "logical-restore", "drill", "rotate-keys", "disaster-recovery")
+RUNBOOKS = ("alarms", "restore-latest", "pitr", "logical-restore", "drill", "rotate-keys", "failover",
+            "disaster-recovery")
 ROOT = Path(__file__).resolve().parents[1] / "runbooks"
 MARKER = "pgvault-run"
 #: a variable guard at the top of a block: ``: "${NAME:?message}"``

@@ -40,8 +40,8 @@ log = logging.getLogger("pgvault.job")
 
 def _backup(kind: str) -> Callable[[StackConfig], dict]:
     def run(cfg: StackConfig) -> dict:
-        done = backup.run_backup(LocalHost(), cfg, kind, log.info)
-        return {"label": done.label, "database_bytes": done.size, "stored_bytes": done.repo_delta}
+        done, source = backup.backup_with_source(LocalHost(), cfg, kind, log.info)
+        return {"label": done.label, "database_bytes": done.size, "stored_bytes": done.repo_delta, **source}
     return run
 
 
@@ -192,7 +192,8 @@ def run_job(cfg: StackConfig, job: str, pauses: tuple[float, ...] = jobs.LOCKED_
 def _attempt(cfg: StackConfig, job: str) -> tuple[int, str, dict]:
     """Run the job once: (exit code, one-line message, sizes)."""
     try:
-        return int(ExitCode.OK), "", RUNNERS[job](cfg)
+        done = RUNNERS[job](cfg)
+        return int(ExitCode.OK), done.get("standby_fallback", ""), done
     except PgvaultError as exc:
         return int(exc.code), exc.one_line(), {}
     except Exception as exc:  # noqa: BLE001 - recorded and alerted as a failure, with the traceback in the log

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pgvault.core import standby
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.policy import topic_name
 from pgvault.core.postgres import libpq_uri
@@ -21,6 +22,7 @@ from pgvault.edges.cloud import s3_client
 from sandbox import cluster, moto, seaweed, smtp, sshd
 from sandbox.credentials import ADMIN_S3_KEY, ADMIN_S3_KEY_SECRET, APP_PASSWORD, ensure_secrets, write_private
 from sandbox.processes import State, alive, port_open, read_pidfile, stop, wait_closed
+from sandbox.stackfile import ROLE_HOSTS
 from sandbox.tls import TlsFiles, ensure_tls
 
 
@@ -35,13 +37,18 @@ def require_sandbox(cfg: StackConfig) -> Path:
     return Path(cfg.sandbox.dir)
 
 
+def _first(cfg: StackConfig, host: HostConfig) -> bool:
+    """The sandbox's first host (``db1``, in ``ssh/`` and ``host/``), whatever role a failover gave it since."""
+    return host.name not in ROLE_HOSTS.values()
+
+
 def _ssh_port(cfg: StackConfig) -> int:
-    return cfg.primary.ssh_port
+    return next(h.ssh_port for h in cfg.hosts if _first(cfg, h))
 
 
 def _sshd_folder(folder: Path, host: HostConfig) -> Path:
     """Where a sandbox host's sshd keeps its keys and config (the primary's in ``ssh/``, as before)."""
-    return folder / "ssh" if host.role == "primary" else folder / host.name / "ssh"
+    return folder / host.name / "ssh" if host.name in ROLE_HOSTS.values() else folder / "ssh"
 
 
 def up(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -87,7 +94,11 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
         if alive(read_pidfile(_sshd_folder(folder, host) / "sshd.pid")) and port_open(host.ssh_port):
             report.append((part, f"already running on 127.0.0.1:{host.ssh_port}"))
         else:
-            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity)
+            view = cfg.on(host.name)
+            peered = bool(standby.peers(view))
+            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity,
+                       view.postgres.os_user if peered else None,
+                       view.pgbackrest.ssh_authorized_keys if peered else None)
             report.append((part, f"started on 127.0.0.1:{host.ssh_port}"))
 
     cfg = cfg.on(cfg.primary.name)
@@ -180,7 +191,7 @@ def down(cfg: StackConfig) -> list[str]:
             pg_ports.append(view.postgres.port)
     recorded = State(folder).load()
     extra_sshd = [(f"sshd {h.name}", read_pidfile(_sshd_folder(folder, h) / "sshd.pid"), h.ssh_port)
-                  for h in cfg.hosts if h.role != "primary"]
+                  for h in cfg.hosts if not _first(cfg, h)]
     for part, pid, _ in extra_sshd:
         if alive(pid):
             stopped.append(part)

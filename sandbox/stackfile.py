@@ -24,7 +24,8 @@ ROLE_HOSTS = {"standby": "db2", "staging": "stage1"}
 def extra_host(folder: str, role: str, ssh_port: int, pg_port: int) -> dict[str, Any]:
     """A ``pgvault:hosts`` entry for a second host of the sandbox: 127.0.0.1, its own sshd, port and folders.
 
-    Its files live under ``<folder>/<name>/`` as the primary's live under ``<folder>/host/``.
+    Its files live under ``<folder>/<name>/`` as the primary's live under ``<folder>/host/``, but for
+    pgvault-job's virtualenv, which the hosts of one machine share (installing it takes minutes).
     """
     name = ROLE_HOSTS[role]
     root = f"{folder}/{name}"
@@ -35,8 +36,10 @@ def extra_host(folder: str, role: str, ssh_port: int, pg_port: int) -> dict[str,
                      "socket_dir": f"{root}/run", "scratch_dir": f"{root}/scratch",
                      "log_file": f"{root}/log/postgresql.log"},
         "pgbackrest": {"config_path": f"{root}/etc/pgbackrest", "log_path": f"{root}/log/pgbackrest",
-                       "spool_path": f"{root}/spool/pgbackrest", "lock_path": f"{root}/lock/pgbackrest"},
-        "jobs": {"install_dir": f"{root}/opt/pgvault", "config_dir": f"{root}/etc/pgvault",
+                       "spool_path": f"{root}/spool/pgbackrest", "lock_path": f"{root}/lock/pgbackrest",
+                       "ssh_authorized_keys": f"{root}/ssh-postgres/authorized_keys"},
+        # pgvault-job's virtualenv is the primary's (one machine, one build): host.setup finds it installed
+        "jobs": {"config_dir": f"{root}/etc/pgvault",
                  "state_dir": f"{root}/var/lib/pgvault", "log_dir": f"{root}/log/pgvault",
                  "cron_file": f"{root}/etc/cron.d/pgvault-crm"},
     }
@@ -69,6 +72,7 @@ def sandbox_config(folder: str, ports: dict[str, int], bucket: str = "pgvault-it
             "log_path": f"{folder}/host/log/pgbackrest",
             "spool_path": f"{folder}/host/spool/pgbackrest", "lock_path": f"{folder}/host/lock/pgbackrest",
             "io_timeout": io_timeout,
+            **({"ssh_authorized_keys": f"{folder}/host/ssh-postgres/authorized_keys"} if roles else {}),
         },
         "pgvault:jobs": {
             "install_dir": f"{folder}/host/opt/pgvault", "config_dir": f"{folder}/host/etc/pgvault",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ops import ssh
-from ops.host import converge, survey
+from ops import standby as standby_ops
+from ops.host import converge, peer_keys, survey
 from ops.tasks.common import emit_json, pgvault_task, say
 from pgvault.core import catalog
+from pgvault.core import standby as standby_core
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.host import drifts
 from pgvault.core.plan import describe, diff, summary
@@ -19,8 +21,10 @@ from pgvault.edges.stackfile import load_stack
 def setup(c, stack=None, host=None, dry_run=False):
     """Configure pgBackRest and WAL archiving on every host of the stack (primary, standby, staging, in order)."""
     cfg = load_stack(stack)
-    for entry, conn, view in ssh.connections(c, cfg, host, roles=ROLE_ORDER):
-        targets, _, host_plan = survey(conn, view)
+    opened = ssh.connections(c, cfg, host, roles=ROLE_ORDER)
+    keys = peer_keys(c, cfg, opened, generate=not dry_run, say=say)
+    for entry, conn, view in opened:
+        targets, _, host_plan = survey(conn, view, keys)
         for change in host_plan.changes:
             say(f"  {describe(change)}")
             if dry_run and diff(change):
@@ -42,10 +46,16 @@ def check(c, stack=None, host=None, json_=False):
     """
     cfg = load_stack(stack)
     report, unreadable = {}, {}
-    for entry, conn, view in ssh.connections(c, cfg, host, roles=ROLE_ORDER):
-        _, facts, host_plan = survey(conn, view)
-        archiver = (remote.sql_json(conn, view, catalog.ARCHIVER_SQL) or {}) if facts.postgres_up else {}
+    opened = ssh.connections(c, cfg, host, roles=ROLE_ORDER)
+    keys = peer_keys(c, cfg, opened, generate=False, say=say)
+    for entry, conn, view in opened:
+        _, facts, host_plan = survey(conn, view, keys)
+        state = standby_ops.role_state(conn, view) if facts.postgres_up else None
+        primary_archiver = facts.postgres_up and not (state or {}).get("in_recovery")
+        archiver = (remote.sql_json(conn, view, catalog.ARCHIVER_SQL) or {}) if primary_archiver else {}
         report[entry.name] = drifts(view, host_plan, facts, archiver, build_id())
+        if entry.role != "staging":
+            report[entry.name] += standby_core.role_drifts(view, state, standby_ops.stopped(conn, view))
         if facts.repository_unreadable:
             unreadable[entry.name] = facts.repository_unreadable
     if json_:
@@ -62,3 +72,51 @@ def check(c, stack=None, host=None, json_=False):
                            "fab host.setup cannot fix this", ExitCode.UNREACHABLE)
     if any(report.values()):
         raise PgvaultError("the host differs from the stack", "run fab host.setup", ExitCode.DRIFT)
+
+
+@pgvault_task()
+def standby(c, stack=None, host=None, force=False, dry_run=False):
+    """Build the stack's standby from the repository (pgbackrest restore --type=standby) and start it streaming.
+
+    Needs a backup in the repository and host.setup run first. A data directory that already holds a
+    cluster is refused unless --force (then it is stopped and rebuilt with --delta); a running standby is
+    left alone ("no changes"). Run fab host.setup afterwards: it writes the standby's own files.
+    """
+    cfg = load_stack(stack)
+    target = cfg.with_role("standby") if host is None else next((h for h in cfg.hosts if h.name == host), None)
+    if target is None or target.role != "standby":
+        raise PgvaultError("the stack has no standby host" if host is None else f"{host} is not the stack's standby",
+                           "give a host role: standby in the stack file", ExitCode.USAGE)
+    (_, conn, view), = ssh.connections(c, cfg, target.name)
+    built = standby_ops.build(conn, view, cfg.on(cfg.primary.name), force, dry_run, say)
+    say(f"host.standby {target.name}: " + ("built and streaming" if built else "no changes"))
+
+
+@pgvault_task()
+def promote(c, stack=None, host=None, primary_lost=False, dry_run=False, json_=False):
+    """Fail over: fence the primary (stop it, pgbackrest stop), promote the standby, prove it archives.
+
+    --primary-lost promotes when the primary cannot be reached (fence it before it ever rejoins: fab
+    host.fence). Then swap the roles in the stack file and run fab host.setup; the failover runbook has it all.
+    """
+    cfg = load_stack(stack)
+    name = host or (cfg.with_role("standby").name if cfg.with_role("standby") else None)
+    if name is None:
+        raise PgvaultError("the stack has no standby to promote", "add one (role: standby) first", ExitCode.USAGE)
+    done = standby_ops.promote(c, cfg, name, primary_lost, dry_run, say)
+    if json_:
+        emit_json(done)
+
+
+@pgvault_task()
+def fence(c, stack=None, host=None, dry_run=False):
+    """Fence a host that must not archive into the stanza: stop its PostgreSQL and pgBackRest (pgbackrest stop).
+
+    For an old primary after a failover; pgbackrest start on that host undoes it.
+    """
+    cfg = load_stack(stack)
+    if host is None:
+        raise PgvaultError("host.fence needs --host", "name the old primary: --host <name>", ExitCode.USAGE)
+    (entry, conn, view), = ssh.connections(c, cfg, host)
+    steps = standby_ops.fence(conn, view, say, dry_run)
+    say(f"host.fence {entry.name}: " + ("no changes" if not steps else ("dry run" if dry_run else "fenced")))

@@ -16,6 +16,7 @@ def render(c, stack=None, check=False):
     path = stack_path(name)
     # the committed runbooks name the database user a root install uses, whoever renders them
     cfg = parse_stack(path.read_text(), path.name, name, default_os_user="postgres")
+    cfg = cfg.on(cfg.primary.name)  # the runbooks speak of the primary, wherever the stack file lists it
     folder = runbooks.ROOT / cfg.name
     if check:
         stale = [n for n, text in runbooks.render_all(cfg).items()

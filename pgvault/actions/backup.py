@@ -53,17 +53,42 @@ def run_backup(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], Non
 
     :raises PgvaultError: with pgBackRest's error in one line
     """
+    return backup_with_source(conn, cfg, kind, say, annotations)[0]
+
+
+def backup_with_source(conn: Conn, cfg: StackConfig, kind: str, say: Callable[[str], None],
+                       annotations: dict[str, str] | None = None) -> tuple[BackupSet, dict]:
+    """Take a backup; return the new set and where its data files were read (for the job record).
+
+    With a standby (``backup-standby=y``) pgBackRest 2.45 needs both hosts; when the standby cannot be used
+    the backup is taken again from the primary alone (``--no-backup-standby``, the ``pg2-*`` options reset) and
+    the returned source says why (``standby_fallback``): the job record carries it and the monitor's
+    ``backup-standby`` check warns.
+
+    :raises PgvaultError: with pgBackRest's error in one line
+    """
     options = [f"--type={kind}", "--log-level-console=detail"]
     options += [f"--annotation={k}={v}" for k, v in sorted((annotations or {}).items())]
-    argv = pgbackrest.priority_prefix(cfg.pgbackrest.backup_priority) + pgbackrest.command(cfg, "backup", *options)
+    prefix = pgbackrest.priority_prefix(cfg.pgbackrest.backup_priority)
+    argv = prefix + pgbackrest.command(cfg, "backup", *options)
     ok, output = stream_pgbackrest(conn, cfg, argv, f"{kind} backup", say)
+    standby = pgbackrest.backup_standby(cfg)
+    source = {"standby": standby} if standby else {}
+    if not ok and standby and pgbackrest.standby_unavailable(output):
+        why = pgbackrest.summarise_error(output)[1]
+        source["standby_fallback"] = f"the standby {standby} could not be used ({why}); backed up from the primary"
+        say(f"warning: {source['standby_fallback']}")
+        # the standby left out altogether: with --no-backup-standby alone pgBackRest still starts its remote on
+        # the standby, which a fenced host (pgbackrest stop) refuses
+        argv = prefix + pgbackrest.command(cfg, "backup", *pgbackrest.primary_only(cfg, "backup"), *options)
+        ok, output = stream_pgbackrest(conn, cfg, argv, f"{kind} backup", say)
     if not ok:
         raise failure(output, "see the pgBackRest log on the host; fab host.check shows configuration drift")
     match = _LABEL.search(output)
     found = info(conn, cfg)
     label = match.group(1) if match else found.backups[-1].label
     after_backup(conn, cfg, label)
-    return next(b for b in found.backups if b.label == label)
+    return next(b for b in found.backups if b.label == label), source
 
 
 def after_backup(conn: Conn, cfg: StackConfig, label: str) -> None:

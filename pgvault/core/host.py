@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pgvault.core import cron, pgbackrest, postgres, render, roles
+from pgvault.core import cron, pgbackrest, postgres, render, roles, standby
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.monitoring.status import textfile_path
@@ -26,12 +26,14 @@ from pgvault.core.secrets import Secret, restore_secrets_file, secrets_file
 
 def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text: str,
                   read_only: dict[str, Secret] | None = None,
-                  features: Features = UNKNOWN) -> list[DesiredDir | DesiredFile]:
+                  features: Features = UNKNOWN,
+                  peer_keys: dict[str, standby.PeerKeys] | None = None) -> list[DesiredDir | DesiredFile]:
     """Directories and files pgvault owns on a DB host, parents first.
 
     :param stack_text: the stack file, copied to the host for ``pgvault-job``
     :param read_only: secrets of the read-only configuration restores and drills use, when provided
     :param features: what the host's pgBackRest and PostgreSQL can do (block incremental, WAL compression)
+    :param peer_keys: what the other database host presents (its keys), for pgBackRest's SSH between them
     """
     if not roles.holds_backup_keys(cfg.hosts[0]):
         return staging_paths(cfg, stack_text, read_only, features)
@@ -68,7 +70,27 @@ def desired_paths(cfg: StackConfig, repo_secrets: dict[str, Secret], stack_text:
                               0o640),
                   DesiredFile(restore_secrets_file(cfg), render.render_pgbackrest_secrets(cfg, read_only),
                               owner, 0o600, secret=True)]
-    return [*dirs, *files]
+    ssh_dirs, ssh_files = ssh_paths(cfg, peer_keys or {})
+    return [*dirs, *ssh_dirs, *files, *ssh_files]
+
+
+def ssh_paths(cfg: StackConfig, peer_keys: dict[str, standby.PeerKeys]) -> tuple[list[DesiredDir],
+                                                                                     list[DesiredFile]]:
+    """pgBackRest's SSH files on a host with a peer (primary and standby); nothing elsewhere.
+
+    The private key is not among them: it is generated on the host (:attr:`HostPlan.keygen`) and never read.
+    """
+    if not standby.peers(cfg):
+        return [], []
+    owner = cfg.postgres.os_user
+    folder, authorized = standby.ssh_dir(cfg), cfg.pgbackrest.ssh_authorized_keys
+    texts = render.render_ssh_files(cfg, peer_keys)
+    dirs = [DesiredDir(folder, owner, 0o700), DesiredDir(authorized.rsplit("/", 1)[0], owner, 0o700)]
+    files = [DesiredFile(standby.ssh_config_file(cfg), texts["config"], owner, 0o600),
+             DesiredFile(standby.known_hosts_file(cfg), texts["known_hosts"], owner, 0o600),
+             DesiredFile(standby.ssh_command(cfg), texts["pgvault-ssh"], owner, 0o700),
+             DesiredFile(authorized, texts["authorized_keys"], owner, 0o600)]
+    return dirs, files
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,8 @@ class HostFacts:
     repository_unreadable: str | None = None
     #: what the host's software can do; the desired files were rendered for it
     features: Features = UNKNOWN
+    #: the PostgreSQL OS user's pgBackRest public key on the host, ``None`` when it has none yet
+    user_key: str | None = None
 
 
 @dataclass
@@ -101,10 +125,14 @@ class HostPlan:
     stanza: bool = False
     catalog: bool = False
     notes: list[str] = field(default_factory=list)
+    #: generate the PostgreSQL OS user's key for pgBackRest's SSH (a host with a peer that has none yet)
+    keygen: bool = False
 
     def steps(self) -> list[str]:
         """Non-file steps, in the order :func:`apply` runs them."""
         out = ["install pgbackrest"] if self.install else []
+        if self.keygen:
+            out.append("generate the PostgreSQL OS user's SSH key for pgBackRest")
         if self.job_install:
             out.append(f"install pgvault-job {self.job_install}")
         if self.server_action:
@@ -124,7 +152,7 @@ class HostPlan:
     def empty(self) -> bool:
         """True when the host already matches the stack."""
         return not (self.install or self.job_install or self.changes or self.server_action or self.stanza
-                    or self.catalog)
+                    or self.catalog or self.keygen)
 
 
 def plan(cfg: StackConfig, targets: list, facts: HostFacts, build: str) -> HostPlan:
@@ -142,27 +170,36 @@ def plan(cfg: StackConfig, targets: list, facts: HostFacts, build: str) -> HostP
     if not roles.archives(cfg.hosts[0]):  # staging: files and pgvault-job only; its clusters never archive
         return HostPlan(install=facts.pgbackrest_version is None,
                         job_install=build if facts.job_build != build else None, changes=changes)
+    keygen = bool(standby.peers(cfg)) and not facts.user_key
     if not facts.postgres_up:
         return HostPlan(install=facts.pgbackrest_version is None,
-                        job_install=build if facts.job_build != build else None, changes=changes,
+                        job_install=build if facts.job_build != build else None, changes=changes, keygen=keygen,
                         notes=["PostgreSQL is not running: its settings, the stanza and pgvault's catalog are "
                                "checked by the next fab host.setup once it runs"])
     include_changes = any(c.path == postgres.include_file(cfg) for c in changes)
     action = postgres.server_action(postgres.owned_settings(cfg, facts.features), facts.settings)
     if include_changes and action is None:
         action = "reload"
+    writes = writes_to_repository(cfg)
     return HostPlan(
         install=facts.pgbackrest_version is None,
         job_install=build if facts.job_build != build else None,
         changes=changes,
         server_action=action,
         # a repository that cannot be read is not a missing stanza: stanza-create would not help
-        stanza=any(c.path in _pgbackrest_files(cfg) for c in changes)
-        or not (facts.stanza_ok or facts.repository_unreadable),
-        catalog=not facts.catalog_ok,
+        stanza=writes and (any(c.path in _pgbackrest_files(cfg) for c in changes)
+                           or not (facts.stanza_ok or facts.repository_unreadable)),
+        catalog=writes and not facts.catalog_ok,
         notes=[f"the repository cannot be read ({facts.repository_unreadable}): the stanza is checked by the next "
                "fab host.setup once it can"] if facts.repository_unreadable else [],
+        keygen=keygen,
     )
+
+
+def writes_to_repository(cfg: StackConfig) -> bool:
+    """Whether this host creates the stanza and pgvault's catalog: the primary does; a standby is read-only
+    (it replays the primary's catalog) and archives nothing until it is promoted."""
+    return cfg.hosts[0].role != "standby"
 
 
 def _pgbackrest_files(cfg: StackConfig) -> set[str]:

@@ -30,6 +30,7 @@ from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import Secret
+from pgvault.core.standby import ssh_command
 
 DOC = "https://pgbackrest.org/configuration.html"
 
@@ -65,6 +66,16 @@ _DOC_ANCHORS = {
     "pg1-port": "section-stanza/option-pg-port",
     "pg1-socket-path": "section-stanza/option-pg-socket-path",
     "pg1-user": "section-stanza/option-pg-user",
+    "backup-standby": "section-backup/option-backup-standby",
+    "cmd-ssh": "section-general/option-cmd-ssh",
+    "pg2-host": "section-stanza/option-pg-host",
+    "pg2-host-config-path": "section-stanza/option-pg-host-config-path",
+    "pg2-host-port": "section-stanza/option-pg-host-port",
+    "pg2-host-user": "section-stanza/option-pg-host-user",
+    "pg2-path": "section-stanza/option-pg-path",
+    "pg2-port": "section-stanza/option-pg-port",
+    "pg2-socket-path": "section-stanza/option-pg-socket-path",
+    "pg2-user": "section-stanza/option-pg-user",
 }
 
 #: the largest full-backup count pgBackRest accepts: retention is decided by
@@ -136,11 +147,64 @@ def conf_sections(cfg: StackConfig, features: Features = UNKNOWN) -> list[tuple[
         "pg1-socket-path": pg.socket_dir,
         "pg1-user": pg.os_user,
     }
+    standby = backup_standby(cfg)
+    if standby is not None:
+        glob |= {"backup-standby": "y", "cmd-ssh": ssh_command(cfg)}
+        stanza |= standby_options(cfg.on(standby))
     return [
         ("global", [Option(k, v) for k, v in sorted(glob.items())]),
         ("global:backup", [Option("process-max", str(pgb.backup_process_max))]),
         (pgb.stanza, [Option(k, v) for k, v in sorted(stanza.items())]),
     ]
+
+
+def backup_standby(cfg: StackConfig) -> str | None:
+    """The standby host the primary's backups read from (``cfg`` as the primary sees it), else ``None``."""
+    standby = cfg.with_role("standby")
+    return standby.name if standby is not None and cfg.hosts[0].role == "primary" else None
+
+
+def standby_options(standby: StackConfig) -> dict[str, str]:
+    """The ``pg2-*`` options naming the standby (``standby``: the stack as the standby sees it).
+
+    pgBackRest reaches it over SSH as its PostgreSQL OS user and runs ``pgbackrest`` there with the standby's
+    own configuration; in 2.45 a backup with ``backup-standby=y`` needs both hosts up
+    (``pgvault.actions.backup`` falls back to the primary alone when the standby is down).
+    """
+    host, pg = standby.hosts[0], standby.postgres
+    return {
+        "pg2-host": host.address,
+        "pg2-host-port": str(host.ssh_port),
+        "pg2-host-user": pg.os_user,
+        "pg2-host-config-path": standby.pgbackrest.config_path,
+        "pg2-path": pg.data_dir,
+        "pg2-port": str(pg.port),
+        "pg2-socket-path": pg.socket_dir,
+        "pg2-user": pg.os_user,
+    }
+
+
+def primary_only(cfg: StackConfig, name: str) -> list[str]:
+    """Options that leave the standby out of command ``name`` (``stanza-create`` and ``check`` in
+    ``host.setup``: the stanza is the primary's, and the standby's own setup may not have run yet); none
+    without a standby.  ``backup-standby`` is valid for ``check`` and ``backup`` only."""
+    if backup_standby(cfg) is None:
+        return []
+    resets = [f"--reset-{key}" for key in sorted(standby_options(cfg.on(cfg.with_role("standby").name)))]
+    return (["--no-backup-standby"] if name in ("check", "backup") else []) + resets
+
+
+#: what pgBackRest 2.45 says when a backup with ``backup-standby=y`` cannot use the standby (PostgreSQL down, or
+#: SSH refused): ``WARN: unable to check pg2: ...`` then ``ERROR: [056]: unable to find standby cluster``
+_STANDBY_UNAVAILABLE = re.compile(r"\b(WARN|ERROR):.*(unable to check pg\d|unable to find standby)", re.IGNORECASE)
+
+
+def standby_unavailable(output: str) -> bool:
+    """Whether a failed backup's output says the standby could not be used (then back up from the primary).
+
+    Only pgBackRest's warnings and errors count: the ``command begin`` line it echoes names ``pg2`` every time.
+    """
+    return any(_STANDBY_UNAVAILABLE.search(line) for line in output.splitlines())
 
 
 def secret_sections(secrets: dict[str, Secret]) -> list[tuple[str, list[tuple[str, Secret]]]]:

@@ -17,7 +17,7 @@ import shlex
 
 import jinja2
 
-from pgvault.core import cron, pgbackrest, postgres
+from pgvault.core import cron, pgbackrest, postgres, standby
 from pgvault.core.features import UNKNOWN, Features
 from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import Secret
@@ -76,3 +76,15 @@ def render_cron(cfg: StackConfig) -> str:
     return environment().get_template("pgvault.cron.j2").render(
         banner=banner(cfg), stanza=cfg.pgbackrest.stanza, state_dir=cfg.jobs.state_dir, log_dir=cfg.jobs.log_dir,
         path=cron.CRON_PATH, config_dir=cfg.jobs.config_dir, user=cfg.postgres.os_user, entries=rows)
+
+
+def render_ssh_files(cfg: StackConfig, keys: dict[str, standby.PeerKeys]) -> dict[str, str]:
+    """The pgBackRest SSH files of a primary or standby host: ``config``, ``known_hosts``, ``pgvault-ssh`` (the
+    ``cmd-ssh`` wrapper) and ``authorized_keys``, from what the peers presented (``keys`` by host name)."""
+    top = banner(cfg)
+    return {
+        "config": standby.ssh_config_text(cfg, top),
+        "known_hosts": standby.known_hosts_text(cfg, keys, top),
+        "pgvault-ssh": standby.wrapper_text(cfg, top),
+        "authorized_keys": standby.authorized_keys_text(cfg, keys, top),
+    }

@@ -73,8 +73,10 @@ class HostPgBackRest(_Model):
     log_path: AbsPath | None = Field(None, description="pgBackRest log directory on this host")
     spool_path: AbsPath | None = Field(None, description="spool directory on this host")
     lock_path: AbsPath | None = Field(None, description="lock directory on this host")
+    ssh_authorized_keys: AbsPath | None = Field(None, description="the PostgreSQL OS user's authorized_keys on this "
+                                                "host")
 
-    _paths = field_validator("config_path", "log_path", "spool_path", "lock_path")(_no_dotdot)
+    _paths = field_validator("config_path", "log_path", "spool_path", "lock_path", "ssh_authorized_keys")(_no_dotdot)
 
 
 class HostJobs(_Model):
@@ -169,6 +171,10 @@ class PgBackRestConfig(_Model):
     log_path: AbsPath = Field("/var/log/pgbackrest", description="pgBackRest log directory")
     spool_path: AbsPath = Field("/var/spool/pgbackrest", description="async archiving spool directory")
     lock_path: AbsPath = Field("/tmp/pgbackrest", description="pgBackRest lock directory")
+    ssh_authorized_keys: AbsPath = Field(
+        "/var/lib/postgresql/.ssh/authorized_keys",
+        description="the PostgreSQL OS user's `authorized_keys`: with a standby, pgvault owns this file and puts the "
+        "other database host's pgBackRest key in it (`restrict`ed); its folder gets mode 0700")
     process_max: int = Field(2, ge=1, le=32, description="parallel processes for restores and async archiving")
     backup_process_max: int = Field(
         1, ge=1, le=32, description="parallel processes for backups (`[global:backup]`): one keeps the database's "
@@ -183,7 +189,7 @@ class PgBackRestConfig(_Model):
         "so that the database keeps its share of the host (see bench/RESULTS.md)"
     )
 
-    _paths = field_validator("config_path", "log_path", "spool_path", "lock_path")(_no_dotdot)
+    _paths = field_validator("config_path", "log_path", "spool_path", "lock_path", "ssh_authorized_keys")(_no_dotdot)
 
     @model_validator(mode="after")
     def _level_in_range(self):

@@ -30,6 +30,14 @@ def production():
     return make_stack("prod", repository={"credentials": "instance-role"}, pgbackrest={"process_max": 4})
 
 
+def with_standby():
+    """Production with a streaming standby on its own machine (backups read it)."""
+    return make_stack("prod", repository={"credentials": "instance-role"}, pgbackrest={"process_max": 4},
+                      hosts=[{"name": "db1", "address": "db1.example.internal"},
+                             {"name": "db2", "address": "db2.example.internal", "ssh_port": 2222,
+                              "role": "standby"}])
+
+
 #: Debian 12: pgBackRest 2.45, PostgreSQL 15 built with lz4
 DEBIAN_12 = Features("2.45", ("pglz", "lz4", "zstd", "on", "off"))
 #: the PostgreSQL project's apt repository: a pgBackRest with block incremental; PostgreSQL 15 without lz4
@@ -46,6 +54,9 @@ CASES = {
     "prod-pgvault-no-lz4.conf": lambda: render.render_pg_include(production(), NEWER),
     "prod-pgvault-pg14.conf": lambda: render.render_pg_include(production(), OLDER),
     "sandbox-pgvault-crm.cron": lambda: render.render_cron(sandbox()),
+    "prod-primary-with-standby-pgbackrest.conf": lambda: render.render_pgbackrest_conf(with_standby(), DEBIAN_12),
+    "prod-standby-pgbackrest.conf": lambda: render.render_pgbackrest_conf(with_standby().on("db2"), DEBIAN_12),
+    "prod-primary-ssh-config": lambda: render.render_ssh_files(with_standby(), {})["config"],
 }
 
 

@@ -17,7 +17,10 @@ from tests.unit.test_status import LAST, facts, failed_run
 
 def every_check_at_once(cfg) -> set[str]:
     """The keys of a document built from facts in which everything that can go wrong has."""
-    found = facts(timedelta(hours=40), jobs={"last": {"incr": failed_run("incr", LAST + timedelta(hours=1))}},
+    fell_back = {"job": "full", "ended": LAST.isoformat(), "outcome": "ok",
+                 "sizes": {"standby": "db2", "standby_fallback": "the standby db2 could not be used"}}
+    found = facts(timedelta(hours=40), jobs={"last": {"incr": failed_run("incr", LAST + timedelta(hours=1)),
+                                                      "full": fell_back}},
                   drills=[{"finished": LAST.isoformat(), "passed": False, "seconds": {"rto": 1}}],
                   problems=["PostgreSQL on db1 does not answer"])
     found.volumes = {"pg_wal": (95, 1), "spool": (95, 1)}
@@ -32,7 +35,10 @@ def every_check_at_once(cfg) -> set[str]:
 
 def test_the_advice_covers_exactly_the_checks_the_status_module_produces():
     """``advice.annotate`` refuses an undeclared key; this shows no declared key is dead."""
-    assert every_check_at_once(make_stack(targets={"rpo_seconds": 300, "monthly_budget": 1.0})) == set(advice.ACTIONS)
+    cfg = make_stack(targets={"rpo_seconds": 300, "monthly_budget": 1.0}, hosts=[
+        {"name": "db1", "address": "db1.example.internal"},
+        {"name": "db2", "address": "db2.example.internal", "role": "standby"}])
+    assert every_check_at_once(cfg) == set(advice.ACTIONS)
 
 
 def test_an_undeclared_check_is_refused():

@@ -28,6 +28,8 @@ ACTIONS = {
                       "version of the named segment back with fab repo.undo, or take a full backup now",
     "hourly": "check that cron runs the jobs (fab schedule.show --stack {stack}); the hourly job's error is in "
               "the job log",
+    "backup-standby": "start the standby's PostgreSQL or fix pgBackRest's SSH to it (fab host.check --stack "
+                      "{stack}); backups read the primary meanwhile",
     "storage-cost": "see which category grows in monitor.collect --json (forecast.growth); keep the adaptive "
                     "hourly rule and review the retention tiers",
     "job-failed": "read the error shown, fix it, and run the job again: a later success clears this",

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from pgvault.core import forecast, hourly, jobs, metrics
 from pgvault.core.monitoring import advice, lastknown
-from pgvault.core.pgbackrest import StanzaInfo
+from pgvault.core.pgbackrest import StanzaInfo, backup_standby
 from pgvault.core.policy import (
     alarm_specs,
     archive_timeout_seconds,
@@ -254,6 +254,7 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
             message += f"; last proof {duration(age)} ago" if age is not None else "; no proof has run yet"
         out.append(_check("wal-continuity", state, (proof["broken"] or {}).get("segment"), None, message))
     out += _hourly_check(cfg, doc)
+    out += _standby_check(cfg, doc)
     cost = doc.get("forecast") and forecast.budget_check(doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget)
     if cost:
         out.append(_check("storage-cost", cost[0], doc["forecast"]["cost"]["total"], cfg.targets.monthly_budget,
@@ -323,6 +324,23 @@ def _hourly_check(cfg: StackConfig, doc: dict) -> list[dict]:
     limit = overdue_after(cron_interval_seconds(cfg.schedule.incremental))
     return [_check("hourly", WARNING if age > limit else OK, age, limit,
                    f"last hourly job {duration(age)} ago; {doc['hourly']['line']}")]
+
+
+def _standby_check(cfg: StackConfig, doc: dict) -> list[dict]:
+    """``backup-standby``: with a standby, the newest backup job read its data files from it (a warning when
+    that job fell back to the primary because the standby could not be used)."""
+    standby = backup_standby(cfg)
+    runs = sorted((r.get("ended") or "", j, r) for j, r in doc["jobs"].items()
+                  if j in ("full", "diff", "incr") and r.get("outcome") == "ok" and "standby" in (r.get("sizes") or {}))
+    if standby is None or not runs:
+        return []
+    _, job, newest = runs[-1]
+    fallback = newest["sizes"].get("standby_fallback")
+    if fallback:
+        return [_check("backup-standby", WARNING, 1, 0, f"the last {job} backup ({newest['ended'][:19]}) loaded the "
+                       f"primary: {fallback}")]
+    return [_check("backup-standby", OK, 0, 0, f"the last {job} backup read its data files from the standby "
+                   f"{newest['sizes']['standby']}")]
 
 
 def summary_line(doc: dict) -> str:

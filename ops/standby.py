@@ -1,0 +1,153 @@
+"""The standby on the control side: build it from the repository, promote it, fence the old primary.
+
+What is decided is pure (``pgvault.core.standby``); this module reaches the two hosts over SSH and does it.
+A standby is built once (``fab host.standby``), then kept by ``host.setup`` like any host.  Failover
+(``fab host.promote``) fences the old primary first (PostgreSQL stopped, ``pgbackrest stop``: pgBackRest
+refuses archive-push and backup on that host while its stop file exists), waits until the standby has
+replayed everything the old primary wrote, promotes it and proves it archives on its new timeline.  The
+stack file's roles are then swapped by the operator: pgvault never edits it.
+"""
+
+from __future__ import annotations
+
+from ops import ssh
+from pgvault.actions import backup
+from pgvault.core import pgbackrest, standby
+from pgvault.core.errors import ExitCode, PgvaultError
+from pgvault.core.plan import DesiredDir
+from pgvault.core.schema import StackConfig
+from pgvault.core.wal import parse_lsn
+from pgvault.edges import remote, service
+from pgvault.edges.execute import Conn
+from pgvault.edges.waiting import within
+
+
+def role_state(conn: Conn, cfg: StackConfig) -> dict | None:
+    """Recovery, timeline, replay position and streaming of the host's PostgreSQL; ``None`` when it is down."""
+    if not service.is_running(conn, cfg):
+        return None
+    try:
+        return remote.sql_json(conn, cfg, standby.ROLE_STATE_SQL)
+    except remote.RemoteError:
+        return None
+
+
+def stopped(conn: Conn, cfg: StackConfig) -> bool:
+    """True when pgBackRest is stopped for the stanza on the host (its stop file exists: the fence)."""
+    path = f"{cfg.pgbackrest.lock_path}/{cfg.pgbackrest.stanza}.stop"
+    return remote.run(conn, ["test", "-e", path], warn=True).ok
+
+
+def fence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> list[str]:
+    """Stop the host's PostgreSQL (fast: its standby receives everything first) and pgBackRest (``stop``).
+
+    :returns: the steps taken (or that would be)
+    """
+    steps = []
+    if service.is_running(conn, cfg):
+        steps.append(f"stop PostgreSQL on {cfg.hosts[0].name}")
+        if not dry_run:
+            service.control(conn, cfg, "stop")
+    if not stopped(conn, cfg):
+        steps.append(f"pgbackrest stop on {cfg.hosts[0].name} (archive-push and backup refused there)")
+        if not dry_run:
+            remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
+    for step in steps:
+        say(f"  {'would ' if dry_run else ''}{step}")
+    return steps
+
+
+def build(conn: Conn, view: StackConfig, primary: StackConfig, force: bool, dry_run: bool, say) -> bool:
+    """Build the standby ``view`` from the repository as a streaming standby of ``primary``; True if built.
+
+    :raises PgvaultError: when its data directory holds a cluster that is not a streaming standby (unless
+        ``force``), or the restore fails
+    """
+    name, pg = view.hosts[0].name, view.postgres
+    state = role_state(conn, view)
+    if state is not None and state.get("in_recovery") and not force:
+        say(f"  {name} is already a standby (streaming: {'yes' if state.get('streaming') else 'no'})")
+        return False
+    exists = remote.run(conn, ["test", "-e", f"{pg.data_dir}/PG_VERSION"], warn=True).ok
+    if exists and not force:
+        raise PgvaultError(f"{pg.data_dir} on {name} already holds a cluster that is not a standby",
+                           f"move it away, or rebuild over it with fab host.standby --host {name} --force",
+                           ExitCode.USAGE)
+    argv = pgbackrest.command(view, "restore", *standby.restore_options(view, primary, delta=exists))
+    say(f"  {'would ' if dry_run else ''}restore {name} from the repository as a standby of {primary.hosts[0].name}")
+    if dry_run:
+        return False
+    if state is not None:
+        service.control(conn, view, "stop")
+    owner = pg.os_user
+    if not remote.run(conn, ["test", "-d", pg.socket_dir], warn=True).ok:
+        remote.ensure_dir(conn, DesiredDir(pg.socket_dir, owner, 0o755))
+    if pg.control == "pg_ctl" and pg.log_file:  # pg_ctl writes the server log as the OS user
+        remote.ensure_dir(conn, DesiredDir(pg.log_file.rsplit("/", 1)[0], owner, 0o755))
+    remote.ensure_dir(conn, DesiredDir(pg.data_dir, owner, 0o700))
+    result = remote.run(conn, argv, user=owner, warn=True)
+    if not result.ok:
+        raise pgbackrest.failure(result.stdout + result.stderr, "take a backup first (fab backup.full), then retry")
+    service.control(conn, view, "start")
+    if not within(120, lambda: (role_state(conn, view) or {}).get("streaming"), interval=0.5):
+        raise PgvaultError(f"{name} started but does not stream from {primary.hosts[0].name}",
+                           "see its PostgreSQL log (primary_conninfo, pg_hba.conf on the primary)", ExitCode.FAILED)
+    say(f"  {name} streams from {primary.hosts[0].name}")
+    return True
+
+
+def _checkpoint_lsn(conn: Conn, cfg: StackConfig) -> int | None:
+    """The stopped cluster's latest checkpoint (its shutdown checkpoint), from ``pg_controldata``."""
+    out = remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_controldata", "-D", cfg.postgres.data_dir],
+                     user=cfg.postgres.os_user, warn=True).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("Latest checkpoint location:")), None)
+    return parse_lsn(line.split(":", 1)[1].strip()) if line else None
+
+
+def promote(c, cfg: StackConfig, name: str, primary_lost: bool, dry_run: bool, say) -> dict:
+    """Fence the primary, wait for the standby ``name`` to replay all it wrote, promote it, prove it archives.
+
+    :param primary_lost: the operator says the old primary is gone (unreachable): promote without fencing it
+    :returns: what happened, for ``--json``
+    """
+    (entry, conn, view), = ssh.connections(c, cfg, name)
+    if entry.role != "standby":
+        raise PgvaultError(f"host {name} is the stack's {entry.role}, not its standby",
+                           "name the standby with --host", ExitCode.USAGE)
+    state = role_state(conn, view)
+    if state is None or not state.get("in_recovery"):
+        raise PgvaultError(f"{name} is not a running standby ({'down' if state is None else 'already promoted'})",
+                           "see fab host.check; swap the roles in the stack file if it was promoted", ExitCode.USAGE)
+    old = cfg.primary
+    fenced_at = None
+    try:
+        (_, old_conn, old_view), = ssh.connections(c, cfg, old.name)
+    except PgvaultError:
+        if not primary_lost:
+            raise PgvaultError(f"cannot reach the primary {old.name} to fence it",
+                               f"if it is down for good, rerun with --primary-lost and keep it from starting "
+                               f"(fence it with fab host.fence --host {old.name} before it rejoins)",
+                               ExitCode.UNREACHABLE) from None
+        say(f"  {old.name} cannot be reached: promoting without fencing it (--primary-lost)")
+    else:
+        fence(old_conn, old_view, say, dry_run)
+        fenced_at = None if dry_run else _checkpoint_lsn(old_conn, old_view)
+    say(f"  {'would ' if dry_run else ''}promote {name}")
+    if dry_run:
+        return {"promoted": None, "dry_run": True}
+    if fenced_at is not None:
+        caught_up = within(120, lambda: parse_lsn((role_state(conn, view) or {}).get("replay_lsn") or "0/0")
+                           >= fenced_at, interval=0.5)
+        if not caught_up:
+            raise PgvaultError(f"{name} did not replay the old primary's last checkpoint within 120 s",
+                               "see the standby's log; promote only with --primary-lost if that WAL is lost",
+                               ExitCode.FAILED)
+    remote.sql(conn, view, "SELECT pg_promote(true, 120);")
+    if not within(60, lambda: not (role_state(conn, view) or {"in_recovery": True})["in_recovery"], interval=0.5):
+        raise PgvaultError(f"{name} did not leave recovery", "see its PostgreSQL log", ExitCode.FAILED)
+    segment = backup.flush_wal(conn, view)
+    timeline = int(segment[:8], 16)
+    say(f"  {name} is the primary on timeline {timeline}; it archived {segment}")
+    say(f"next: swap the roles in {cfg.file} ({name}: role primary; {old.name}: role standby, or remove it), "
+        "then fab host.setup and fab backup.full")
+    return {"promoted": name, "timeline": timeline, "archived": segment, "fenced": old.name if fenced_at else None}
