@@ -1,4 +1,4 @@
-"""``python -m bench run --scale small|default|N [--hours N] [--reference] [--keep]``; ``python -m bench report F``.
+"""``python -m bench run --scale small|default|N [--hours N] [--tps X] [--reference] [--keep]``; ``... report F``.
 
 ``run`` starts a private sandbox, seeds it, runs ``host.setup`` and every
 section, tears the sandbox down, and writes ``bench/runs/<time>-<scale>.json``
@@ -59,6 +59,18 @@ def measure(lab: Lab, scale: Scale, sections: list[str]) -> dict:
     return doc
 
 
+def with_day(reference: dict, run: dict) -> dict:
+    """``reference`` with ``run``'s day section (a run of that section alone), saying where it comes from."""
+    if "day" not in run:
+        raise SystemExit(f"error: the run of {run.get('started')} has no day section")
+    m = run["machine"]
+    merged = dict(reference, day=dict(run["day"], separate_run={
+        "started": run["started"], "minutes": run["duration_seconds"] / 60, "seed_scale": run["scale"]["seed_scale"],
+        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores"}))
+    merged["targets"] = targets.evaluate(merged)
+    return merged
+
+
 def write(doc: dict, reference: bool) -> Path:
     """Write the run's JSON and Markdown under bench/runs (and the reference files); return the Markdown."""
     runs = HERE / "runs"
@@ -85,12 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep", action="store_true", help="leave the sandbox running afterwards")
     run.add_argument("--hours", type=int, default=None,
                      help="simulated hours of the day section (default: the scale's, 24 at the default scale)")
+    run.add_argument("--tps", type=float, default=None,
+                     help="CRM transactions a second in the day section (default: the seeded agents' day, "
+                          "100 transactions per agent over 24 hours)")
     show = sub.add_parser("report", help="print the Markdown of a result file")
     show.add_argument("file", type=Path)
+    adopt = sub.add_parser("reference-day", help="put a run's day section into the committed reference")
+    adopt.add_argument("file", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "report":
         print(report.markdown(json.loads(args.file.read_text())))
+        return 0
+    if args.command == "reference-day":
+        reference = json.loads((HERE / "reference.json").read_text())
+        merged = with_day(reference, json.loads(args.file.read_text()))
+        (HERE / "reference.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        (HERE / "RESULTS.md").write_text(report.markdown(merged))
+        say(f"bench/RESULTS.md section 7 from {args.file}")
         return 0
     try:
         scale = scale_for(args.scale)
@@ -98,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             if not 1 <= args.hours <= 48:
                 raise ValueError(f"--hours {args.hours} is not between 1 and 48")
             scale = replace(scale, day_hours=args.hours)
+        if args.tps is not None:
+            if not 0 < args.tps <= 10000:
+                raise ValueError(f"--tps {args.tps} is not between 0 and 10000")
+            scale = replace(scale, day_tps=args.tps)
         sections = [s for s in args.sections.split(",") if s]
         unknown = sorted(set(sections) - set(SECTIONS))
         if unknown:
