@@ -188,11 +188,13 @@ def day_table(doc: dict) -> list[str]:
         lines += [f"The machine is shared: its 1-minute load average during this section was {run_load['min']:.1f} "
                   f"to {run_load['max']:.1f} (median {run_load['median']:.1f}) on {found['run']['cpus']} cores. "
                   "The bytes do not depend on it (every hour is a fixed number of transactions); the times do.", ""]
+    timeout = found.get("checkpoint_timeout_seconds")
+    clock = (f", `checkpoint_timeout` {timeout // 60} min and `max_wal_size` {found.get('max_wal_size', '?')}: "
+             "timed checkpoints on a simulated clock that a backup's checkpoint resets" if timeout else
+             f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
     lines += [f"{found['hours']} simulated hours of {found['transactions_per_hour']:,} CRM transactions each "
-             f"({found['tps']:.2f} a second"
-             + (f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
-             + "; a fixed number of transactions, run as fast as they go), each followed by the hourly job; "
-               "a full and a logical dump first.", "",
+             f"({found['tps']:.2f} a second{clock}; a fixed number of transactions, run as fast as they go), "
+             "each followed by the hourly job; a full and a logical dump first.", "",
              "| hourly rule | fulls | incrementals | WAL | dumps | in all | x one full "
              "| incrementals / restore points |", "|---|---|---|---|---|---|---|---|"]
     for rule in ("always", "adaptive"):
@@ -228,8 +230,9 @@ def _levers(found: dict) -> list[str]:
              for n in sorted(ckpt, key=int, reverse=True)]
     out = []
     if rows:
-        out += ["", "Levers, each on one hour's transactions after a checkpoint (the WAL levers at the server's "
-                    f"{found.get('checkpoints_per_hour', '?')} checkpoints an hour, the checkpoint levers with the "
+        per_hour = max(1, int(found.get("checkpoints_per_hour") or 1))
+        out += ["", "Levers, each on one hour's transactions after a checkpoint (the WAL levers with "
+                    f"{per_hour} checkpoint{'s' * (per_hour != 1)} in the hour, the checkpoint levers with the "
                     "configured `wal_compression`). *Projected day*: the adaptive day's full and dump plus 24 times "
                     "the hour's archived WAL, no incrementals, as a multiple of the full.", "",
                 "| lever | WAL written | WAL archived | projected day |", "|---|---|---|---|"]

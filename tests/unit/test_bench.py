@@ -206,3 +206,48 @@ def test_a_separate_day_run_joins_the_reference_and_says_where_it_comes_from():
     assert "Measured on its own: run 2026-11-30T17:30:00+00:00 (50 min), the day section only, " in text
     assert "`fab sandbox.seed --scale 165`, 1.9 GB of database" in text and "not re-measured" in text
     assert "load average during this section was 1.2 to 9.8 (median 3.4) on 2 cores" in text
+
+
+class FakeLab:
+    """Counts the checkpoints and pgbench slices a simulated hour asks for; ``volume`` moves the redo LSN once."""
+
+    def __init__(self, volume: bool = False):
+        self.checkpoints, self.slices, self.volume, self.redo = 0, 0, volume, 0
+
+    def checkpoint(self):
+        self.checkpoints += 1
+        self.redo += 1
+
+    def psql(self, text, database="crm"):
+        return str(self.redo)
+
+
+@pytest.mark.parametrize("timeout, since, checkpoints, after", [
+    (300, 0, 12, 0), (1800, 0, 2, 0), (3600, 0, 1, 3600), (21600, 0, 0, 3600), (21600, 18000, 1, 3600),
+    (86400, 7200, 0, 10800),
+])
+def test_a_simulated_hour_has_the_checkpoints_its_timeout_makes(monkeypatch, timeout, since, checkpoints, after):
+    lab = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(lab, "slices", lab.slices + 1))
+    assert day.simulated_hour(lab, SCALES["small"], "t", timeout, since) == after
+    assert lab.checkpoints == checkpoints and lab.slices == max(1, checkpoints)
+
+
+def test_a_checkpoint_max_wal_size_asked_for_resets_the_simulated_clock(monkeypatch):
+    lab = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(lab, "redo", lab.redo + 1))
+    assert day.simulated_hour(lab, SCALES["small"], "t", 86400, 7200) == 0
+
+
+def test_the_cost_model_reads_its_shares_from_a_whole_measured_day():
+    from bench.costs import FALLBACK, shares
+
+    assert shares(None)["wal"] == FALLBACK["wal"] and shares(None)["measured"] == []
+    doc = day_doc()
+    found = shares(doc)
+    assert found["measured"] == ["full", "dump", "wal", "incrementals"]
+    assert found["full"] == pytest.approx(0.1) and found["dump"] == pytest.approx(0.1)
+    assert found["wal"] == {"always": pytest.approx(0.05), "adaptive": pytest.approx(0.05)}
+    assert found["incrementals"]["always"] == pytest.approx(0.8)
+    doc["day"]["hours"] = 4
+    assert shares(doc)["measured"] == ["full"], "4 hours are no day: only section 1's full is measured"
