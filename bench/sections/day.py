@@ -73,13 +73,16 @@ def run(lab: Lab, scale: Scale, rules: tuple[str, ...] = RULES) -> dict:
 def measure(lab: Lab, scale: Scale, rules: tuple[str, ...], timeout: int, load: list[float]) -> dict:
     """Settle, the levers, the days (the lab's own checkpoint timer pinned to a day)."""
     settle(lab, scale, timeout)
+    switches = 3600 // max(1, int(lab.psql("SELECT setting FROM pg_settings WHERE name = 'archive_timeout';",
+                                            database="postgres")))
     out = {"hours": scale.day_hours, "tps": transactions(scale) / 3600, "transactions_per_hour": transactions(scale),
            "checkpoint_timeout_seconds": timeout, "checkpoints_per_hour": 3600 / timeout,
+           "wal_switches_per_hour": switches,
            "max_wal_size": lab.psql("SHOW max_wal_size;", database="postgres"),
            "wal_compression": compare_wal_compression(lab, scale, timeout),
            "checkpoints": compare_checkpoints(lab, scale), "dump_compression": compare_dumps(lab)}
     for rule in rules:
-        out[rule] = day(lab, scale, rule, timeout, load)
+        out[rule] = day(lab, scale, rule, timeout, switches, load)
     return out
 
 
@@ -111,31 +114,37 @@ def redo_lsn(lab: Lab) -> str:
     return lab.psql("SELECT redo_lsn FROM pg_control_checkpoint();", database="postgres")
 
 
-def burst(lab: Lab, scale: Scale, tag: str, slices: int) -> None:
+def burst(lab: Lab, scale: Scale, tag: str, slices: int, switches: int = 0) -> None:
     """One simulated hour of the CRM read/write workload in ``slices``, each after a checkpoint (``0``: one slice
-    and no checkpoint)."""
-    per_client = -(-transactions(scale) // (CLIENTS * max(1, slices)))
-    for _ in range(max(1, slices)):
-        if slices:
+    and no checkpoint), and ``switches`` WAL segment switches spread over the hour (``archive_timeout``'s)."""
+    chunks = max(1, slices) * max(1, switches // max(1, slices))
+    per_client = -(-transactions(scale) // (CLIENTS * chunks))
+    for chunk in range(chunks):
+        if slices and chunk % (chunks // max(1, slices)) == 0:
             lab.checkpoint()  # each slice starts with the full-page images a checkpoint brings
         pgbench(lab, "crm", 0, scale.seed_scale, tag, transactions=per_client)
+        if switches:
+            lab.psql("SELECT pg_switch_wal();", database="postgres")
 
 
-def simulated_hour(lab: Lab, scale: Scale, tag: str, timeout: int, since: int) -> int:
+def simulated_hour(lab: Lab, scale: Scale, tag: str, timeout: int, since: int, switches: int = 0) -> int:
     """One simulated hour with the checkpoints ``checkpoint_timeout`` makes in it; return the simulated seconds
     since the newest checkpoint at its end.
 
     Shorter than an hour: ``3600 / timeout`` slices, each after a checkpoint.  An hour or longer: a checkpoint
     at the start of the hour in which ``timeout`` seconds since the last one run out (``since``: a backup's
     checkpoint resets it, as it resets the server's timer).  A checkpoint the server makes itself because
-    ``max_wal_size`` filled up happens as in a real hour (it counts WAL, not time) and resets the clock too.
+    ``max_wal_size`` filled up happens as in a real hour (it counts WAL, not time) and resets the clock too;
+    so that it comes as often as in a real hour, the hour switches WAL segments as often as ``archive_timeout``
+    does on a database that writes something every ``archive_timeout`` (``switches``): each switch ends a
+    segment early, and the checkpoint counts segments.
     """
     if timeout < 3600:
-        burst(lab, scale, tag, 3600 // timeout)
+        burst(lab, scale, tag, 3600 // timeout, switches)
         return 3600 % timeout
     due = since + 3600 >= timeout
     before = redo_lsn(lab)
-    burst(lab, scale, tag, 1 if due else 0)
+    burst(lab, scale, tag, 1 if due else 0, switches)
     if not due and redo_lsn(lab) != before:
         return 0  # max_wal_size asked for one during the hour
     return 3600 if due else since + 3600
@@ -258,7 +267,7 @@ def run_job(lab: Lab, stack_dir: str, job: str) -> dict:
     return jobstate.read(lab.cfg.jobs.state_dir)["last"][job]
 
 
-def day(lab: Lab, scale: Scale, rule: str, timeout: int, load: list[float]) -> dict:
+def day(lab: Lab, scale: Scale, rule: str, timeout: int, switches: int, load: list[float]) -> dict:
     """One compressed day under ``rule``: full, logical dump, then ``day_hours`` bursts each followed by the job."""
     stack_dir = variant_stack(lab, rule)
     before, labels = stored(lab), {b.label for b in lab.info().backups}
@@ -267,7 +276,7 @@ def day(lab: Lab, scale: Scale, rule: str, timeout: int, load: list[float]) -> d
     decisions: Counter = Counter()
     since = 0  # simulated seconds since the newest checkpoint: the full's
     for hour in range(scale.day_hours):
-        since = simulated_hour(lab, scale, f"day-{rule}", timeout, since)
+        since = simulated_hour(lab, scale, f"day-{rule}", timeout, since, switches)
         record = run_job(lab, stack_dir, "incr")
         load.append(os.getloadavg()[0])  # the machine is shared: the 1-minute load average, every hour
         decision = (record.get("sizes") or {}).get("decision", hourly.INCREMENTAL)

@@ -212,13 +212,14 @@ class FakeLab:
     """Counts the checkpoints and pgbench slices a simulated hour asks for; ``volume`` moves the redo LSN once."""
 
     def __init__(self, volume: bool = False):
-        self.checkpoints, self.slices, self.volume, self.redo = 0, 0, volume, 0
+        self.checkpoints, self.slices, self.volume, self.redo, self.switches = 0, 0, volume, 0, 0
 
     def checkpoint(self):
         self.checkpoints += 1
         self.redo += 1
 
     def psql(self, text, database="crm"):
+        self.switches += "pg_switch_wal" in text
         return str(self.redo)
 
 
@@ -231,6 +232,10 @@ def test_a_simulated_hour_has_the_checkpoints_its_timeout_makes(monkeypatch, tim
     monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(lab, "slices", lab.slices + 1))
     assert day.simulated_hour(lab, SCALES["small"], "t", timeout, since) == after
     assert lab.checkpoints == checkpoints and lab.slices == max(1, checkpoints)
+    switched = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(switched, "slices", switched.slices + 1))
+    assert day.simulated_hour(switched, SCALES["small"], "t", timeout, since, switches=24) == after
+    assert switched.checkpoints == checkpoints and switched.switches == 24, "archive_timeout 150 s: 24 an hour"
 
 
 def test_a_checkpoint_max_wal_size_asked_for_resets_the_simulated_clock(monkeypatch):
