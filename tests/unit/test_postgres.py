@@ -33,7 +33,7 @@ def test_owned_settings_follow_the_stack():
 
 
 def test_checkpoint_timeout_is_owned_unless_the_stack_leaves_it_to_postgresql_conf():
-    assert {s.name: s.value for s in owned_settings(make_stack())}["checkpoint_timeout"] == "1800"
+    assert {s.name: s.value for s in owned_settings(make_stack())}["checkpoint_timeout"] == "21600"
     values = {s.name: s.value for s in owned_settings(make_stack(postgres={"checkpoint_timeout_seconds": 3600}))}
     assert values["checkpoint_timeout"] == "3600"
     cfg = make_stack()
