@@ -33,7 +33,8 @@ SECTIONS = {"full": full, "compression": compression, "incremental": incremental
             "pitr": pitr, "impact": impact, "wal": wal, "day": day}
 
 
-def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] = day.RULES) -> dict:
+def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] = day.RULES,
+            levers: bool = True) -> dict:
     """Seed, set up the host and run ``sections`` in order; return the result document."""
     started = time.time()
     doc: dict = {"version": 1, "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -55,7 +56,7 @@ def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] 
     doc["machine"] = machine.describe(lab.folder, venv_binary("weed"), lab.psql("SHOW server_version;"))
     for name in sections:
         say(f"section {name}...")
-        doc[name] = day.run(lab, scale, rules) if name == "day" else SECTIONS[name].run(lab, scale)
+        doc[name] = day.run(lab, scale, rules, levers) if name == "day" else SECTIONS[name].run(lab, scale)
     doc["duration_seconds"] = time.time() - started
     doc["targets"] = targets.evaluate(doc)
     return doc
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="CRM transactions a second in the day section (default: the seeded agents' day, "
                           "100 transactions per agent over 24 hours)")
     run.add_argument("--rules", default=",".join(day.RULES), help="hourly rules of the day section, in order")
+    run.add_argument("--no-levers", action="store_true", help="the day section without its one-hour levers")
     run.add_argument("--stack-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                      help="a pgvault stack key for the lab (YAML value), e.g. postgres.checkpoint_timeout_seconds=3600")
     show = sub.add_parser("report", help="print the Markdown of a result file")
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"benchmark at {scale.name} scale in {lab.folder}")
     try:
         lab.up()
-        doc = measure(lab, scale, sections, rules)
+        doc = measure(lab, scale, sections, rules, not args.no_levers)
         doc["stack_overrides"] = args.stack_set
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

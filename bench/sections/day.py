@@ -28,10 +28,13 @@ dump at other compressions.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import time
 from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
 
 import yaml
 
@@ -43,6 +46,8 @@ from pgvault.edges import jobstate
 from pgvault.edges.bucket import usage
 
 RULES = ("always", "adaptive")
+#: where a day's result is written as soon as it is known (ignored by git, like the runs)
+PARTIAL = Path(__file__).resolve().parents[1] / "runs"
 #: checkpoints an hour compared (checkpoint_timeout 5 min, PostgreSQL's default; 30 min; 60 min)
 CHECKPOINT_VARIANTS = (12, 2, 1)
 #: the hour's WAL segments compressed again locally as these pgBackRest choices would: (type, level, command)
@@ -53,7 +58,7 @@ ARCHIVE_COMPRESSIONS = (("zst", 3, "zstd -q -3 -c"), ("zst", 6, "zstd -q -6 -c")
 DUMP_COMPRESSIONS = (("gzip-6 (pg_dump -Fc default)", "-Z 6", ""), ("zstd-9 of -Z 0", "-Z 0", "zstd -q -9 -c"))
 
 
-def run(lab: Lab, scale: Scale, rules: tuple[str, ...] = RULES) -> dict:
+def run(lab: Lab, scale: Scale, rules: tuple[str, ...] = RULES, levers: bool = True) -> dict:
     """The levers on one hour each, then a day under each rule."""
     started, load = time.time(), [os.getloadavg()[0]]
     timeout = checkpoint_timeout(lab)
@@ -61,7 +66,7 @@ def run(lab: Lab, scale: Scale, rules: tuple[str, ...] = RULES) -> dict:
     # wall-clock time, however many simulated hours that is
     lab.psql("ALTER SYSTEM SET checkpoint_timeout = '1d'; SELECT pg_reload_conf();", database="postgres")
     try:
-        out = measure(lab, scale, rules, timeout, load)
+        out = measure(lab, scale, rules, timeout, load, levers)
     finally:
         lab.psql("ALTER SYSTEM RESET checkpoint_timeout; SELECT pg_reload_conf();", database="postgres")
     load.append(os.getloadavg()[0])
@@ -70,8 +75,11 @@ def run(lab: Lab, scale: Scale, rules: tuple[str, ...] = RULES) -> dict:
     return out
 
 
-def measure(lab: Lab, scale: Scale, rules: tuple[str, ...], timeout: int, load: list[float]) -> dict:
-    """Settle, the levers, the days (the lab's own checkpoint timer pinned to a day)."""
+def measure(lab: Lab, scale: Scale, rules: tuple[str, ...], timeout: int, load: list[float],
+            levers: bool = True) -> dict:
+    """Settle, the levers (unless not wanted), the days (the lab's own checkpoint timer pinned to a day); each
+    day's result is also written to ``bench/runs/day-partial-<pid>.json`` as soon as it is known, so that a run
+    stopped before its end keeps what it measured."""
     settle(lab, scale, timeout)
     switches = 3600 // max(1, int(lab.psql("SELECT setting FROM pg_settings WHERE name = 'archive_timeout';",
                                             database="postgres")))
@@ -79,10 +87,15 @@ def measure(lab: Lab, scale: Scale, rules: tuple[str, ...], timeout: int, load: 
            "checkpoint_timeout_seconds": timeout, "checkpoints_per_hour": 3600 / timeout,
            "wal_switches_per_hour": switches,
            "max_wal_size": lab.psql("SHOW max_wal_size;", database="postgres"),
-           "wal_compression": compare_wal_compression(lab, scale, timeout),
-           "checkpoints": compare_checkpoints(lab, scale), "dump_compression": compare_dumps(lab)}
+           }
+    if levers:
+        out.update(wal_compression=compare_wal_compression(lab, scale, timeout),
+                   checkpoints=compare_checkpoints(lab, scale), dump_compression=compare_dumps(lab))
+    partial = PARTIAL / f"day-partial-{os.getpid()}.json"
     for rule in rules:
         out[rule] = day(lab, scale, rule, timeout, switches, load)
+        PARTIAL.mkdir(exist_ok=True)
+        partial.write_text(json.dumps({"scale": asdict(scale), "day": out, "load": load}, indent=2) + "\n")
     return out
 
 
