@@ -49,14 +49,16 @@ def shares(reference: dict | None) -> dict:
         out["full"] = full / database
         out["measured"].append("full")
     found = reference.get("day") or {}
-    if found.get("hours", 0) >= 24 and all(rule in found for rule in ("always", "adaptive")):
+    rules = [rule for rule in ("always", "adaptive") if rule in found]
+    if found.get("hours", 0) >= 24 and rules:
         database = (found.get("separate_run") or {}).get("database_bytes") or database
-        day = {rule: found[rule] for rule in ("always", "adaptive")}
-        out["full"] = day["adaptive"]["full_bytes"] / database
-        out["dump"] = day["adaptive"]["dump_bytes"] / database
-        out["wal"] = {rule: run["wal_bytes"] / database for rule, run in day.items()}
-        out["incrementals"] = {rule: run["incremental_bytes"] / database for rule, run in day.items()}
-        out["measured"] = ["full", "dump", "wal", "incrementals"]
+        first = found[rules[-1]]
+        out["full"], out["dump"] = first["full_bytes"] / database, first["dump_bytes"] / database
+        out["wal"], out["incrementals"] = dict(out["wal"]), dict(out["incrementals"])
+        for rule in rules:
+            out["wal"][rule] = found[rule]["wal_bytes"] / database
+            out["incrementals"][rule] = found[rule]["incremental_bytes"] / database
+        out["measured"] = ["full", "dump"] + [f"{key} {rule}" for key in ("wal", "incrementals") for rule in rules]
     return out
 
 
@@ -93,10 +95,11 @@ def main() -> None:
         return "measured" if key in found["measured"] else "assumed"
 
     print(f"Inputs, as shares of the database: a full {found['full']:.3f} ({said('full')}), the day's dump "
-          f"{found['dump']:.3f} ({said('dump')}), the day's archived WAL {found['wal']['adaptive']:.3f} under "
-          f"adaptive and {found['wal']['always']:.3f} under always ({said('wal')}), the day's incrementals "
-          f"{found['incrementals']['adaptive']:.3f} under adaptive and {found['incrementals']['always']:.3f} under "
-          f"always ({said('incrementals')}).")
+          f"{found['dump']:.3f} ({said('dump')}), the day's archived WAL "
+          + " and ".join(f"{found['wal'][r]:.3f} under {r} ({said('wal ' + r)})" for r in ("adaptive", "always"))
+          + ", the day's incrementals "
+          + " and ".join(f"{found['incrementals'][r]:.3f} under {r} ({said('incrementals ' + r)})"
+                         for r in ("adaptive", "always")) + ".")
     print()
     print("| database | hourly rule | stored on day 30 | 30 days of storage | requests | in all |")
     print("|---|---|---|---|---|---|")

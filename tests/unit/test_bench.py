@@ -250,9 +250,14 @@ def test_the_cost_model_reads_its_shares_from_a_whole_measured_day():
     assert shares(None)["wal"] == FALLBACK["wal"] and shares(None)["measured"] == []
     doc = day_doc()
     found = shares(doc)
-    assert found["measured"] == ["full", "dump", "wal", "incrementals"]
+    assert found["measured"] == ["full", "dump", "wal always", "wal adaptive", "incrementals always",
+                                 "incrementals adaptive"]
     assert found["full"] == pytest.approx(0.1) and found["dump"] == pytest.approx(0.1)
     assert found["wal"] == {"always": pytest.approx(0.05), "adaptive": pytest.approx(0.05)}
     assert found["incrementals"]["always"] == pytest.approx(0.8)
+    del doc["day"]["always"]
+    found = shares(doc)
+    assert found["wal"]["always"] == FALLBACK["wal"]["always"] and "wal always" not in found["measured"]
+    assert found["wal"]["adaptive"] == pytest.approx(0.05)
     doc["day"]["hours"] = 4
     assert shares(doc)["measured"] == ["full"], "4 hours are no day: only section 1's full is measured"
