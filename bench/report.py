@@ -207,6 +207,16 @@ def day_table(doc: dict) -> list[str]:
         label = "always (today's schedule)" if rule == "always" else "adaptive (the new default)"
         lines.append(f"| {label} | {' | '.join(cells)} | {human_bytes(run['total_bytes'])} | "
                      f"{_x(day_multiple(doc, rule))} | {run['incrementals']} / {run['restore_points']} |")
+    part = found.get("always_partial")
+    if part:
+        full = part["full_bytes"]
+        cells = [human_bytes(part[k]) + f" ({_x(ratio(part[k], full))})"
+                 for k in ("full_bytes", "incremental_bytes", "wal_bytes", "dump_bytes")]
+        lines.append(f"| always (today's schedule), its first {part['hours']} of {found['hours']} hours only "
+                     f"| {' | '.join(cells)} | {human_bytes(part['total_bytes'])} | "
+                     f"{_x(ratio(part['total_bytes'], full))} | {part['incrementals']} / 0 |")
+        lines += ["", f"Today's schedule ran after the adaptive day in the same run; its row is what the bucket held "
+                      f"after its first {part['hours']} hours ({part['note']})."]
     if found["hours"] < 24:
         lines += ["", f"{found['hours']} hours are not a day: the target's verdict needs `--hours 24`."]
     return lines + _levers(found)

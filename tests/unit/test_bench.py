@@ -261,3 +261,15 @@ def test_the_cost_model_reads_its_shares_from_a_whole_measured_day():
     assert found["wal"]["adaptive"] == pytest.approx(0.05)
     doc["day"]["hours"] = 4
     assert shares(doc)["measured"] == ["full"], "4 hours are no day: only section 1's full is measured"
+
+
+def test_a_partial_day_of_todays_schedule_is_labelled_with_its_hours():
+    doc = day_doc()
+    full = 100 * 2**20
+    del doc["day"]["always"]
+    doc["day"]["always_partial"] = {"hours": 9, "full_bytes": full, "incremental_bytes": 4 * full,
+                                    "wal_bytes": full, "dump_bytes": full, "incrementals": 9,
+                                    "total_bytes": 7 * full, "note": "the report was due"}
+    text = report.markdown(doc)
+    assert "| always (today's schedule), its first 9 of 24 hours only | 100.0 MB (1.00x) |" in text
+    assert "| 700.0 MB | 7.00x | 9 / 0 |" in text and "(the report was due)" in text
