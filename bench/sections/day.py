@@ -85,9 +85,7 @@ def measure(lab: Lab, scale: Scale, rules: tuple[str, ...], timeout: int, load: 
                                             database="postgres")))
     out = {"hours": scale.day_hours, "tps": transactions(scale) / 3600, "transactions_per_hour": transactions(scale),
            "checkpoint_timeout_seconds": timeout, "checkpoints_per_hour": 3600 / timeout,
-           "wal_switches_per_hour": switches,
-           "max_wal_size": lab.psql("SHOW max_wal_size;", database="postgres"),
-           }
+           "wal_switches_per_hour": switches, "max_wal_size": lab.psql("SHOW max_wal_size;", database="postgres")}
     if levers:
         out.update(wal_compression=compare_wal_compression(lab, scale, timeout),
                    checkpoints=compare_checkpoints(lab, scale), dump_compression=compare_dumps(lab))
