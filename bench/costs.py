@@ -12,7 +12,8 @@ shares of the database size, read from the committed reference run
   stored, each as a share of the database;
 * assumed: that these shares hold for a 10 GB and a 100 GB database (the same
   CRM traffic per agent, scaled with the data), the request counts below, and
-  the price table's list prices.
+  the price table's list prices; where the reference lacks a whole day of a
+  rule, :data:`FALLBACK` (today's schedule from a small-scale day).
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from pgvault.core.forecast import GB, Cohort, project
 from pgvault.core.logical import tier_for
 from tests.builders import make_stack
 
-#: fallbacks when the reference has no day section: a full 0.32 of the database, a dump 0.25 (section 1), the
-#: day's archived WAL 0.10, and 23 incrementals of about a full each under ``always`` (issue 15's first estimate)
-FALLBACK = {"full": 0.32, "dump": 0.25, "wal": {"always": 0.10, "adaptive": 0.10},
-            "incrementals": {"always": 23 * 0.32, "adaptive": 0.0}}
+#: fallbacks when the reference has no whole day of a rule: a full 0.32 of the database and a dump 0.25 (section
+#: 1); under ``always`` the day's archived WAL 0.97 and incrementals 2.78 of the database (a whole day at the small
+#: scale with the default settings, 2026-11-30: 24 incrementals of 0.39 of a full each); under ``adaptive`` WAL
+#: 0.10 (issue 15's first guess)
+FALLBACK = {"full": 0.32, "dump": 0.25, "wal": {"always": 0.97, "adaptive": 0.10},
+            "incrementals": {"always": 2.78, "adaptive": 0.0}}
+#: where each fallback comes from, for the printed inputs
+FALLBACK_SOURCE = {"wal always": "measured at the small scale", "incrementals always": "measured at the small scale"}
 #: pgBackRest's files per backup set and bytes per archived WAL segment (compressed), for request counts
 FILES_PER_SET, SEGMENT_BYTES = 1000, 4 * 1024 * 1024
 REFERENCE = Path(__file__).resolve().parent / "reference.json"
@@ -92,7 +97,7 @@ def main() -> None:
     found = shares(json.loads(REFERENCE.read_text()) if REFERENCE.exists() else None)
 
     def said(key: str) -> str:
-        return "measured" if key in found["measured"] else "assumed"
+        return "measured" if key in found["measured"] else FALLBACK_SOURCE.get(key, "assumed")
 
     print(f"Inputs, as shares of the database: a full {found['full']:.3f} ({said('full')}), the day's dump "
           f"{found['dump']:.3f} ({said('dump')}), the day's archived WAL "
