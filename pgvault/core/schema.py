@@ -88,7 +88,7 @@ class PostgresConfig(_Model):
         21600, ge=30, le=86400,
         description="PostgreSQL's `checkpoint_timeout`, set in `pgvault.conf` (`null`: leave postgresql.conf's). "
         "After each checkpoint the first change to every page writes the whole page into WAL, which is most of "
-        "what the archive stores (bench/RESULTS.md, section 7): 6 hours instead of PostgreSQL's 5 minutes. A "
+        "what the archive stores (docs/architecture.md, Cost): 6 hours instead of PostgreSQL's 5 minutes. A "
         "crash replays the WAL written since the last checkpoint, which `max_wal_size` still bounds "
         "(`max_wal_size_mb`, sized from the RTO target), so the worst case does not grow; on a quiet database "
         "the typical one replays hours of WAL instead of minutes (seconds at the measured replay rate)",
