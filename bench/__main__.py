@@ -1,4 +1,4 @@
-"""``python -m bench run --scale small|default|N [--hours N] [--reference] [--keep]``; ``python -m bench report F``.
+"""``python -m bench run --scale small|default|N [--hours N] [--tps X] [--reference] [--keep]``; ``... report F``.
 
 ``run`` starts a private sandbox, seeds it, runs ``host.setup`` and every
 section, tears the sandbox down, and writes ``bench/runs/<time>-<scale>.json``
@@ -17,6 +17,8 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from bench import machine, report, targets, workload
 from bench.lab import BenchError, Lab, say, stopwatch
 from bench.plan import CLIENTS, Scale, scale_for
@@ -31,7 +33,8 @@ SECTIONS = {"full": full, "compression": compression, "incremental": incremental
             "pitr": pitr, "impact": impact, "wal": wal, "day": day}
 
 
-def measure(lab: Lab, scale: Scale, sections: list[str]) -> dict:
+def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] = day.RULES,
+            levers: bool = True) -> dict:
     """Seed, set up the host and run ``sections`` in order; return the result document."""
     started = time.time()
     doc: dict = {"version": 1, "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -53,10 +56,31 @@ def measure(lab: Lab, scale: Scale, sections: list[str]) -> dict:
     doc["machine"] = machine.describe(lab.folder, venv_binary("weed"), lab.psql("SHOW server_version;"))
     for name in sections:
         say(f"section {name}...")
-        doc[name] = SECTIONS[name].run(lab, scale)
+        doc[name] = day.run(lab, scale, rules, levers) if name == "day" else SECTIONS[name].run(lab, scale)
     doc["duration_seconds"] = time.time() - started
     doc["targets"] = targets.evaluate(doc)
     return doc
+
+
+def stack_setting(text: str) -> tuple[tuple[str, str], object]:
+    """``("postgres", "checkpoint_timeout_seconds"), 3600`` from ``postgres.checkpoint_timeout_seconds=3600``."""
+    key, sep, value = text.partition("=")
+    section, dot, name = key.partition(".")
+    if not sep or not dot or not section or not name:
+        raise ValueError(f"--stack-set {text!r}: write SECTION.KEY=VALUE")
+    return (section, name), yaml.safe_load(value)
+
+
+def with_day(reference: dict, run: dict) -> dict:
+    """``reference`` with ``run``'s day section (a run of that section alone), saying where it comes from."""
+    if "day" not in run:
+        raise SystemExit(f"error: the run of {run.get('started')} has no day section")
+    m = run["machine"]
+    merged = dict(reference, day=dict(run["day"], separate_run={
+        "started": run["started"], "minutes": run["duration_seconds"] / 60, "seed_scale": run["scale"]["seed_scale"],
+        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores"}))
+    merged["targets"] = targets.evaluate(merged)
+    return merged
 
 
 def write(doc: dict, reference: bool) -> Path:
@@ -85,12 +109,28 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep", action="store_true", help="leave the sandbox running afterwards")
     run.add_argument("--hours", type=int, default=None,
                      help="simulated hours of the day section (default: the scale's, 24 at the default scale)")
+    run.add_argument("--tps", type=float, default=None,
+                     help="CRM transactions a second in the day section (default: the seeded agents' day, "
+                          "100 transactions per agent over 24 hours)")
+    run.add_argument("--rules", default=",".join(day.RULES), help="hourly rules of the day section, in order")
+    run.add_argument("--no-levers", action="store_true", help="the day section without its one-hour levers")
+    run.add_argument("--stack-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="a pgvault stack key for the lab (YAML value), e.g. postgres.checkpoint_timeout_seconds=3600")
     show = sub.add_parser("report", help="print the Markdown of a result file")
     show.add_argument("file", type=Path)
+    adopt = sub.add_parser("reference-day", help="put a run's day section into the committed reference")
+    adopt.add_argument("file", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "report":
         print(report.markdown(json.loads(args.file.read_text())))
+        return 0
+    if args.command == "reference-day":
+        reference = json.loads((HERE / "reference.json").read_text())
+        merged = with_day(reference, json.loads(args.file.read_text()))
+        (HERE / "reference.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        (HERE / "RESULTS.md").write_text(report.markdown(merged))
+        say(f"bench/RESULTS.md section 7 from {args.file}")
         return 0
     try:
         scale = scale_for(args.scale)
@@ -98,18 +138,27 @@ def main(argv: list[str] | None = None) -> int:
             if not 1 <= args.hours <= 48:
                 raise ValueError(f"--hours {args.hours} is not between 1 and 48")
             scale = replace(scale, day_hours=args.hours)
+        if args.tps is not None:
+            if not 0 < args.tps <= 10000:
+                raise ValueError(f"--tps {args.tps} is not between 0 and 10000")
+            scale = replace(scale, day_tps=args.tps)
         sections = [s for s in args.sections.split(",") if s]
+        rules = tuple(r for r in args.rules.split(",") if r)
+        if not rules or set(rules) - set(day.RULES):
+            raise ValueError(f"--rules {args.rules!r}: choose from {', '.join(day.RULES)}")
+        overrides = dict(stack_setting(text) for text in args.stack_set)
         unknown = sorted(set(sections) - set(SECTIONS))
         if unknown:
             raise ValueError(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    lab = Lab.create()
+    lab = Lab.create(overrides)
     say(f"benchmark at {scale.name} scale in {lab.folder}")
     try:
         lab.up()
-        doc = measure(lab, scale, sections)
+        doc = measure(lab, scale, sections, rules, not args.no_levers)
+        doc["stack_overrides"] = args.stack_set
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import yaml
 
 from pgvault.core import pgbackrest
 from pgvault.core.pgbackrest import StanzaInfo, parse_info
@@ -53,10 +54,20 @@ class Lab:
         self.work = folder / "bench"
 
     @classmethod
-    def create(cls) -> Lab:
-        """A new sandbox stack with the production defaults (RPO 300 s, io-timeout 60 s); not started."""
-        return cls(stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
-                                    io_timeout=60))
+    def create(cls, overrides: dict[tuple[str, str], object] | None = None) -> Lab:
+        """A new sandbox stack with the production defaults (RPO 300 s, io-timeout 60 s); not started.
+
+        :param overrides: ``{(section, key): value}`` written into the stack file (``bench run --stack-set``)
+        """
+        folder = stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
+                                  io_timeout=60)
+        if overrides:
+            path = folder / f"Pulumi.{STACK}.yaml"
+            doc = yaml.safe_load(path.read_text())
+            for (section, key), value in overrides.items():
+                doc["config"].setdefault(f"pgvault:{section}", {})[key] = value
+            path.write_text(yaml.safe_dump(doc, sort_keys=True))
+        return cls(folder)
 
     def up(self) -> None:
         """Start every sandbox service and a work folder the PostgreSQL OS user may write."""

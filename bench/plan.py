@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sandbox.seed import row_counts
+
 #: compression variants of the "compression choices" section: (type, level)
 COMPRESSIONS = (("zst", 1), ("zst", 3), ("zst", 6), ("lz4", 1), ("gz", 6))
 
@@ -15,6 +17,13 @@ CHANGE_PERCENTS = (1, 10)
 
 #: pgbench clients of the CRM-like production workload (and threads)
 CLIENTS, THREADS = 4, 2
+
+#: CRM transactions (the ``crm`` script: an agent opens a client, logs a call, touches the client) each of the
+#: seeded agents makes in a day: one every ~5 minutes through an 8-hour working day, a busy agent's whole day on
+#: the phone.  The day section spreads them evenly over 24 hours, which writes the most full-page images a given
+#: number of transactions can (the pages a checkpoint interval first touches grow less than linearly with its
+#: transactions).  The seeded history itself is far quieter: 400 contacts per agent over ~7 years at any scale.
+AGENT_TRANSACTIONS_PER_DAY = 100
 
 
 @dataclass(frozen=True)
@@ -36,8 +45,16 @@ class Scale:
     pitr_wal_mb: int
     #: simulated hours of the "a day of backups" section, per hourly rule
     day_hours: int = 24
-    #: CRM transactions a second of a simulated hour (the rate measured on the CRM, issue 15)
-    day_tps: int = 30
+    #: CRM transactions a second of a simulated hour; ``None``: the seeded agents' day
+    #: (:data:`AGENT_TRANSACTIONS_PER_DAY` each, over 24 hours)
+    day_tps: float | None = None
+
+    @property
+    def transactions_per_hour(self) -> int:
+        """CRM transactions in one simulated hour of the day section."""
+        if self.day_tps is not None:
+            return round(self.day_tps * 3600)
+        return round(row_counts(self.seed_scale)["agents"] * AGENT_TRANSACTIONS_PER_DAY / 24)
 
 
 SCALES = {

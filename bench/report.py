@@ -172,15 +172,29 @@ def compression_table(doc: dict) -> list[str]:
 
 
 def day_table(doc: dict) -> list[str]:
-    """Section 7: a day of backups under each hourly rule, and WAL with and without ``wal_compression``."""
+    """Section 7: a day of backups under each hourly rule, then the levers measured on one hour each."""
     found = doc.get("day")
     if not found:
         return ["not measured"]
     checkpoints = found.get("checkpoints_per_hour")
-    lines = [f"{found['hours']} simulated hours of {found['transactions_per_hour']:,} CRM transactions each "
-             f"({found['tps']} a second"
-             + (f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
-             + "), each followed by the hourly job; a full and a logical dump first.", "",
+    lines = []
+    own = found.get("separate_run")
+    if own:
+        lines += [f"Measured on its own: run {own['started']} ({own['minutes']:.0f} min), the day section only, "
+                  f"`fab sandbox.seed --scale {own['seed_scale']}`, {human_bytes(own['database_bytes'])} of database, "
+                  f"on {own['machine']}; the other sections are from the run above, not re-measured.", ""]
+    run_load = (found.get("run") or {}).get("load")
+    if run_load:
+        lines += [f"The machine is shared: its 1-minute load average during this section was {run_load['min']:.1f} "
+                  f"to {run_load['max']:.1f} (median {run_load['median']:.1f}) on {found['run']['cpus']} cores. "
+                  "The bytes do not depend on it (every hour is a fixed number of transactions); the times do.", ""]
+    timeout = found.get("checkpoint_timeout_seconds")
+    clock = (f", `checkpoint_timeout` {timeout // 60} min and `max_wal_size` {found.get('max_wal_size', '?')}: "
+             "timed checkpoints on a simulated clock that a backup's checkpoint resets" if timeout else
+             f", {checkpoints} checkpoints an hour as checkpoint_timeout makes them" if checkpoints else "")
+    lines += [f"{found['hours']} simulated hours of {found['transactions_per_hour']:,} CRM transactions each "
+             f"({found['tps']:.2f} a second{clock}; a fixed number of transactions, run as fast as they go), "
+             "each followed by the hourly job; a full and a logical dump first.", "",
              "| hourly rule | fulls | incrementals | WAL | dumps | in all | x one full "
              "| incrementals / restore points |", "|---|---|---|---|---|---|---|---|"]
     for rule in ("always", "adaptive"):
@@ -193,15 +207,62 @@ def day_table(doc: dict) -> list[str]:
         label = "always (today's schedule)" if rule == "always" else "adaptive (the new default)"
         lines.append(f"| {label} | {' | '.join(cells)} | {human_bytes(run['total_bytes'])} | "
                      f"{_x(day_multiple(doc, rule))} | {run['incrementals']} / {run['restore_points']} |")
-    walc = found.get("wal_compression") or {}
+    part = found.get("always_partial")
+    if part:
+        full = part["full_bytes"]
+        cells = [human_bytes(part[k]) + f" ({_x(ratio(part[k], full))})"
+                 for k in ("full_bytes", "incremental_bytes", "wal_bytes", "dump_bytes")]
+        lines.append(f"| always (today's schedule), its first {part['hours']} of {found['hours']} hours only "
+                     f"| {' | '.join(cells)} | {human_bytes(part['total_bytes'])} | "
+                     f"{_x(ratio(part['total_bytes'], full))} | {part['incrementals']} / 0 |")
+        lines += ["", f"Today's schedule ran after the adaptive day in the same run; its row is what the bucket held "
+                      f"after its first {part['hours']} hours ({part['note']})."]
+    if found["hours"] < 24:
+        lines += ["", f"{found['hours']} hours are not a day: the target's verdict needs `--hours 24`."]
+    return lines + _levers(found)
+
+
+def _projected(found: dict, wal_hour: int) -> str:
+    """A day under the adaptive rule with ``wal_hour`` archived each hour: (full + dump + 24 x it) / full."""
+    run = found.get("adaptive") or found.get("always")
+    if not run or not run.get("full_bytes"):
+        return "n/a"
+    return _x(ratio(run["full_bytes"] + run["dump_bytes"] + 24 * wal_hour, run["full_bytes"]))
+
+
+def _levers(found: dict) -> list[str]:
+    """The levers' tables: wal_compression, checkpoints an hour, archive compression, dump compression."""
+    walc, ckpt = found.get("wal_compression") or {}, found.get("checkpoints") or {}
     configured = walc.get("configured")
-    if "off" in walc and configured in walc:
-        off, on = walc["off"], walc[configured]
-        lines += ["", f"One hour's transactions after a checkpoint: `wal_compression=off` wrote "
-                      f"{human_bytes(off['written_bytes'])} of WAL ({human_bytes(off['archived_bytes'])} archived), "
-                      f"`{configured}` {human_bytes(on['written_bytes'])} ({human_bytes(on['archived_bytes'])} "
-                      f"archived): {_x(ratio(on['written_bytes'], off['written_bytes']))} the WAL."]
-    return lines
+    rows = [(f"`wal_compression={m}`" + (" (configured)" if m == configured else ""), walc[m])
+            for m in ("off", "pglz", "lz4", "zstd") if isinstance(walc.get(m), dict)]
+    rows += [(f"{n} checkpoint{'s' * (n != '1')} an hour (`checkpoint_timeout` {60 // int(n)} min)", ckpt[n])
+             for n in sorted(ckpt, key=int, reverse=True)]
+    out = []
+    if rows:
+        per_hour = max(1, int(found.get("checkpoints_per_hour") or 1))
+        out += ["", "Levers, each on one hour's transactions after a checkpoint (the WAL levers with "
+                    f"{per_hour} checkpoint{'s' * (per_hour != 1)} in the hour, the checkpoint levers with the "
+                    "configured `wal_compression`). *Projected day*: the adaptive day's full and dump plus 24 times "
+                    "the hour's archived WAL, no incrementals, as a multiple of the full.", "",
+                "| lever | WAL written | WAL archived | projected day |", "|---|---|---|---|"]
+        out += [f"| {label} | {human_bytes(m['written_bytes'])} | {human_bytes(m['archived_bytes'])} | "
+                f"{_projected(found, m['archived_bytes'])} |" for label, m in rows]
+    again = (walc.get(configured) or {}).get("recompressed") if configured else None
+    if again:
+        out += ["", f"The `wal_compression={configured}` hour's {again['segments']} WAL segments "
+                    f"({human_bytes(again['raw_bytes'])}), read back with `archive-get` and compressed again one "
+                    "segment at a time as each pgBackRest `compress-type`/`compress-level` would:", "",
+                "| archive compression | WAL stored | projected day |", "|---|---|---|"]
+        out += [f"| {key} | {human_bytes(again[key])} | {_projected(found, again[key])} |"
+                for key in again if key not in ("segments", "raw_bytes")]
+    dumps = found.get("dump_compression")
+    if dumps:
+        out += ["", "The logical dump at other compressions (`pg_dump -Fc` of the stack's databases, "
+                    "after the levers' hours, nothing stored):", "",
+                "| dump compression | bytes |", "|---|---|"]
+        out += [f"| {label} | {human_bytes(size)} |" for label, size in dumps.items()]
+    return out
 
 
 def markdown(doc: dict) -> str:

@@ -54,7 +54,8 @@ def day_multiple(doc: dict, rule: str) -> float | None:
 
 
 def _day(doc: dict) -> tuple[float | None, float]:
-    return day_multiple(doc, "adaptive"), 3.0
+    whole_day = (doc.get("day") or {}).get("hours", 0) >= 24
+    return (day_multiple(doc, "adaptive") if whole_day else None), 3.0
 
 
 @dataclass(frozen=True)

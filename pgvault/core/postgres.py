@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from pgvault.core.features import UNKNOWN, Features
+from pgvault.core.hourly import ASSUMED_REPLAY_BYTES_PER_SECOND
 from pgvault.core.pgbackrest import archive_command
 from pgvault.core.policy import archive_timeout_seconds
 from pgvault.core.schema import StackConfig
@@ -25,9 +26,28 @@ _DOC_ANCHORS = {
     "archive_command": "GUC-ARCHIVE-COMMAND",
     "archive_mode": "GUC-ARCHIVE-MODE",
     "archive_timeout": "GUC-ARCHIVE-TIMEOUT",
+    "checkpoint_timeout": "GUC-CHECKPOINT-TIMEOUT",
+    "max_wal_size": "GUC-MAX-WAL-SIZE",
     "wal_compression": "GUC-WAL-COMPRESSION",
     "wal_level": "GUC-WAL-LEVEL",
 }
+
+
+#: the share of the RTO target a crash recovery may take (it replays at most about ``max_wal_size`` of WAL)
+CRASH_RECOVERY_SHARE = 0.25
+#: the default ``max_wal_size`` is at most this (MB): ``pg_wal`` may hold that much
+MAX_WAL_SIZE_CAP_MB = 4096
+#: and at least this (MB): PostgreSQL wants two segments, a little more keeps checkpoints apart
+MAX_WAL_SIZE_FLOOR_MB = 64
+
+
+def max_wal_size_mb(cfg: StackConfig) -> int:
+    """``max_wal_size`` in MB: the stack's, or what replays within :data:`CRASH_RECOVERY_SHARE` of the RTO target at
+    the replay rate the hourly rule assumes before a drill measured one, within the cap and floor."""
+    if cfg.postgres.max_wal_size_mb is not None:
+        return cfg.postgres.max_wal_size_mb
+    fits = int(cfg.targets.rto_seconds * CRASH_RECOVERY_SHARE * ASSUMED_REPLAY_BYTES_PER_SECOND) // (1024 * 1024)
+    return max(MAX_WAL_SIZE_FLOOR_MB, min(MAX_WAL_SIZE_CAP_MB, fits))
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,12 @@ def include_file(cfg: StackConfig) -> str:
 def owned_settings(cfg: StackConfig, features: Features = UNKNOWN) -> list[Setting]:
     """The settings pgvault owns, sorted by name, with values as ``pg_settings.setting`` shows them.
 
-    :param features: the host's PostgreSQL: ``wal_compression`` is ``lz4`` where it is offered (it writes a
+    :param features: the host's PostgreSQL: ``wal_compression`` is the best method it offers (it writes a
         fraction of the WAL that full-page images take, and WAL is most of what the archive stores)
+
+    ``checkpoint_timeout`` (``postgres.checkpoint_timeout_seconds``, unless ``None``) spaces the checkpoints
+    after which full-page images are written again; ``max_wal_size`` (:func:`max_wal_size_mb`) bounds the WAL a
+    crash recovery replays.
     """
     values = {
         "archive_mode": "on",
@@ -65,7 +89,10 @@ def owned_settings(cfg: StackConfig, features: Features = UNKNOWN) -> list[Setti
         "archive_timeout": str(archive_timeout_seconds(cfg.targets)),
         "wal_compression": features.wal_compression,
         "wal_level": "replica",
+        "max_wal_size": str(max_wal_size_mb(cfg)),
     }
+    if cfg.postgres.checkpoint_timeout_seconds is not None:
+        values["checkpoint_timeout"] = str(cfg.postgres.checkpoint_timeout_seconds)
     return [Setting(k, v) for k, v in sorted(values.items())]
 
 

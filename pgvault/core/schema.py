@@ -135,6 +135,22 @@ class PostgresConfig(_Model):
     scratch_dir: AbsPath = Field(
         "/var/lib/pgvault/scratch", description="where restores and drills create scratch clusters"
     )
+    checkpoint_timeout_seconds: int | None = Field(
+        21600, ge=30, le=86400,
+        description="PostgreSQL's `checkpoint_timeout`, set in `pgvault.conf` (`null`: leave postgresql.conf's). "
+        "After each checkpoint the first change to every page writes the whole page into WAL, which is most of "
+        "what the archive stores (docs/architecture.md, Cost): 6 hours instead of PostgreSQL's 5 minutes. A "
+        "crash replays the WAL written since the last checkpoint, which `max_wal_size` still bounds "
+        "(`max_wal_size_mb`, sized from the RTO target), so the worst case does not grow; on a quiet database "
+        "the typical one replays hours of WAL instead of minutes (seconds at the measured replay rate)",
+    )
+    max_wal_size_mb: int | None = Field(
+        None, ge=64, le=1024 * 1024,
+        description="PostgreSQL's `max_wal_size` in MB, set in `pgvault.conf`: a checkpoint starts when about "
+        "half of it was written since the last one, so a crash replays at most about this much WAL, and `pg_wal` "
+        "may hold this much. Default: what replays within a quarter of `targets.rto_seconds` at the 16 MB/s the "
+        "hourly rule assumes, at most 4096 (3600 s: 4096)",
+    )
 
     @model_validator(mode="before")
     @classmethod

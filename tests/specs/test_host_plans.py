@@ -26,7 +26,8 @@ CASES = sorted((Path(__file__).parent / "plans" / "host").glob("*.json"))
 BUILD = "0.1.0+abcdef012345"
 #: pg_settings.context of the settings pgvault owns
 CONTEXTS = {"archive_mode": "postmaster", "wal_level": "postmaster", "archive_command": "sighup",
-            "archive_timeout": "sighup", "wal_compression": "superuser"}
+            "archive_timeout": "sighup", "wal_compression": "superuser", "checkpoint_timeout": "sighup",
+            "max_wal_size": "sighup"}
 
 
 def path_fact(target, state: str) -> PathFact:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from bench import report, stats, targets
 from bench.plan import SCALES, scale_for
+from bench.sections import day
 from bench.sections.wal import REORDER_WINDOW, _list_from
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -51,6 +53,12 @@ def result_doc(restore_pgvault: float = 10.0, floor_full: float = 10.0, tps_duri
                           "lag_s": {"p50": 1.0, "p99": 2.5, "max": 3.0}, "implied_rpo_s": 3.5}},
         "compression": {"zst-3": {"seconds": summary(12), "stored_bytes": summary(200 * 2**20), "default": True}},
     }
+
+
+def test_a_simulated_hour_is_the_seeded_agents_day_over_24_hours_unless_a_rate_is_given():
+    assert SCALES["default"].transactions_per_hour == 165 * 40 * 100 // 24 == 27500
+    assert SCALES["small"].transactions_per_hour == round(16 * 40 * 100 / 24)
+    assert replace(SCALES["small"], day_tps=30).transactions_per_hour == 108000
 
 
 def test_scales_are_named_or_numbers_and_anything_else_is_refused_with_the_fix():
@@ -141,9 +149,15 @@ def day_doc() -> dict:
     doc = result_doc()
     full = 100 * 2**20
     doc["day"] = {
-        "hours": 4, "tps": 30, "transactions_per_hour": 108000,
-        "wal_compression": {"configured": "lz4", "off": {"written_bytes": 400 * 2**20, "archived_bytes": 90 * 2**20},
-                            "lz4": {"written_bytes": 100 * 2**20, "archived_bytes": 30 * 2**20}},
+        "hours": 24, "tps": 7.64, "transactions_per_hour": 27500, "checkpoints_per_hour": 2,
+        "wal_compression": {"configured": "lz4", "offered": ["pglz", "lz4", "zstd", "on", "off"],
+                            "off": {"written_bytes": 400 * 2**20, "archived_bytes": 90 * 2**20},
+                            "lz4": {"written_bytes": 100 * 2**20, "archived_bytes": 30 * 2**20,
+                                    "recompressed": {"segments": 7, "raw_bytes": 112 * 2**20,
+                                                     "zst-3": 2 * 2**20, "gz-6": 3 * 2**20}}},
+        "checkpoints": {"12": {"written_bytes": 300 * 2**20, "archived_bytes": 60 * 2**20},
+                        "1": {"written_bytes": 50 * 2**20, "archived_bytes": 10 * 2**20}},
+        "dump_compression": {"gzip-6 (pg_dump -Fc default)": 80 * 2**20},
         "always": {"full_bytes": full, "incremental_bytes": 8 * full, "wal_bytes": full // 2, "dump_bytes": full // 2,
                    "incrementals": 4, "restore_points": 0, "total_bytes": 10 * full},
         "adaptive": {"full_bytes": full, "incremental_bytes": 0, "wal_bytes": full // 2, "dump_bytes": full,
@@ -158,7 +172,104 @@ def test_a_day_of_backups_shows_both_rules_side_by_side_and_the_wal_compression(
     assert "## 7. A day of backups" in text
     assert "| always (today's schedule) | 100.0 MB (1.00x) | 800.0 MB (8.00x) |" in text
     assert "| 10.00x | 4 / 0 |" in text and "| 2.50x | 0 / 4 |" in text
-    assert "`wal_compression=off` wrote 400.0 MB" in text and "0.25x the WAL" in text
+    assert "| `wal_compression=off` | 400.0 MB | 90.0 MB | 23.60x |" in text, "(100 + 100 + 24 x 90) / 100"
+    assert "| `wal_compression=lz4` (configured) | 100.0 MB | 30.0 MB | 9.20x |" in text
+    assert "| 12 checkpoints an hour (`checkpoint_timeout` 5 min) | 300.0 MB | 60.0 MB |" in text
+    assert "| 1 checkpoint an hour (`checkpoint_timeout` 60 min) | 50.0 MB | 10.0 MB | 4.40x |" in text
+    assert "| zst-3 | 2.0 MB | 2.48x |" in text and "| gz-6 | 3.0 MB |" in text
+    assert "| gzip-6 (pg_dump -Fc default) | 80.0 MB |" in text
     verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
     assert verdicts["day_vs_full"] is True
+    doc["day"]["hours"] = 4
+    assert {row["key"]: row["met"] for row in targets.evaluate(doc)}["day_vs_full"] is None, "4 hours are no day"
+    assert "4 hours are not a day" in report.markdown(doc)
     assert "## 7." not in report.markdown(result_doc()), "older runs have no day section"
+
+
+def test_wal_segment_names_cross_a_log_file():
+    assert day.segment_names("0000000100000000000000FE", "000000010000000100000001") == [
+        "0000000100000000000000FE", "0000000100000000000000FF", "000000010000000100000000",
+        "000000010000000100000001"]
+
+
+def test_a_separate_day_run_joins_the_reference_and_says_where_it_comes_from():
+    from bench.__main__ import with_day
+
+    reference, run = result_doc(), day_doc()
+    run.update(started="2026-11-30T17:30:00+00:00", duration_seconds=3000, database_bytes=1900 * 2**20,
+               scale=dict(run["scale"], name="default", seed_scale=165))
+    run["day"]["run"] = {"seconds": 2900, "cpus": 2, "load": {"min": 1.2, "median": 3.4, "max": 9.8}}
+    merged = with_day(reference, run)
+    assert merged["full"] == reference["full"] and "day" not in reference
+    assert {row["key"]: row["met"] for row in merged["targets"]}["day_vs_full"] is True
+    text = report.markdown(merged)
+    assert "Measured on its own: run 2026-11-30T17:30:00+00:00 (50 min), the day section only, " in text
+    assert "`fab sandbox.seed --scale 165`, 1.9 GB of database" in text and "not re-measured" in text
+    assert "load average during this section was 1.2 to 9.8 (median 3.4) on 2 cores" in text
+
+
+class FakeLab:
+    """Counts the checkpoints and pgbench slices a simulated hour asks for; ``volume`` moves the redo LSN once."""
+
+    def __init__(self, volume: bool = False):
+        self.checkpoints, self.slices, self.volume, self.redo, self.switches = 0, 0, volume, 0, 0
+
+    def checkpoint(self):
+        self.checkpoints += 1
+        self.redo += 1
+
+    def psql(self, text, database="crm"):
+        self.switches += "pg_switch_wal" in text
+        return str(self.redo)
+
+
+@pytest.mark.parametrize("timeout, since, checkpoints, after", [
+    (300, 0, 12, 0), (1800, 0, 2, 0), (3600, 0, 1, 3600), (21600, 0, 0, 3600), (21600, 18000, 1, 3600),
+    (86400, 7200, 0, 10800),
+])
+def test_a_simulated_hour_has_the_checkpoints_its_timeout_makes(monkeypatch, timeout, since, checkpoints, after):
+    lab = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(lab, "slices", lab.slices + 1))
+    assert day.simulated_hour(lab, SCALES["small"], "t", timeout, since) == after
+    assert lab.checkpoints == checkpoints and lab.slices == max(1, checkpoints)
+    switched = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(switched, "slices", switched.slices + 1))
+    assert day.simulated_hour(switched, SCALES["small"], "t", timeout, since, switches=24) == after
+    assert switched.checkpoints == checkpoints and switched.switches == 24, "archive_timeout 150 s: 24 an hour"
+
+
+def test_a_checkpoint_max_wal_size_asked_for_resets_the_simulated_clock(monkeypatch):
+    lab = FakeLab()
+    monkeypatch.setattr(day, "pgbench", lambda *a, **k: setattr(lab, "redo", lab.redo + 1))
+    assert day.simulated_hour(lab, SCALES["small"], "t", 86400, 7200) == 0
+
+
+def test_the_cost_model_reads_its_shares_from_a_whole_measured_day():
+    from bench.costs import FALLBACK, shares
+
+    assert shares(None)["wal"] == FALLBACK["wal"] and shares(None)["measured"] == []
+    doc = day_doc()
+    found = shares(doc)
+    assert found["measured"] == ["full", "dump", "wal always", "wal adaptive", "incrementals always",
+                                 "incrementals adaptive"]
+    assert found["full"] == pytest.approx(0.1) and found["dump"] == pytest.approx(0.1)
+    assert found["wal"] == {"always": pytest.approx(0.05), "adaptive": pytest.approx(0.05)}
+    assert found["incrementals"]["always"] == pytest.approx(0.8)
+    del doc["day"]["always"]
+    found = shares(doc)
+    assert found["wal"]["always"] == FALLBACK["wal"]["always"] and "wal always" not in found["measured"]
+    assert found["wal"]["adaptive"] == pytest.approx(0.05)
+    doc["day"]["hours"] = 4
+    assert shares(doc)["measured"] == ["full"], "4 hours are no day: only section 1's full is measured"
+
+
+def test_a_partial_day_of_todays_schedule_is_labelled_with_its_hours():
+    doc = day_doc()
+    full = 100 * 2**20
+    del doc["day"]["always"]
+    doc["day"]["always_partial"] = {"hours": 9, "full_bytes": full, "incremental_bytes": 4 * full,
+                                    "wal_bytes": full, "dump_bytes": full, "incrementals": 9,
+                                    "total_bytes": 7 * full, "note": "the report was due"}
+    text = report.markdown(doc)
+    assert "| always (today's schedule), its first 9 of 24 hours only | 100.0 MB (1.00x) |" in text
+    assert "| 700.0 MB | 7.00x | 9 / 0 |" in text and "(the report was due)" in text

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from pgvault.core.errors import ConfigError
+from pgvault.core.hourly import ASSUMED_REPLAY_BYTES_PER_SECOND
 from pgvault.core.postgres import (
+    CRASH_RECOVERY_SHARE,
     LiveSetting,
     Setting,
     libpq_uri,
+    max_wal_size_mb,
     owned_settings,
     server_action,
     sql_identifier,
@@ -26,6 +30,36 @@ def test_owned_settings_follow_the_stack():
     assert values["archive_mode"] == "on" and values["wal_level"] == "replica"
     assert values["archive_timeout"] == "150"
     assert values["archive_command"] == "pgbackrest --config-path=/etc/pgbackrest --stanza=crm archive-push %p"
+
+
+def test_checkpoint_timeout_is_owned_unless_the_stack_leaves_it_to_postgresql_conf():
+    assert {s.name: s.value for s in owned_settings(make_stack())}["checkpoint_timeout"] == "21600"
+    values = {s.name: s.value for s in owned_settings(make_stack(postgres={"checkpoint_timeout_seconds": 3600}))}
+    assert values["checkpoint_timeout"] == "3600"
+    cfg = make_stack()
+    cfg = cfg.model_copy(update={"postgres": cfg.postgres.model_copy(update={"checkpoint_timeout_seconds": None})})
+    left = {s.name for s in owned_settings(cfg)}
+    assert "checkpoint_timeout" not in left and "wal_compression" in left
+
+
+@pytest.mark.parametrize("seconds", [29, 86401])
+def test_checkpoint_timeout_stays_within_what_postgresql_accepts(seconds):
+    with pytest.raises(ConfigError, match="checkpoint_timeout_seconds"):
+        make_stack(postgres={"checkpoint_timeout_seconds": seconds})
+
+
+def test_max_wal_size_replays_within_a_quarter_of_the_rto_at_the_assumed_rate_unless_the_stack_says():
+    def value(**sections):
+        return {s.name: s.value for s in owned_settings(make_stack(**sections))}["max_wal_size"]
+
+    assert value() == "4096", "3600 s: 900 s at 16 MB/s is 14,400 MB, capped"
+    assert value(targets={"rto_seconds": 600}) == "2400", "150 s at 16 MB/s"
+    assert value(targets={"rto_seconds": 60}) == "240"
+    assert value(postgres={"max_wal_size_mb": 16384}) == "16384"
+    for rto in (60, 600, 3600, 7 * 86400):
+        cfg = make_stack(targets={"rto_seconds": rto})
+        mb = max_wal_size_mb(cfg)
+        assert mb * 2**20 / ASSUMED_REPLAY_BYTES_PER_SECOND <= rto * CRASH_RECOVERY_SHARE or mb == 64
 
 
 def test_small_rpo_keeps_archive_timeout_at_ten_seconds_or_more():
