@@ -157,12 +157,12 @@ def test_a_failure_outlives_a_skipped_run_and_a_retry_by_hand_clears_it(configur
     failed = _check(collect(configured), "job-failed")
     assert failed["state"] == "critical"
     lock = Path(cfg.jobs.state_dir, "backup.lock")
-    holder = subprocess.Popen(_as_cron_argv(line.user, env, f"flock -x {lock} sleep 60"))
+    holder = subprocess.Popen(_as_cron_argv(line.user, env, f"flock -x {lock} sleep 60"), start_new_session=True)
     try:
         assert within(10, lambda: _lock_held(lock)), "the stand-in backup never took the lock"
         assert _as_cron(line.user, env, line.command).returncode == ExitCode.LOCKED
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)  # the whole group: runuser's flock and sleep would hold the lock on
         holder.wait()
     assert _check(collect(configured), "job-failed")["state"] == "critical", "a skipped run cleared the failure"
     configured.ok("backup.full")

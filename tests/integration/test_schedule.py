@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import signal
 import subprocess
 from pathlib import Path
 
@@ -78,12 +79,12 @@ def test_a_job_overlapping_its_previous_run_is_refused_by_the_lock(configured, c
     env, lines = cron_lines
     line = next(x for x in lines if x.job == "incr")
     lock = Path(configured.cfg.jobs.state_dir, "backup.lock")
-    holder = subprocess.Popen(_as_cron_argv(line.user, env, f"flock -x {lock} sleep 60"))
+    holder = subprocess.Popen(_as_cron_argv(line.user, env, f"flock -x {lock} sleep 60"), start_new_session=True)
     try:
         assert within(10, lambda: _lock_held(lock)), "the stand-in backup never took the lock"
         done = _as_cron(line.user, env, line.command)
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)  # the whole group: runuser's flock and sleep would hold the lock on
         holder.wait()
     assert done.returncode == ExitCode.LOCKED
     last = jobstate.read(configured.cfg.jobs.state_dir)["last"]["incr"]
@@ -104,6 +105,7 @@ def test_host_check_reports_a_cron_file_that_differs(configured):
 def test_a_failed_job_retried_as_cron_would_clears_job_failed_and_exits_with_the_jobs_code(configured):
     cfg = configured.cfg
     conn = connection(configured)
+    assert within(90, lambda: not _lock_held(Path(cfg.jobs.state_dir, "backup.lock"))), "the backup lock stays held"
     remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
     try:
         failed = configured.fab("schedule.run", "--job", "expire")
