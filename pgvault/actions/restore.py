@@ -142,6 +142,22 @@ def read_only_config(conn: Conn, cfg: StackConfig) -> tuple[str, bool]:
     return (path, True) if present else (cfg.pgbackrest.config_path, False)
 
 
+
+def _restore_steps(conn: Conn, owner: str, place, target: Target):
+    """pgBackRest's restore options for one backup set into ``place`` (a scratch or the staging cluster, never
+    archiving), and how to empty its folders before the next set is tried."""
+
+    def options(candidate: BackupSet) -> list[str]:
+        return [f"--pg1-path={place.data_dir}", f"--set={candidate.label}", "--archive-mode=off",
+                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
+                *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
+
+    def reset() -> None:
+        for folder in (place.data_dir, place.tablespaces):
+            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner)
+
+    return options, reset
+
 def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, name: str | None,
                say: Callable[[str], None], set_label: str | None = None, fall_back: bool = True,
                accept_short: bool = False, source: Source | None = None) -> dict:
@@ -167,14 +183,7 @@ def to_scratch(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     started = time.monotonic()
     config_path, read_only = read_only_config(conn, cfg)
 
-    def options(candidate: BackupSet) -> list[str]:
-        return [f"--pg1-path={place.data_dir}", f"--set={candidate.label}", "--archive-mode=off",
-                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
-                *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
-
-    def reset() -> None:
-        for folder in (place.data_dir, place.tablespaces):
-            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner)
+    options, reset = _restore_steps(conn, owner, place, target)
 
     chosen, damaged = _restore_from(conn, cfg, plan, options, say, reset, config_path,
                                     f"the scratch directory {place.root} is left for inspection; "
@@ -418,14 +427,7 @@ def to_staging(conn: Conn, entry: HostConfig, cfg: StackConfig, target: Target, 
     started = time.monotonic()
     config_path, read_only = read_only_config(conn, cfg)
 
-    def options(candidate: BackupSet) -> list[str]:
-        return [f"--pg1-path={place.data_dir}", f"--set={candidate.label}", "--archive-mode=off",
-                f"--tablespace-map-all={place.tablespaces}", "--log-level-console=detail",
-                *scratch.pgbackrest_options(place), *target.pgbackrest_options()]
-
-    def reset() -> None:
-        for folder in (place.data_dir, place.tablespaces):
-            remote.run(conn, ["find", folder, "-mindepth", "1", "-delete"], user=owner)
+    options, reset = _restore_steps(conn, owner, place, target)
 
     kept = f"the staging cluster's folder {place.data_dir} is left for inspection; --replace restores over it"
     chosen, damaged = _restore_from(conn, cfg, plan, options, say, reset, config_path, kept)

@@ -125,15 +125,14 @@ def connection(cfg: StackConfig, scratch: Scratch, database: str | None = None) 
 
 
 def server_options(scratch: Scratch) -> list[str]:
-    """``postgres`` options for ``pg_ctl -o``: they override every config file."""
-    return [
-        "-c", f"config_file={scratch.config}",
-        "-p", str(scratch.port),
-        "-c", "listen_addresses=",
-        "-c", f"unix_socket_directories={scratch.root}",
-        "-c", "archive_mode=off",
-        "-c", "archive_command=",
-    ]
+    """``postgres`` options for ``pg_ctl -o``: they override every config file (Unix socket only)."""
+    return _never_archiving(scratch.config, scratch.port, "", scratch.root)
+
+
+def _never_archiving(config: str, port: int, listen: str, socket_dir: str) -> list[str]:
+    """``pg_ctl -o`` options of a restored cluster: its config file, port and addresses, and no archiving."""
+    return ["-c", f"config_file={config}", "-p", str(port), "-c", f"listen_addresses={listen}",
+            "-c", f"unix_socket_directories={socket_dir}", "-c", "archive_mode=off", "-c", "archive_command="]
 
 
 def config_lines(scratch: Scratch, label: str, banner: str) -> str:
@@ -201,14 +200,7 @@ def staging_cluster(cfg: StackConfig) -> StagingCluster:
 
 def staging_server_options(place: StagingCluster) -> list[str]:
     """``postgres`` options for ``pg_ctl -o`` of the staging cluster: its port and address, never archiving."""
-    return [
-        "-c", f"config_file={place.config}",
-        "-p", str(place.port),
-        "-c", f"listen_addresses={place.listen}",
-        "-c", f"unix_socket_directories={place.socket_dir}",
-        "-c", "archive_mode=off",
-        "-c", "archive_command=",
-    ]
+    return _never_archiving(place.config, place.port, place.listen, place.socket_dir)
 
 
 def staging_config_lines(place: StagingCluster, label: str, banner: str) -> str:
