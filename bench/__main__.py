@@ -22,7 +22,7 @@ import yaml
 from bench import machine, report, targets, workload
 from bench.lab import BenchError, Lab, say, stopwatch
 from bench.plan import CLIENTS, Scale, scale_for
-from bench.sections import compression, day, full, impact, incremental, pitr, restore, wal
+from bench.sections import compression, day, full, impact, incremental, pitr, restore, standby, wal
 from pgvault.core.policy import archive_timeout_seconds
 from sandbox.processes import venv_binary
 
@@ -30,7 +30,9 @@ HERE = Path(__file__).resolve().parent
 #: in this order: the compression variants read the freshly seeded data before the
 #: incremental section rewrites rows and the point-in-time section appends notes
 SECTIONS = {"full": full, "compression": compression, "incremental": incremental, "restore": restore,
-            "pitr": pitr, "impact": impact, "wal": wal, "day": day}
+            "pitr": pitr, "impact": impact, "wal": wal, "day": day, "standby": standby}
+#: sections measured in a lab of their own, with the extra hosts they need (the others' backups read the primary)
+OWN_LAB = {"standby": ("standby",)}
 
 
 def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] = day.RULES,
@@ -71,14 +73,30 @@ def stack_setting(text: str) -> tuple[tuple[str, str], object]:
     return (section, name), yaml.safe_load(value)
 
 
-def with_day(reference: dict, run: dict) -> dict:
-    """``reference`` with ``run``'s day section (a run of that section alone), saying where it comes from."""
-    if "day" not in run:
-        raise SystemExit(f"error: the run of {run.get('started')} has no day section")
+def labs(sections: list[str]) -> list[tuple[tuple[str, ...], list[str]]]:
+    """``sections`` grouped by the lab they run in: ``[(extra host roles, sections in order)]``."""
+    shared = [name for name in sections if name not in OWN_LAB]
+    return ([((), shared)] if shared else []) + [(OWN_LAB[name], [name]) for name in sections if name in OWN_LAB]
+
+
+def with_section(reference: dict, run: dict, name: str) -> dict:
+    """``reference`` with ``run``'s section ``name`` (a run of that section alone), saying where it comes from."""
+    if name not in run:
+        raise SystemExit(f"error: the run of {run.get('started')} has no {name} section")
     m = run["machine"]
-    merged = dict(reference, day=dict(run["day"], separate_run={
+    merged = dict(reference, **{name: dict(run[name], separate_run={
         "started": run["started"], "minutes": run["duration_seconds"] / 60, "seed_scale": run["scale"]["seed_scale"],
-        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores"}))
+        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores"})})
+    merged["targets"] = targets.evaluate(merged)
+    return merged
+
+
+def merged_runs(doc: dict, found: dict, names: list[str]) -> dict:
+    """The first lab's document with a later lab's ``names`` sections and time added (the targets again)."""
+    if not doc:
+        return found
+    merged = dict(doc, **{name: found[name] for name in names},
+                  duration_seconds=doc["duration_seconds"] + found["duration_seconds"])
     merged["targets"] = targets.evaluate(merged)
     return merged
 
@@ -118,19 +136,20 @@ def main(argv: list[str] | None = None) -> int:
                      help="a pgvault stack key for the lab (YAML value), e.g. postgres.checkpoint_timeout_seconds=3600")
     show = sub.add_parser("report", help="print the Markdown of a result file")
     show.add_argument("file", type=Path)
-    adopt = sub.add_parser("reference-day", help="put a run's day section into the committed reference")
+    adopt = sub.add_parser("reference-section", help="put a run's section into the committed reference")
+    adopt.add_argument("section", choices=sorted(SECTIONS))
     adopt.add_argument("file", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "report":
         print(report.markdown(json.loads(args.file.read_text())))
         return 0
-    if args.command == "reference-day":
+    if args.command == "reference-section":
         reference = json.loads((HERE / "reference.json").read_text())
-        merged = with_day(reference, json.loads(args.file.read_text()))
+        merged = with_section(reference, json.loads(args.file.read_text()), args.section)
         (HERE / "reference.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
         (HERE / "RESULTS.md").write_text(report.markdown(merged))
-        say(f"bench/RESULTS.md section 7 from {args.file}")
+        say(f"bench/RESULTS.md: the {args.section} section from {args.file}")
         return 0
     try:
         scale = scale_for(args.scale)
@@ -153,20 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    lab = Lab.create(overrides)
-    say(f"benchmark at {scale.name} scale in {lab.folder}")
-    try:
-        lab.up()
-        doc = measure(lab, scale, sections, rules, not args.no_levers)
-        doc["stack_overrides"] = args.stack_set
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            say(f"sandbox kept: PGVAULT_STACK_DIR={lab.folder} PGVAULT_STACK=bench fab sandbox.down")
-        else:
-            lab.down()
+    doc: dict = {}
+    for roles, names in labs(sections):
+        lab = Lab.create(overrides, roles)
+        say(f"benchmark at {scale.name} scale in {lab.folder}" + (f" (with a {', '.join(roles)})" if roles else ""))
+        try:
+            lab.up()
+            found = measure(lab, scale, names, rules, not args.no_levers)
+        except BenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if args.keep:
+                say(f"sandbox kept: PGVAULT_STACK_DIR={lab.folder} PGVAULT_STACK=bench fab sandbox.down")
+            else:
+                lab.down()
+        doc = merged_runs(doc, found, names)
+    doc["stack_overrides"] = args.stack_set
     written = write(doc, args.reference)
     say(f"results in {written}")
     for row in doc["targets"]:

@@ -54,13 +54,14 @@ class Lab:
         self.work = folder / "bench"
 
     @classmethod
-    def create(cls, overrides: dict[tuple[str, str], object] | None = None) -> Lab:
+    def create(cls, overrides: dict[tuple[str, str], object] | None = None, roles: tuple[str, ...] = ()) -> Lab:
         """A new sandbox stack with the production defaults (RPO 300 s, io-timeout 60 s); not started.
 
         :param overrides: ``{(section, key): value}`` written into the stack file (``bench run --stack-set``)
+        :param roles: extra hosts (``("standby",)``), as :func:`sandbox.stackfile.create` makes them
         """
         folder = stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
-                                  io_timeout=60)
+                                  io_timeout=60, roles=roles)
         if overrides:
             path = folder / f"Pulumi.{STACK}.yaml"
             doc = yaml.safe_load(path.read_text())

@@ -15,6 +15,10 @@ IMPACT_VARIANTS = ((1, "normal"), (1, "low"), (2, "normal"), (2, "low"))
 #: percentages of rows changed before the incremental backups
 CHANGE_PERCENTS = (1, 10)
 
+#: the standby section's load: this share of the primary's peak throughput (a busy hour, not saturation, which
+#: no backup can leave untouched on shared cores or disk)
+LOAD_SHARE_OF_PEAK = 0.5
+
 #: pgbench clients of the CRM-like production workload (and threads)
 CLIENTS, THREADS = 4, 2
 

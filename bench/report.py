@@ -42,7 +42,7 @@ def _target_value(row: dict) -> str:
 
 
 def _limit(row: dict) -> str:
-    sign = ">=" if row["key"] in ("restore_speedup", "throughput") else "<="
+    sign = ">=" if row["higher_is_better"] else "<="
     value = _pct(row["limit"]) if row["unit"] == "%" else (f"{row['limit']:.0f} s" if row["unit"] == "s"
                                                             else _x(row["limit"]))
     return f"{sign} {value}"
@@ -171,18 +171,50 @@ def compression_table(doc: dict) -> list[str]:
     return lines
 
 
+def separate_run(found: dict, name: str) -> list[str]:
+    """The paragraph that says a section comes from a run of its own (``reference-section``), if it does."""
+    own = found.get("separate_run")
+    if not own:
+        return []
+    return [f"Measured on its own: run {own['started']} ({own['minutes']:.0f} min), the {name} section only, "
+            f"`fab sandbox.seed --scale {own['seed_scale']}`, {human_bytes(own['database_bytes'])} of database, "
+            f"on {own['machine']}; the other sections are from the run above, not re-measured.", ""]
+
+
+def standby_table(doc: dict) -> list[str]:
+    """Section 8: the primary at half of its peak while fulls run from the primary, then from the standby."""
+    found = doc.get("standby")
+    if not found:
+        return ["not measured"]
+    cores = found.get("cores")
+    placement = (f"Two machines on one: the primary's PostgreSQL, the load and pgBackRest's backup command on core(s) "
+                 f"{', '.join(map(str, cores['primary']))}; the standby (its PostgreSQL and the pgBackRest remote "
+                 f"its sshd starts) and the S3 server on core(s) {', '.join(map(str, cores['elsewhere']))}; one disk "
+                 "shared." if cores else "One core: every process shares it, which two machines would not.")
+    load = found["load"]
+    lines = [*separate_run(found, "standby"),
+             f"The primary's peak: {found['peak_tps']:.0f} tps; the load runs at {found['rate_tps']:.0f} tps "
+             f"(pgbench `-R`, latency counted from each transaction's scheduled start). {placement} The 1-minute "
+             f"load average was {load['min']:.1f} to {load['max']:.1f} (median {load['median']:.1f}).", "",
+             "| full backups running | tps | vs no backup | p99 latency | backup wall time |", "|---|---|---|---|---|"]
+    alone = _med(found["none"], "tps")
+    names = {"none": "none", "primary": "from the primary (`--no-backup-standby`)",
+             "standby": f"from the standby {found['standby_host']} (`backup-standby=y`)"}
+    for source, label in names.items():
+        run = found[source]
+        backup = f"{_med(run, 'backup_seconds'):.1f} s" if "backup_seconds" in run else "-"
+        lines.append(f"| {label} | {_med(run, 'tps'):.0f} | {_pct(ratio(_med(run, 'tps'), alone))} | "
+                     f"{_med(run, 'p99_ms'):.1f} ms | {backup} |")
+    return lines
+
+
 def day_table(doc: dict) -> list[str]:
     """Section 7: a day of backups under each hourly rule, then the levers measured on one hour each."""
     found = doc.get("day")
     if not found:
         return ["not measured"]
     checkpoints = found.get("checkpoints_per_hour")
-    lines = []
-    own = found.get("separate_run")
-    if own:
-        lines += [f"Measured on its own: run {own['started']} ({own['minutes']:.0f} min), the day section only, "
-                  f"`fab sandbox.seed --scale {own['seed_scale']}`, {human_bytes(own['database_bytes'])} of database, "
-                  f"on {own['machine']}; the other sections are from the run above, not re-measured.", ""]
+    lines = separate_run(found, "day")
     run_load = (found.get("run") or {}).get("load")
     if run_load:
         lines += [f"The machine is shared: its 1-minute load average during this section was {run_load['min']:.1f} "
@@ -316,4 +348,7 @@ def markdown(doc: dict) -> str:
     ]
     if "day" in doc:  # runs before this section existed have none
         out += ["## 7. A day of backups (bytes stored, as a multiple of the day's full)", "", *day_table(doc), ""]
+    if "standby" in doc:
+        out += ["## 8. Backups from the standby (the primary at half of its peak, "
+                f"{scale['load_seconds']} s per run)", "", *standby_table(doc), ""]
     return "\n".join(out)

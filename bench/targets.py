@@ -47,6 +47,12 @@ def _stored_share(doc: dict) -> tuple[float | None, float]:
     return (ratio(stored, doc.get("database_bytes", 0)) if stored else None), 0.25
 
 
+def _from_standby(doc: dict) -> tuple[float | None, float]:
+    found = doc.get("standby") or {}
+    during, alone = _median(found, "standby", "tps"), _median(found, "none", "tps")
+    return (ratio(during, alone) if during and alone else None), 0.98
+
+
 def day_multiple(doc: dict, rule: str) -> float | None:
     """Bytes a day of backups stored under ``rule`` as a multiple of that day's full (None if not measured)."""
     found = (doc.get("day") or {}).get(rule)
@@ -78,6 +84,8 @@ TARGETS = (
     Target("wal_lag_p99", "WAL archive lag p99 within archive_timeout", _wal_lag, False, "s"),
     Target("stored_share", "bytes stored at most 25% of the database size", _stored_share, False, "%"),
     Target("day_vs_full", "a day of backups with the adaptive hourly job stores at most 3 fulls", _day, False, "x"),
+    Target("standby_throughput", "production throughput at half of its peak during a full backup from the standby "
+           "at least 98% of the no-backup run", _from_standby, True, "%"),
 )
 
 
@@ -88,5 +96,5 @@ def evaluate(doc: dict) -> list[dict]:
         value, limit = target.measure(doc)
         met = None if value is None else (value >= limit if target.higher_is_better else value <= limit)
         out.append({"key": target.key, "text": target.text, "value": value, "limit": limit, "unit": target.unit,
-                    "met": met})
+                    "higher_is_better": target.higher_is_better, "met": met})
     return out

@@ -33,9 +33,10 @@ def prepare(lab: Lab) -> None:
 
 
 def pgbench(lab: Lab, script: str, seconds: int, seed_scale: int, tag: str, clients: int = CLIENTS,
-            transactions: int | None = None) -> dict:
-    """Run ``workloads/<script>.pgbench`` for ``seconds`` (or ``transactions`` per client, as fast as they go);
-    return tps and latency percentiles in ms."""
+            transactions: int | None = None, rate: float | None = None) -> dict:
+    """Run ``workloads/<script>.pgbench`` for ``seconds`` (or ``transactions`` per client, as fast as they go;
+    or ``rate`` transactions a second in all, pgbench's ``-R``, whose latencies count the wait behind a late
+    schedule); return tps and latency percentiles in ms."""
     pg = lab.cfg.postgres
     counts = row_counts(seed_scale)
     prefix = lab.work / f"pgbench-{tag}"
@@ -44,6 +45,7 @@ def pgbench(lab: Lab, script: str, seconds: int, seed_scale: int, tag: str, clie
     output = lab.run([
         f"{pg.bin_dir}/pgbench", "-n", "-h", pg.socket_dir, "-p", str(pg.port), "-U", pg.os_user,
         "-c", str(clients), "-j", str(THREADS), *(("-t", str(transactions)) if transactions else ("-T", str(seconds))),
+        *(("-R", f"{rate:.1f}") if rate else ()),
         "-f", str(lab.work / f"{script}.pgbench"),
         "-D", f"clients={counts['clients']}", "-D", f"agents={counts['agents']}",
         "-D", f"properties={counts['properties']}", "-l", f"--log-prefix={prefix}", "crm",

@@ -46,7 +46,7 @@ def _ssh_port(cfg: StackConfig) -> int:
     return next(h.ssh_port for h in cfg.hosts if _first(cfg, h))
 
 
-def _sshd_folder(folder: Path, host: HostConfig) -> Path:
+def sshd_folder(folder: Path, host: HostConfig) -> Path:
     """Where a sandbox host's sshd keeps its keys and config (the primary's in ``ssh/``, as before)."""
     return folder / host.name / "ssh" if host.name in ROLE_HOSTS.values() else folder / "ssh"
 
@@ -91,12 +91,12 @@ def up(cfg: StackConfig) -> list[tuple[str, str]]:
     for host in cfg.ordered_hosts():
         identity = Path(host.identity_file or folder / "ssh" / "id_ed25519")
         part = "sshd" if host.role == "primary" else f"sshd {host.name} ({host.role})"
-        if alive(read_pidfile(_sshd_folder(folder, host) / "sshd.pid")) and port_open(host.ssh_port):
+        if alive(read_pidfile(sshd_folder(folder, host) / "sshd.pid")) and port_open(host.ssh_port):
             report.append((part, f"already running on 127.0.0.1:{host.ssh_port}"))
         else:
             view = cfg.on(host.name)
             peered = bool(standby.peers(view))
-            sshd.start(_sshd_folder(folder, host), host.ssh_port, identity,
+            sshd.start(sshd_folder(folder, host), host.ssh_port, identity,
                        view.postgres.os_user if peered else None,
                        view.pgbackrest.ssh_authorized_keys if peered else None)
             report.append((part, f"started on 127.0.0.1:{host.ssh_port}"))
@@ -155,7 +155,7 @@ def status(cfg: StackConfig) -> dict:
         "moto": {"running": alive(recorded.get("moto", {}).get("pid")) and port_open(cfg.sandbox.moto_port),
                  "endpoint": f"http://127.0.0.1:{cfg.sandbox.moto_port}"},
         **{("sshd" if h.role == "primary" else f"sshd-{h.name}"): {
-            "running": alive(read_pidfile(_sshd_folder(folder, h) / "sshd.pid")) and port_open(h.ssh_port),
+            "running": alive(read_pidfile(sshd_folder(folder, h) / "sshd.pid")) and port_open(h.ssh_port),
             "address": f"127.0.0.1:{h.ssh_port}"} for h in cfg.ordered_hosts()},
         "postgres": {"running": cluster.running(cfg), "address": f"127.0.0.1:{cfg.postgres.port}",
                      "data_dir": cfg.postgres.data_dir},
@@ -190,7 +190,7 @@ def down(cfg: StackConfig) -> list[str]:
             stopped.append("postgres" if host.role == "primary" else f"postgres {host.name}")
             pg_ports.append(view.postgres.port)
     recorded = State(folder).load()
-    extra_sshd = [(f"sshd {h.name}", read_pidfile(_sshd_folder(folder, h) / "sshd.pid"), h.ssh_port)
+    extra_sshd = [(f"sshd {h.name}", read_pidfile(sshd_folder(folder, h) / "sshd.pid"), h.ssh_port)
                   for h in cfg.hosts if not _first(cfg, h)]
     for part, pid, _ in extra_sshd:
         if alive(pid):

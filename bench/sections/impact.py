@@ -20,23 +20,24 @@ def run(lab: Lab, scale: Scale) -> dict:
         say(f"impact {rep + 1}/{scale.impact_reps}: no backup {runs['none'][-1]['tps']:.0f} tps")
         for process_max, priority in IMPACT_VARIANTS:
             key = f"process-max {process_max}, {priority} priority"
-            runs.setdefault(key, []).append(under_backups(lab, scale, process_max, priority))
+            runs.setdefault(key, []).append(under_backups(lab, scale, [f"--process-max={process_max}"], priority))
             found = runs[key][-1]
             say(f"impact {rep + 1}/{scale.impact_reps}: {key}: {found['tps']:.0f} tps, "
                 f"{found['backups']} backup(s) of {found['backup_seconds']:.1f} s")
     return {key: {name: stats.summary([f[name] for f in found]) for name in found[0]} for key, found in runs.items()}
 
 
-def under_backups(lab: Lab, scale: Scale, process_max: int, priority: str) -> dict:
-    """pgbench while full backups with these settings run one after another for the whole load."""
+def under_backups(lab: Lab, scale: Scale, options: list[str], priority: str, rate: float | None = None,
+                  tag: str = "impact") -> dict:
+    """pgbench (as fast as it goes, or at ``rate`` transactions a second) while full backups with these pgBackRest
+    ``options`` and priority run one after another for the whole load."""
     stop, durations, failures = threading.Event(), [], []
 
     def back_to_back() -> None:
         try:
             while not stop.is_set():
                 with stopwatch() as elapsed:
-                    lab.pgbackrest("backup", "--type=full", f"--process-max={process_max}",
-                                   priority=priority_prefix(priority))
+                    lab.pgbackrest("backup", "--type=full", *options, priority=priority_prefix(priority))
                 durations.append(elapsed[0])
         except BenchError as exc:
             failures.append(exc)
@@ -45,7 +46,7 @@ def under_backups(lab: Lab, scale: Scale, process_max: int, priority: str) -> di
     s3_cpu = lab.s3_cpu_seconds()
     worker.start()
     try:
-        found = pgbench(lab, "crm", scale.load_seconds, scale.seed_scale, "impact")
+        found = pgbench(lab, "crm", scale.load_seconds, scale.seed_scale, tag, rate=rate)
     finally:
         stop.set()
         worker.join()

@@ -106,7 +106,7 @@ def test_targets_report_met_missed_and_not_measured():
     doc["wal"] = {}
     verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
     assert verdicts == {"restore_speedup": True, "full_vs_floor": False, "throughput": False, "wal_lag_p99": None,
-                        "stored_share": True, "day_vs_full": None}
+                        "stored_share": True, "day_vs_full": None, "standby_throughput": None}
 
 
 def test_the_report_shows_every_section_the_targets_and_the_ratios():
@@ -193,13 +193,13 @@ def test_wal_segment_names_cross_a_log_file():
 
 
 def test_a_separate_day_run_joins_the_reference_and_says_where_it_comes_from():
-    from bench.__main__ import with_day
+    from bench.__main__ import with_section
 
     reference, run = result_doc(), day_doc()
     run.update(started="2026-11-30T17:30:00+00:00", duration_seconds=3000, database_bytes=1900 * 2**20,
                scale=dict(run["scale"], name="default", seed_scale=165))
     run["day"]["run"] = {"seconds": 2900, "cpus": 2, "load": {"min": 1.2, "median": 3.4, "max": 9.8}}
-    merged = with_day(reference, run)
+    merged = with_section(reference, run, "day")
     assert merged["full"] == reference["full"] and "day" not in reference
     assert {row["key"]: row["met"] for row in merged["targets"]}["day_vs_full"] is True
     text = report.markdown(merged)
@@ -273,3 +273,53 @@ def test_a_partial_day_of_todays_schedule_is_labelled_with_its_hours():
     text = report.markdown(doc)
     assert "| always (today's schedule), its first 9 of 24 hours only | 100.0 MB (1.00x) |" in text
     assert "| 700.0 MB | 7.00x | 9 / 0 |" in text and "(the report was due)" in text
+
+
+def standby_doc(from_standby: float = 99.0) -> dict:
+    """A result document with the standby section: 100 tps alone, 80 with fulls from the primary."""
+    doc = result_doc()
+    doc["standby"] = {
+        "standby_host": "db2", "peak_tps": 200.0, "rate_tps": 100.0, "cores": {"primary": [0], "elsewhere": [1]},
+        "load": {"min": 1.0, "median": 1.5, "max": 2.0},
+        "none": {"tps": summary(100), "p50_ms": summary(2), "p99_ms": summary(5)},
+        "primary": {"tps": summary(80), "p99_ms": summary(40), "backup_seconds": summary(20)},
+        "standby": {"tps": summary(from_standby), "p99_ms": summary(6), "backup_seconds": summary(25)},
+    }
+    return doc
+
+
+@pytest.mark.parametrize(("from_standby", "met"), [(99.0, True), (97.0, False)])
+def test_the_standby_target_holds_the_primary_to_98_percent_of_its_throughput_without_backups(from_standby, met):
+    rows = {row["key"]: row for row in targets.evaluate(standby_doc(from_standby))}
+    assert rows["standby_throughput"]["met"] is met and rows["standby_throughput"]["value"] == from_standby / 100
+    assert "| >= 98% |" in report.markdown(standby_doc(from_standby))
+
+
+def test_the_standby_section_shows_both_sources_side_by_side_and_where_each_process_ran():
+    text = report.markdown(standby_doc())
+    assert "## 8. Backups from the standby (the primary at half of its peak, 15 s per run)" in text
+    assert "| from the primary (`--no-backup-standby`) | 80 | 80% | 40.0 ms | 20.0 s |" in text
+    assert "| from the standby db2 (`backup-standby=y`) | 99 | 99% | 6.0 ms | 25.0 s |" in text
+    assert "The primary's peak: 200 tps; the load runs at 100 tps" in text
+    assert "core(s) 0" in text and "S3 server on core(s) 1" in text
+    assert "## 8." not in report.markdown(result_doc())
+
+
+def test_the_standby_section_runs_in_a_lab_of_its_own_and_joins_the_first_labs_document():
+    from bench.__main__ import labs, merged_runs
+
+    assert labs(["full", "standby", "day"]) == [((), ["full", "day"]), (("standby",), ["standby"])]
+    assert labs(["standby"]) == [(("standby",), ["standby"])]
+    first, second = result_doc(), standby_doc()
+    merged = merged_runs(merged_runs({}, first, ["full"]), second, ["standby"])
+    assert merged["full"] == first["full"] and merged["standby"] == second["standby"]
+    assert merged["duration_seconds"] == 1200
+    assert {row["key"]: row["met"] for row in merged["targets"]}["standby_throughput"] is True
+
+
+def test_cores_split_in_two_halves_and_one_core_cannot_be_split():
+    from bench.affinity import halves
+
+    assert halves([0, 1]) == ({0}, {1})
+    assert halves([0, 1, 2, 3, 4]) == ({0, 1}, {2, 3, 4})
+    assert halves([3]) is None
