@@ -20,8 +20,8 @@ LAYERS = {"unit": "unit", "specs": "unit", "golden": "unit", "infra": "infra", "
 LONGEST_FIRST = ("integration/test_staging.py", "integration/test_standby.py",
                  "integration/test_faults.py", "integration/test_runbooks.py", "integration/test_wal_history.py",
                  "integration/test_monitoring.py", "integration/test_expire.py", "integration/test_drills.py",
-                 "integration/test_backup_restore.py", "integration/test_bad_input.py", "integration/test_hourly.py",
-                 "integration/test_logical.py")
+                 "integration/test_three_hosts.py", "integration/test_backup_restore.py",
+                 "integration/test_bad_input.py", "integration/test_hourly.py", "integration/test_logical.py")
 #: what a unit test may not read: the configuration of the machine it happens to run on
 MACHINE_CONFIG = "/etc/"
 
