@@ -31,8 +31,9 @@ HERE = Path(__file__).resolve().parent
 #: incremental section rewrites rows and the point-in-time section appends notes
 SECTIONS = {"full": full, "compression": compression, "incremental": incremental, "restore": restore,
             "pitr": pitr, "impact": impact, "wal": wal, "day": day, "standby": standby}
-#: sections measured in a lab of their own, with the extra hosts they need (the others' backups read the primary)
-OWN_LAB = {"standby": ("standby",)}
+#: sections measured in a lab of their own, with what it needs (``Lab.create``'s options): the standby section
+#: a standby (the others' backups read the primary) and the bucket's files off the database's disk
+OWN_LAB = {"standby": {"roles": ("standby",), "s3_in_memory": True}}
 
 
 def measure(lab: Lab, scale: Scale, sections: list[str], rules: tuple[str, ...] = day.RULES,
@@ -73,10 +74,10 @@ def stack_setting(text: str) -> tuple[tuple[str, str], object]:
     return (section, name), yaml.safe_load(value)
 
 
-def labs(sections: list[str]) -> list[tuple[tuple[str, ...], list[str]]]:
-    """``sections`` grouped by the lab they run in: ``[(extra host roles, sections in order)]``."""
+def labs(sections: list[str]) -> list[tuple[dict, list[str]]]:
+    """``sections`` grouped by the lab they run in: ``[(Lab.create options, sections in order)]``."""
     shared = [name for name in sections if name not in OWN_LAB]
-    return ([((), shared)] if shared else []) + [(OWN_LAB[name], [name]) for name in sections if name in OWN_LAB]
+    return ([({}, shared)] if shared else []) + [(OWN_LAB[name], [name]) for name in sections if name in OWN_LAB]
 
 
 def with_section(reference: dict, run: dict, name: str) -> dict:
@@ -173,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     doc: dict = {}
-    for roles, names in labs(sections):
-        lab = Lab.create(overrides, roles)
+    for options, names in labs(sections):
+        lab = Lab.create(overrides, **options)
+        roles = options.get("roles", ())
         say(f"benchmark at {scale.name} scale in {lab.folder}" + (f" (with a {', '.join(roles)})" if roles else ""))
         try:
             lab.up()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -54,14 +56,19 @@ class Lab:
         self.work = folder / "bench"
 
     @classmethod
-    def create(cls, overrides: dict[tuple[str, str], object] | None = None, roles: tuple[str, ...] = ()) -> Lab:
+    def create(cls, overrides: dict[tuple[str, str], object] | None = None, roles: tuple[str, ...] = (),
+               s3_in_memory: bool = False) -> Lab:
         """A new sandbox stack with the production defaults (RPO 300 s, io-timeout 60 s); not started.
 
         :param overrides: ``{(section, key): value}`` written into the stack file (``bench run --stack-set``)
         :param roles: extra hosts (``("standby",)``), as :func:`sandbox.stackfile.create` makes them
+        :param s3_in_memory: keep the S3 server's files in /dev/shm, off the database's disk (a real bucket is
+            another machine's disk; the section that compares where backups read from needs that)
         """
         folder = stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
                                   io_timeout=60, roles=roles)
+        if s3_in_memory:
+            (folder / "s3").symlink_to(tempfile.mkdtemp(prefix="pgv-bench-s3-", dir="/dev/shm"))
         if overrides:
             path = folder / f"Pulumi.{STACK}.yaml"
             doc = yaml.safe_load(path.read_text())
@@ -79,8 +86,12 @@ class Lab:
             os.chown(self.work, *_ids(self.cfg.postgres.os_user))
 
     def down(self) -> None:
-        """Stop everything and remove the sandbox folder."""
+        """Stop everything and remove the sandbox folder (and the S3 server's files where they were elsewhere)."""
+        s3 = self.folder / "s3"
+        elsewhere = s3.resolve() if s3.is_symlink() else None
         lifecycle.down(self.cfg)
+        if elsewhere is not None:
+            shutil.rmtree(elsewhere, ignore_errors=True)
 
     # ------------------------------------------------------------ commands
 

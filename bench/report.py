@@ -189,8 +189,9 @@ def standby_table(doc: dict) -> list[str]:
     cores = found.get("cores")
     placement = (f"Two machines on one: the primary's PostgreSQL, the load and pgBackRest's backup command on core(s) "
                  f"{', '.join(map(str, cores['primary']))}; the standby (its PostgreSQL and the pgBackRest remote "
-                 f"its sshd starts) and the S3 server on core(s) {', '.join(map(str, cores['elsewhere']))}; one disk "
-                 "shared." if cores else "One core: every process shares it, which two machines would not.")
+                 f"its sshd starts) and the S3 server on core(s) {', '.join(map(str, cores['elsewhere']))}; the "
+                 "S3 server's files in memory (a bucket is another machine's disk), the hosts' data directories "
+                 "on one disk." if cores else "One core: every process shares it, which two machines would not.")
     load = found["load"]
     lines = [*separate_run(found, "standby"),
              f"The primary's peak: {found['peak_tps']:.0f} tps; the load runs at {found['rate_tps']:.0f} tps "

@@ -308,8 +308,9 @@ def test_the_standby_section_shows_both_sources_side_by_side_and_where_each_proc
 def test_the_standby_section_runs_in_a_lab_of_its_own_and_joins_the_first_labs_document():
     from bench.__main__ import labs, merged_runs
 
-    assert labs(["full", "standby", "day"]) == [((), ["full", "day"]), (("standby",), ["standby"])]
-    assert labs(["standby"]) == [(("standby",), ["standby"])]
+    own = {"roles": ("standby",), "s3_in_memory": True}
+    assert labs(["full", "standby", "day"]) == [({}, ["full", "day"]), (own, ["standby"])]
+    assert labs(["standby"]) == [(own, ["standby"])]
     first, second = result_doc(), standby_doc()
     merged = merged_runs(merged_runs({}, first, ["full"]), second, ["standby"])
     assert merged["full"] == first["full"] and merged["standby"] == second["standby"]
