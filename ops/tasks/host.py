@@ -88,7 +88,7 @@ def standby(c, stack=None, host=None, force=False, dry_run=False):
     target = cfg.with_role("standby") if host is None else next((h for h in cfg.hosts if h.name == host), None)
     if target is None or target.role != "standby":
         if target is not None and target.role == "primary":
-            raise PgvaultError(f"{host} is the stack's primary, not its standby",
+            raise PgvaultError(f"{host} is not the stack's standby but its primary",
                                f"after a failover, swap the roles in {cfg.file} first (the failover runbook, step 2)",
                                ExitCode.USAGE)
         raise PgvaultError("the stack has no standby host" if host is None else f"{host} is not the stack's standby",

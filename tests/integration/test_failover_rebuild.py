@@ -95,11 +95,11 @@ def test_rebuilding_onto_the_current_primary_is_refused_before_anything_changes(
     for args in (("--force",), ("--force", "--dry-run"), ("--host", "db2", "--force")):
         line = _refused(pair.fab("host.standby", *args), "db2 runs as a primary", "swap the roles")
         assert "never rebuilds a running primary" in line
-    _refused(pair.fab("host.standby", "--host", "db1", "--force"), "db1 is the stack's primary, not its standby",
+    _refused(pair.fab("host.standby", "--host", "db1", "--force"), "db1 is not the stack's standby but its primary",
              "swap the roles")
 
     _swap_roles(pair)  # the failover runbook's step 2: db2 primary, db1 standby
-    _refused(pair.fab("host.standby", "--host", "db2", "--force"), "db2 is the stack's primary, not its standby")
+    _refused(pair.fab("host.standby", "--host", "db2", "--force"), "db2 is not the stack's standby but its primary")
     # without --force, the fix it names is the old primary's rebuild, never production's
     unforced = _refused(pair.fab("host.standby"), "holds a cluster that is not a standby")
     assert unforced.endswith("fab host.standby --host db1 --force"), unforced
