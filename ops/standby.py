@@ -111,10 +111,7 @@ def build(conn: Conn, view: StackConfig, primary: StackConfig, primary_state: di
     if state is not None:
         service.control(conn, view, "stop")
     owner = pg.os_user
-    if not remote.run(conn, ["test", "-d", pg.socket_dir], warn=True).ok:
-        remote.ensure_dir(conn, DesiredDir(pg.socket_dir, owner, 0o755))
-    if pg.control == "pg_ctl" and pg.log_file:  # pg_ctl writes the server log as the OS user
-        remote.ensure_dir(conn, DesiredDir(pg.log_file.rsplit("/", 1)[0], owner, 0o755))
+    service.ensure_dirs(conn, view)
     remote.ensure_dir(conn, DesiredDir(pg.data_dir, owner, 0o700))
     result = remote.run(conn, argv, user=owner, warn=True)
     if not result.ok:
