@@ -22,6 +22,7 @@ from pgvault.edges.build import build_id
 from pgvault.edges.execute import Conn
 from pgvault.edges.secretstore import repository_secrets, restore_secrets
 from pgvault.edges.stackfile import stack_path
+from pgvault.edges.waiting import within
 
 
 def features(conn: Conn, cfg: StackConfig) -> Features:
@@ -201,7 +202,17 @@ def apply(conn: Conn, cfg: StackConfig, host_plan: HostPlan, say) -> None:
         say(f"  pgbackrest stanza-create and check for stanza {cfg.pgbackrest.stanza}")
         for name in ("stanza-create", "check"):
             argv = pgbackrest.command(cfg, name, *pgbackrest.primary_only(cfg, name))
-            result = remote.run(conn, argv, user=cfg.postgres.os_user, warn=True)
+            runs = []
+
+            def done(argv=argv, runs=runs) -> bool:
+                # right after the reload above, archive-push catching up (asynchronously) holds the archive lock
+                # for a few seconds: wait for it rather than fail
+                runs.append(remote.run(conn, argv, user=cfg.postgres.os_user, warn=True))
+                return runs[-1].ok or pgbackrest.summarise_error(runs[-1].stdout + runs[-1].stderr)[0] != (
+                    pgbackrest.LOCK_HELD)
+
+            within(60, done, interval=2)
+            result = runs[-1]
             if not result.ok:
                 raise PgvaultError(pgbackrest.summarise_error(result.stdout + result.stderr)[1],
                                    "fix the cause and run fab host.setup again", ExitCode.FAILED)

@@ -139,6 +139,7 @@ def context(cfg: StackConfig) -> dict:
         "primary_ssh": ssh_command(cfg.primary),
         "staging": cfg.with_role("staging"),
         "staging_view": landing,
+        "staging_psql": lambda database: shlex.join(postgres.psql_argv(landing, database, script=False)),
         "staging_cron": cron.cron_file(landing),
         "where": lambda host, user="": where(cfg, host, user),
         "scratch_export": export,

@@ -1,7 +1,8 @@
 """The standby on the control side: build it from the repository, promote it, fence the old primary.
 
 What is decided is pure (``pgvault.core.standby``); this module reaches the two hosts over SSH and does it.
-A standby is built once (``fab host.standby``), then kept by ``host.setup`` like any host.  Failover
+A standby is built once (``fab host.standby``), then kept by ``host.setup`` like any host; after a failover
+the fenced old primary is rebuilt the same way (``--force``) and its fence lifted once it streams.  Failover
 (``fab host.promote``) fences the old primary first (PostgreSQL stopped, ``pgbackrest stop``: pgBackRest
 refuses archive-push and backup on that host while its stop file exists), waits until the standby has
 replayed everything the old primary wrote, promotes it and proves it archives on its new timeline.  The
@@ -57,33 +58,60 @@ def fence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> list[str]
     return steps
 
 
-def build(conn: Conn, view: StackConfig, primary: StackConfig, force: bool, dry_run: bool, say) -> bool:
-    """Build the standby ``view`` from the repository as a streaming standby of ``primary``; True if built.
+def unfence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> bool:
+    """Lift the fence (``pgbackrest start``) on a host that now runs as a streaming standby; True if lifted.
 
-    :raises PgvaultError: when its data directory holds a cluster that is not a streaming standby (unless
-        ``force``), or the restore fails
+    Only :func:`build` calls it, once the host is proved in recovery and streaming: a standby archives
+    nothing, and the fence would refuse the pgBackRest remote a backup from the standby starts there.
+    """
+    if not stopped(conn, cfg):
+        return False
+    name = cfg.hosts[0].name
+    say(f"  {'would ' if dry_run else ''}pgbackrest start on {name} (lift the fence: a standby in recovery archives "
+        "nothing, and backups read it again)")
+    if not dry_run:
+        remote.run(conn, pgbackrest.command(cfg, "start"), user=cfg.postgres.os_user)
+    return True
+
+
+def build(conn: Conn, view: StackConfig, primary: StackConfig, primary_state: dict | None, force: bool,
+          dry_run: bool, say) -> str:
+    """Build the standby ``view`` from the repository as a streaming standby of ``primary``.
+
+    A host fenced after a failover (the old primary, rebuilt as the new standby) has its fence lifted once it
+    streams.
+
+    :param primary_state: :func:`role_state` of the stack's primary (``None`` when it is down)
+    :returns: what changed (``"dry run"`` when something would), ``""`` for nothing
+    :raises PgvaultError: before anything changes when the host runs as a primary or the stack's primary is not a
+        running primary (:func:`standby.build_refusal`, even with ``force``), when its data directory holds a
+        cluster that is not a streaming standby (unless ``force``); or when the restore fails
     """
     name, pg = view.hosts[0].name, view.postgres
     state = role_state(conn, view)
+    refusal = standby.build_refusal(view, primary, state, primary_state)
+    if refusal is not None:
+        raise refusal
     if state is not None and state.get("in_recovery") and not force:
         say(f"  {name} is already a standby (streaming: {'yes' if state.get('streaming') else 'no'})")
-        return False
+        lifted = state.get("streaming") and unfence(conn, view, say, dry_run)
+        return ("dry run" if dry_run else "fence lifted") if lifted else ""
     exists = remote.run(conn, ["test", "-e", f"{pg.data_dir}/PG_VERSION"], warn=True).ok
     if exists and not force:
         raise PgvaultError(f"{pg.data_dir} on {name} already holds a cluster that is not a standby",
                            f"move it away, or rebuild over it with fab host.standby --host {name} --force",
                            ExitCode.USAGE)
     argv = pgbackrest.command(view, "restore", *standby.restore_options(view, primary, delta=exists))
-    say(f"  {'would ' if dry_run else ''}restore {name} from the repository as a standby of {primary.hosts[0].name}")
+    say(f"  {'would ' if dry_run else ''}restore {name} from the repository as a standby of {primary.hosts[0].name}"
+        f"{' over its data directory (--delta)' if exists else ''}")
     if dry_run:
-        return False
+        if stopped(conn, view):
+            say(f"  would pgbackrest start on {name} once it streams (lift the fence)")
+        return "dry run"
     if state is not None:
         service.control(conn, view, "stop")
     owner = pg.os_user
-    if not remote.run(conn, ["test", "-d", pg.socket_dir], warn=True).ok:
-        remote.ensure_dir(conn, DesiredDir(pg.socket_dir, owner, 0o755))
-    if pg.control == "pg_ctl" and pg.log_file:  # pg_ctl writes the server log as the OS user
-        remote.ensure_dir(conn, DesiredDir(pg.log_file.rsplit("/", 1)[0], owner, 0o755))
+    service.ensure_dirs(conn, view)
     remote.ensure_dir(conn, DesiredDir(pg.data_dir, owner, 0o700))
     result = remote.run(conn, argv, user=owner, warn=True)
     if not result.ok:
@@ -93,7 +121,8 @@ def build(conn: Conn, view: StackConfig, primary: StackConfig, force: bool, dry_
         raise PgvaultError(f"{name} started but does not stream from {primary.hosts[0].name}",
                            "see its PostgreSQL log (primary_conninfo, pg_hba.conf on the primary)", ExitCode.FAILED)
     say(f"  {name} streams from {primary.hosts[0].name}")
-    return True
+    unfence(conn, view, say)
+    return "built and streaming"
 
 
 def _checkpoint_lsn(conn: Conn, cfg: StackConfig) -> int | None:
@@ -149,5 +178,6 @@ def promote(c, cfg: StackConfig, name: str, primary_lost: bool, dry_run: bool, s
     timeline = int(segment[:8], 16)
     say(f"  {name} is the primary on timeline {timeline}; it archived {segment}")
     say(f"next: swap the roles in {cfg.file} ({name}: role primary; {old.name}: role standby, or remove it), "
-        "then fab host.setup and fab backup.full")
+        f"then fab host.setup and fab backup.full; later rebuild {old.name} as the standby: fab host.standby "
+        f"--host {old.name} --force (the failover runbook)")
     return {"promoted": name, "timeline": timeline, "archived": segment, "fenced": old.name if fenced_at else None}

@@ -17,7 +17,8 @@ LAYERS = {"unit": "unit", "specs": "unit", "golden": "unit", "infra": "infra", "
 #: the longest modules, longest first: ``make test`` (pytest-xdist, ``--dist loadfile``) hands them out before the
 #: rest, so no worker starts one of them when the others are nearly done. Only an order: a module missing here
 #: just starts later.
-LONGEST_FIRST = ("integration/test_staging.py", "integration/test_standby.py",
+LONGEST_FIRST = ("integration/test_staging.py", "integration/test_standby.py", "integration/test_failover_rebuild.py",
+                 "integration/test_promote_staging.py",
                  "integration/test_faults.py", "integration/test_runbooks.py", "integration/test_wal_history.py",
                  "integration/test_monitoring.py", "integration/test_expire.py", "integration/test_drills.py",
                  "integration/test_three_hosts.py", "integration/test_backup_restore.py",

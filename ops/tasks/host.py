@@ -78,18 +78,26 @@ def check(c, stack=None, host=None, json_=False):
 def standby(c, stack=None, host=None, force=False, dry_run=False):
     """Build the stack's standby from the repository (pgbackrest restore --type=standby) and start it streaming.
 
-    Needs a backup in the repository and host.setup run first. A data directory that already holds a
-    cluster is refused unless --force (then it is stopped and rebuilt with --delta); a running standby is
-    left alone ("no changes"). Run fab host.setup afterwards: it writes the standby's own files.
+    Needs a backup in the repository, host.setup run first and the stack's primary running. A data directory
+    that already holds a cluster is refused unless --force (then it is stopped and rebuilt with --delta); a
+    host running out of recovery (a primary) is refused even with --force; a running standby is left alone
+    ("no changes"). A fenced host (the old primary after a failover) has its fence lifted (pgbackrest start)
+    once it streams. Run fab host.setup afterwards: it writes the standby's own files.
     """
     cfg = load_stack(stack)
     target = cfg.with_role("standby") if host is None else next((h for h in cfg.hosts if h.name == host), None)
     if target is None or target.role != "standby":
+        if target is not None and target.role == "primary":
+            raise PgvaultError(f"{host} is not the stack's standby but its primary",
+                               f"after a failover, swap the roles in {cfg.file} first (the failover runbook, step 2)",
+                               ExitCode.USAGE)
         raise PgvaultError("the stack has no standby host" if host is None else f"{host} is not the stack's standby",
                            "give a host role: standby in the stack file", ExitCode.USAGE)
     (_, conn, view), = ssh.connections(c, cfg, target.name)
-    built = standby_ops.build(conn, view, cfg.on(cfg.primary.name), force, dry_run, say)
-    say(f"host.standby {target.name}: " + ("built and streaming" if built else "no changes"))
+    (_, primary_conn, primary_view), = ssh.connections(c, cfg, cfg.primary.name)
+    done = standby_ops.build(conn, view, primary_view, standby_ops.role_state(primary_conn, primary_view), force,
+                             dry_run, say)
+    say(f"host.standby {target.name}: " + (done or "no changes"))
 
 
 @pgvault_task()

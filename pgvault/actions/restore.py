@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from pgvault.actions import backup, walproof
-from pgvault.core import catalog, pgbackrest, render, roles, scratch
+from pgvault.core import catalog, pgbackrest, render, roles, scratch, standby
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
 from pgvault.core.pgbackrest import REPOSITORY_DAMAGE, BackupSet, failure, summarise_error
 from pgvault.core.plan import DesiredDir, DesiredFile
@@ -358,12 +358,13 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")
         service.control(conn, cfg, "stop")
+    service.ensure_dirs(conn, cfg)  # a promoted staging host, a new machine: its cluster never ran there
     remote.ensure_dir(conn, DesiredDir(cfg.postgres.data_dir, cfg.postgres.os_user, 0o700))
     started = time.monotonic()
     chosen, damaged = _restore_from(
         conn, cfg, plan,
         lambda candidate: ["--delta", f"--set={candidate.label}", "--log-level-console=detail",
-                           *target.pgbackrest_options()],
+                           *target.pgbackrest_options(), *standby.own_address_options(cfg)],
         say, lambda: None, None, "PostgreSQL is stopped; fix the cause and run the restore again")
     say("  starting PostgreSQL")
     service.control(conn, cfg, "start")

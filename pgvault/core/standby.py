@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.schema import HostConfig, StackConfig
 
 #: key type of the hosts' pgBackRest keys
@@ -144,10 +145,17 @@ def restore_options(standby: StackConfig, primary: StackConfig, delta: bool) -> 
     options = ["--type=standby", "--archive-mode=preserve", f"--pg1-path={standby.postgres.data_dir}",
                f"--recovery-option=primary_conninfo={primary_conninfo(standby, primary)}",
                "--recovery-option=recovery_target_timeline=latest", "--log-level-console=info"]
-    if config_inside_data(standby):
-        options += [f"--recovery-option=port={standby.postgres.port}",
-                    f"--recovery-option=unix_socket_directories={standby.postgres.socket_dir}"]
-    return options + (["--delta"] if delta else [])
+    return options + own_address_options(standby) + (["--delta"] if delta else [])
+
+
+def own_address_options(cfg: StackConfig) -> list[str]:
+    """``--recovery-option``s that keep a cluster restored from another host's backup on ``cfg.hosts[0]``'s own
+    port and socket folder, when its configuration comes with the data directory (:func:`config_inside_data`);
+    none otherwise.  pgBackRest writes them into ``postgresql.auto.conf``, which outranks ``postgresql.conf``."""
+    if not config_inside_data(cfg):
+        return []
+    return [f"--recovery-option=port={cfg.postgres.port}",
+            f"--recovery-option=unix_socket_directories={cfg.postgres.socket_dir}"]
 
 
 #: the state of a host's PostgreSQL that failover and host.check judge
@@ -182,3 +190,32 @@ def role_drifts(cfg: StackConfig, state: dict | None, stopped: bool) -> list[str
     if me.role == "standby" and state.get("in_recovery") and not state.get("streaming"):
         out.append(f"the standby {me.name} is not streaming from the primary (it replays the archive only)")
     return out
+
+
+def build_refusal(target: StackConfig, primary: StackConfig, state: dict | None,
+                  primary_state: dict | None) -> PgvaultError | None:
+    """Why ``host.standby`` must not build ``target`` as a standby of ``primary``, even with ``--force``.
+
+    Checked before anything changes, so that neither the build nor its messages (the ``--force`` a refusal
+    suggests) ever reach production: a host running out of recovery is never rebuilt (after a failover that
+    is the new primary, until the roles are swapped in the stack file), and a standby is only built when the
+    stack's primary is a running primary to stream from.
+
+    :param state: :data:`ROLE_STATE_SQL`'s answer on ``target``; ``None`` when its PostgreSQL is down
+    :param primary_state: the same on the stack's primary
+    """
+    name, there = target.hosts[0].name, primary.hosts[0].name
+    swap = (f"after a failover, swap the roles in {target.file} first ({name}: role primary, the old primary: "
+            "role standby; the failover runbook, step 2)")
+    if state is not None and not state.get("in_recovery"):
+        if primary_state is not None and not primary_state.get("in_recovery"):
+            return PgvaultError(f"{name} and {there} both run as primaries (out of recovery): host.standby never "
+                                "rebuilds a running primary", "see fab host.check, and fence the one that is not "
+                                "production (fab host.fence --host <it>) before rebuilding it", ExitCode.USAGE)
+        return PgvaultError(f"{name} runs as a primary (out of recovery): host.standby never rebuilds a running "
+                            "primary", swap, ExitCode.USAGE)
+    if primary_state is None or primary_state.get("in_recovery"):
+        why = "down" if primary_state is None else "in recovery"
+        return PgvaultError(f"the stack's primary {there} is {why}: a standby streams from a running primary",
+                            f"start {there}, or {swap}", ExitCode.USAGE)
+    return None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from pgvault.core.plan import DesiredDir
 from pgvault.core.schema import StackConfig
 from pgvault.edges import remote
 from pgvault.edges.execute import Conn
@@ -33,3 +34,13 @@ def is_running(conn: Conn, cfg: StackConfig) -> bool:
     pg = cfg.postgres
     argv = [f"{pg.bin_dir}/pg_isready", "-q", "-h", pg.socket_dir, "-p", str(pg.port)]
     return remote.run(conn, argv, warn=True).ok
+
+
+def ensure_dirs(conn: Conn, cfg: StackConfig) -> None:
+    """The folders a start needs on a host whose cluster never ran there (a standby built, a staging host
+    promoted): the socket folder and, under ``pg_ctl``, the server log's, which it writes as the OS user."""
+    pg = cfg.postgres
+    if not remote.run(conn, ["test", "-d", pg.socket_dir], warn=True).ok:
+        remote.ensure_dir(conn, DesiredDir(pg.socket_dir, pg.os_user, 0o755))
+    if pg.control == "pg_ctl" and pg.log_file:
+        remote.ensure_dir(conn, DesiredDir(pg.log_file.rsplit("/", 1)[0], pg.os_user, 0o755))

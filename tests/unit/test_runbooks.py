@@ -126,3 +126,38 @@ def test_with_a_staging_host_restores_are_checked_there_and_dr_offers_to_promote
     assert "role: primary            # was: staging" in promote and "--in-place --force" in promote
     assert "port 5433" in promote and "backup** keys" in promote
     assert runbooks.where(make_stack(), "restore", "postgres") == runbooks.where(make_stack(), "db", "postgres")
+
+
+def test_the_failover_runbook_rebuilds_the_old_primary_by_its_role_never_by_a_name():
+    """Rendered before the failover or after the roles are swapped, step 4 never points --force at production."""
+    hosts = [{"name": "db1", "address": "db1.example.internal"},
+             {"name": "db2", "address": "db2.example.internal", "role": "standby"}]
+    for swapped in (False, True):
+        roles = ("standby", "primary") if swapped else ("primary", "standby")
+        cfg = make_stack(hosts=[{**h, "role": r} for h, r in zip(hosts, roles, strict=True)])
+        cfg = cfg.on(cfg.primary.name)
+        text = runbooks.render_all(cfg)["failover.md"]
+        steps = {b.step: b for b in runbooks.blocks("failover", text)}
+        assert list(steps) == ["failover-1", "failover-3", "failover-4"]
+        rebuild = steps["failover-4"].code
+        assert f"fab host.standby --stack {cfg.name} --force\n" in rebuild and "--host" not in rebuild
+        old, new = cfg.primary.name, cfg.with_role("standby").name  # as this render's failover sees them
+        assert f"would restore {old} from the repository as a standby of\n{new} over" in text
+
+
+def test_promoting_staging_is_runnable_and_fences_the_primary_first():
+    staging = {"name": "stage1", "address": "stage1.example.internal", "role": "staging",
+               "postgres": {"port": 5433, "data_dir": "/srv/stage/data"}}
+    cfg = make_stack(hosts=[{"name": "db1", "address": "db1.example.internal"}, staging])
+    text = runbooks.render_all(cfg)["disaster-recovery.md"]
+    lines = text.splitlines()
+    promote = [b for b in runbooks.blocks("disaster-recovery", text) if b.step.startswith("dr-staging-")]
+    assert [b.step for b in promote] == ["dr-staging-1", "dr-staging-2", "dr-staging-4", "dr-staging-5"]
+    assert promote[0].code == f"fab host.fence --stack {cfg.name} --host db1\n"
+    for block in promote:
+        before = next(line for line in reversed(lines[:block.line]) if line.strip())
+        assert before == runbooks.where(cfg, block.host, block.user)
+        assert "db1.example.internal" not in block.code
+    assert "/srv/stage/data" in promote[1].code and "-p 5433" in promote[3].code
+    assert runbooks.blocks("disaster-recovery", runbooks.render_all(make_stack())["disaster-recovery.md"])[-1].step == (
+        "dr-5"), "without a staging host the promotion has no block"

@@ -112,3 +112,22 @@ def test_a_view_of_a_view_is_the_host_as_the_stack_file_says():
     options = dict((o.key, o.value) for _, opts in pgbackrest.conf_sections(primary) for o in opts)
     assert options["pg1-path"] == "/srv/db2/data" and options["pg2-path"] == cfg.postgres.data_dir
     assert options["pg2-port"] == "5432"
+
+
+def test_host_standby_never_rebuilds_a_running_primary_nor_builds_without_one_to_stream_from():
+    """Refusals come before anything changes and whatever --force says; each names the swap, never a --force."""
+    cfg = stack()
+    target, primary = cfg.on("db2"), cfg
+    primary_up, standby_up = {"in_recovery": False}, {"in_recovery": True, "streaming": 1}
+    assert standby.build_refusal(target, primary, None, primary_up) is None
+    assert standby.build_refusal(target, primary, standby_up, primary_up) is None
+    # after a failover with the roles not swapped: the stack's standby is the new primary, its primary fenced
+    promoted = standby.build_refusal(target, primary, {"in_recovery": False}, None)
+    assert "db2 runs as a primary" in promoted.message and "swap the roles" in promoted.fix
+    both = standby.build_refusal(target, primary, {"in_recovery": False}, primary_up)
+    assert "both run as primaries" in both.message and "fab host.fence" in both.fix
+    for state, why in ((None, "down"), ({"in_recovery": True}, "in recovery")):
+        lost = standby.build_refusal(target, primary, None, state)
+        assert f"the stack's primary db1 is {why}" in lost.message and "swap the roles" in lost.fix
+    for refusal in (promoted, both, lost):
+        assert refusal.code == 2 and "--force" not in refusal.one_line() and "\n" not in refusal.one_line()
