@@ -30,6 +30,11 @@ BACKUP_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", 
 BACKUP_LIST_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions"]
 #: read-only object actions for restores and drills
 RESTORE_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+#: the restore principal's one write: a drill's result, below its stanza's drill results (no delete, no tagging;
+#: the bucket is versioned, so even an overwrite keeps the older version)
+DRILL_RESULT_ACTIONS = ["s3:PutObject"]
+#: what S3 asks of a writer's KMS permissions to encrypt a put with the bucket's default SSE-KMS key
+DRILL_RESULT_KEY_ACTIONS = ["kms:GenerateDataKey"]
 #: what the break-glass role may do on the bucket (explicit, no wildcards)
 BREAK_GLASS_ACTIONS = ["s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
                        "s3:GetObjectRetention", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
@@ -73,16 +78,32 @@ def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix
     ]}
 
 
-def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str) -> dict:
-    """Restores and drills: read only (no Put, no Delete), so a mistake cannot touch the repository."""
+def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str,
+                   drill_results: str, region: str) -> dict:
+    """Restores and drills: read the repository and the logical dumps, and put one thing, a drill's result, under
+    ``drill_results`` (``pgvault.core.bucket.drills_prefix``: ``drills/<stanza>/``).  No delete anywhere, no put
+    elsewhere, so a mistake on a restore host cannot touch the repository; the result's encryption with the data
+    key is allowed only through S3 (``kms:ViaService``), which is how the bucket's default encryption asks."""
     prefixes = [repo_prefix, f"{logical_prefix}/"]
     return {"Version": VERSION, "Statement": [
         *_list_statements(bucket_arn, prefixes),
         {"Sid": "ReadObjects", "Effect": "Allow", "Action": RESTORE_OBJECT_ACTIONS,
          "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
+        *drill_results_statements(bucket_arn, key_arn, drill_results, region),
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn},
         {"Sid": "Passphrase", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameter_arn},
     ]}
+
+
+def drill_results_statements(bucket_arn: str, key_arn: str, drill_results: str, region: str) -> list[dict]:
+    """The restore principal's drill-results grant: PutObject below ``drill_results`` only, and the data key's
+    GenerateDataKey only when S3 asks for it (a put under the bucket's default SSE-KMS encryption)."""
+    return [
+        {"Sid": "DrillResults", "Effect": "Allow", "Action": DRILL_RESULT_ACTIONS,
+         "Resource": f"{bucket_arn}/{drill_results}*"},
+        {"Sid": "DrillResultsKey", "Effect": "Allow", "Action": DRILL_RESULT_KEY_ACTIONS, "Resource": key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
+    ]
 
 
 def break_glass_policy(bucket_arn: str, key_arn: str) -> dict:
@@ -101,10 +122,10 @@ def ec2_trust() -> dict:
 
 
 def restore_trust(operators: list[str]) -> dict:
-    """Trust policy of the read-only restore role: EC2 (its instance profile) and the listed operators.
+    """Trust policy of the restore role: EC2 (its instance profile) and the listed operators.
 
     Operators assume it with ``aws sts assume-role`` or an ``AWS_PROFILE`` with ``role_arn``; no MFA
-    condition, because it can only read and SSO sessions carry no MFA flag.
+    condition, because it can only read (and put drill results) and SSO sessions carry no MFA flag.
     """
     trust = ec2_trust()
     if operators:

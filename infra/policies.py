@@ -8,9 +8,12 @@ engine-level properties (camelCase) in ``infra.checks``, of the whole stack in
 object is built only in ``infra/policypack/__main__.py``, because its
 constructor starts a gRPC server.
 
-The pack reads one setting, ``repoPrefix`` (the pgBackRest repository's key
-prefix), given with ``--policy-pack-config`` as
-``{"pgbackrest-repository-lifecycle": {"repoPrefix": "pgbackrest/"}}``.
+The pack reads two settings, given with ``--policy-pack-config``: ``repoPrefix``
+(the pgBackRest repository's key prefix) as
+``{"pgbackrest-repository-lifecycle": {"repoPrefix": "pgbackrest/"}}``, and
+``drillsPrefix`` (``repository.drills_prefix``, below which the restore
+principal may put drill results) as
+``{"restore-role-read-only": {"drillsPrefix": "drills"}}``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ DEFAULT_REPO_PREFIX = RepositoryConfig.model_fields["path"].default.strip("/") +
 REPO_PREFIX_SCHEMA = PolicyConfigSchema(properties={"repoPrefix": {
     "type": "string", "pattern": "^[a-z0-9][a-z0-9_/-]*/$", "default": DEFAULT_REPO_PREFIX,
     "description": "key prefix of the pgBackRest repository (repository.path without its leading slash, plus '/')"}})
+#: the drill results' prefix when the pack's config does not say otherwise: the schema's default
+DEFAULT_DRILLS_PREFIX = RepositoryConfig.model_fields["drills_prefix"].default
+DRILLS_PREFIX_SCHEMA = PolicyConfigSchema(properties={"drillsPrefix": {
+    "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$", "default": DEFAULT_DRILLS_PREFIX,
+    "description": "key prefix of drill results (repository.drills_prefix), below which, in its stanza's folder, "
+                   "the restore principal may put drill results"}})
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 IAM_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy",
                 "aws:iam/role:Role")
@@ -60,6 +69,10 @@ def _repo_prefix(args) -> str:
     return (args.get_config() or {}).get("repoPrefix", DEFAULT_REPO_PREFIX)
 
 
+def _drills_prefix(args) -> str:
+    return (args.get_config() or {}).get("drillsPrefix", DEFAULT_DRILLS_PREFIX)
+
+
 POLICIES = [
     _resource("bucket-tls-only", "every bucket policy denies all S3 requests without TLS or below TLS 1.2",
               (BUCKET_POLICY,), checks.check_tls_only),
@@ -79,7 +92,8 @@ POLICIES = [
     _stack("buckets-guarded", "every bucket has a bucket policy, a public access block, encryption and versioning",
            lambda a, r: stack_checks.check_buckets(a.resources, r)),
     _stack("restore-role-read-only", "roles and IAM users declare their purpose; the restore role and the restore "
-           "user can only read", lambda a, r: stack_checks.check_principals(a.resources, r)),
+           "user can only read, but for putting drill results below <drillsPrefix>/<stanza>/",
+           lambda a, r: stack_checks.check_principals(a.resources, r, _drills_prefix(a)), DRILLS_PREFIX_SCHEMA),
     _stack("dead-man-alarms-present", "every \"too old\" metric has an alarm",
            lambda a, r: stack_checks.check_dead_man_alarms(a.resources, r)),
 ]

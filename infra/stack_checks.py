@@ -10,11 +10,13 @@ preview, while names and ARNs are unknown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.checks import allowed_actions, policy_documents, statements
+from infra.checks import as_list, policy_documents, statements
+from infra.documents import DRILL_RESULT_ACTIONS, DRILL_RESULT_KEY_ACTIONS
 from infra.names import PURPOSE_TAG, PURPOSES, RESTORE
 from pgvault.core import metrics
 from pgvault.core.lifecycle import from_engine, repository_violations
@@ -43,8 +45,10 @@ POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
 USER_GROUPS = "aws:iam/userGroupMembership:UserGroupMembership"
 GROUP_MEMBERSHIP = "aws:iam/groupMembership:GroupMembership"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-#: the only actions a restore role or user may have: reading objects, listings, the data key and the passphrase
+#: what a restore role or user may do anywhere: read objects, list, decrypt with the data key, read the passphrase
 READ_ONLY_ACTIONS = ("s3:Get", "s3:List", "kms:Decrypt", "kms:DescribeKey", "ssm:GetParameter")
+#: and its one write, which :func:`drill_results_only` confines (``infra.documents.drill_results_statements``)
+DRILL_RESULT_WRITES = (*DRILL_RESULT_ACTIONS, *DRILL_RESULT_KEY_ACTIONS)
 #: what S3 server access logging accepts as its target bucket's default encryption
 LOG_TARGET_ENCRYPTION = "AES256"
 
@@ -174,10 +178,28 @@ PRINCIPALS = (
 )
 
 
-def check_principals(resources: list, report: Report) -> None:
+def drill_results_only(statement: dict, action: str, drills_prefix: str) -> str | None:
+    """Why ``action``, granted by ``statement`` to a restore principal, reaches beyond drill results (``None`` when
+    it does not): a put only on objects below ``<bucket>/<drills_prefix>/<one stanza>/``, and the data key's
+    GenerateDataKey only through S3 (``kms:ViaService`` ``s3.<region>.amazonaws.com``), as
+    ``infra.documents.drill_results_statements`` writes them."""
+    if {"NotResource", "NotAction"} & statement.keys():
+        return "with NotResource or NotAction"
+    if action in DRILL_RESULT_ACTIONS:
+        below = re.compile(rf"^arn:aws[a-z-]*:s3:::[a-z0-9.-]+/{re.escape(drills_prefix)}/[a-z0-9_-]+/\*$")
+        outside = [r for r in as_list(statement.get("Resource")) if not (isinstance(r, str) and below.match(r))]
+        return f"on {', '.join(map(str, outside))}" if outside else None
+    via = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("kms:ViaService")
+    if isinstance(via, str) and re.fullmatch(r"s3\.[a-z0-9-]+\.amazonaws\.com", via):
+        return None
+    return "without a kms:ViaService condition naming S3"
+
+
+def check_principals(resources: list, report: Report, drills_prefix: str = "drills") -> None:
     """Every role and IAM user declares its purpose; a restore role's or restore user's policies, found through
-    the principal they are attached to (not by their names), only read, and it has no managed policy and (a user)
-    no group, whose permissions the pack cannot read."""
+    the principal they are attached to (not by their names), only read, but for putting drill results below
+    ``<drills_prefix>/<stanza>/`` (:func:`drill_results_only`), and it has no managed policy and (a user) no
+    group, whose permissions the pack cannot read."""
     for kind in PRINCIPALS:
         for principal in _of_type(resources, kind.typ):
             purpose = _purpose(principal)
@@ -188,10 +210,16 @@ def check_principals(resources: list, report: Report) -> None:
                 continue
             documents = policy_documents(principal.props) + [p.props.get("policy") for p in _attached(
                 resources, *kind.inline, principal)]
-            for action in allowed_actions(s for d in documents for s in statements(d)):
-                if not action.startswith(READ_ONLY_ACTIONS):
-                    report(f"the restore {kind.kind} may {action}; it must stay read only so a drill cannot touch "
-                           "the repository", principal.urn)
+            for statement in (s for d in documents for s in statements(d) if s.get("Effect") == "Allow"):
+                for action in as_list(statement.get("Action", [])):
+                    if action.startswith(READ_ONLY_ACTIONS):
+                        continue
+                    beyond = drill_results_only(statement, action, drills_prefix) if action in \
+                        DRILL_RESULT_WRITES else ""
+                    if beyond is not None:
+                        report(f"the restore {kind.kind} may {action}{' ' + beyond if beyond else ''}; it must stay "
+                               f"read only, but for putting drill results below {drills_prefix}/<stanza>/, so a "
+                               "drill cannot touch the repository", principal.urn)
             opaque = [a for typ, prop in kind.opaque for a in _attached(resources, typ, prop, principal)]
             if opaque or principal.props.get("managedPolicyArns"):
                 report(f"the restore {kind.kind} has {kind.opaque_what} attached, whose permissions the pack "

@@ -86,18 +86,13 @@ def _verify(cfg: StackConfig) -> dict:
     return {}
 
 
-def _where(cfg: StackConfig, key: str) -> str:
-    """Where a drill result is: in the bucket, or (``local:``) on this host when its keys are read-only."""
-    return key.removeprefix("local:") if key.startswith("local:") else f"s3://{cfg.repository.bucket}/{key}"
-
-
 def _drill(cfg: StackConfig) -> dict:
     kind = verdicts.scheduled_kind(datetime.now(UTC), cron_interval_seconds(cfg.schedule.drill))
     result = drill.run(LocalHost(), cfg.hosts[0], cfg, kind, log.info)
     if not result["passed"]:
         failed = [c["name"] for c in result["checks"] if not c["passed"]]
         raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",
-                           f"see {_where(cfg, result['key'])}", ExitCode.VERIFY)
+                           f"see s3://{cfg.repository.bucket}/{result['key']}", ExitCode.VERIFY)
     return {"rto_seconds": result["seconds"].get("rto"), "key": result["key"]}
 
 

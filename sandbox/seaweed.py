@@ -9,7 +9,8 @@ The sandbox is as strict as production: SeaweedFS enforces IAM policy
 documents attached to an identity (conditions included, and ``HeadBucket``
 counts as an unconditioned ``ListBucket``), and the documents are the very
 ones the Pulumi program deploys (``infra.documents``).  The DB host's keys get
-the backup policy, the restore keys the restore policy; only the admin
+the backup policy, the restore keys the restore policy (read only, but for
+putting drill results under ``drills/<stanza>/``); only the admin
 identity (bucket set-up, fault injection) has SeaweedFS's own Admin action.
 The bucket is versioned like the production one, with Object Lock when the
 stack's ``storage.object_lock`` says so.
@@ -24,6 +25,7 @@ from pathlib import Path
 import botocore.exceptions
 
 from infra import documents
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.errors import PgvaultError
 from pgvault.core.schema import StackConfig
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, S3_KEY, S3_KEY_SECRET
@@ -50,7 +52,8 @@ def policies(cfg: StackConfig) -> dict[str, dict]:
     return {
         BACKUP_POLICY: documents.backup_policy(bucket_arn, key, parameter, repo.repo_prefix, repo.logical_prefix,
                                                repo.drills_prefix, _ELSEWHERE.format("sns"), key),
-        RESTORE_POLICY: documents.restore_policy(bucket_arn, key, parameter, repo.repo_prefix, repo.logical_prefix),
+        RESTORE_POLICY: documents.restore_policy(bucket_arn, key, parameter, repo.repo_prefix, repo.logical_prefix,
+                                                 drills_prefix(cfg), repo.region),
     }
 
 

@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from infra import documents, names
 from infra.components.base import Component, generation_arguments, protects
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.policy import passphrase_parameter
 from pgvault.core.schema import StackConfig
 
@@ -29,6 +30,9 @@ class BackupAccessArgs:
     repo_prefix: str
     logical_prefix: str
     drills_prefix: str
+    #: the restore principal's one writable prefix (``pgvault.core.bucket.drills_prefix``: ``drills/<stanza>/``)
+    drill_results: str
+    region: str
     parameter_name: str
     iam_user: bool
     break_glass_principals: tuple[str, ...]
@@ -45,6 +49,7 @@ class BackupAccessArgs:
                    topic_arn=topic_arn, alerts_key_arn=alerts_key_arn,
                    prefix=names.prefix(cfg), repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
+                   drill_results=drills_prefix(cfg), region=cfg.repository.region,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
                    break_glass_principals=cfg.access.break_glass_principals,
                    restore_principals=cfg.access.restore_principals, protect=protects(cfg),
@@ -56,9 +61,9 @@ def _purpose(purpose: str) -> dict[str, str]:
 
 
 class BackupAccess(Component):
-    """Roles for backup and restore (read only), each also an instance profile, and break-glass; optional IAM
-    users for hosts outside AWS, one with the backup policy and one with the read-only restore policy (for drills
-    and restores); the repository passphrase as an SSM SecureString; the bucket policy.
+    """Roles for backup and restore (read only, but for putting drill results), each also an instance profile, and
+    break-glass; optional IAM users for hosts outside AWS, one with the backup policy and one with the restore
+    policy (for drills and restores); the repository passphrase as an SSM SecureString; the bucket policy.
 
     Operators listed in ``access.restore_principals`` may assume the restore role (roles have no access keys).
     Each role and user carries the ``pgvault:purpose`` tag by which the policy pack judges its policies.
@@ -82,7 +87,7 @@ class BackupAccess(Component):
             lambda v: json.dumps(documents.backup_policy(*v[0], args.repo_prefix, args.logical_prefix,
                                                          args.drills_prefix, v[1], v[2])))
         restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
-            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix)))
+            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix, args.drill_results, args.region)))
 
         backup_name, restore_name = names.iam_name(args.prefix, names.BACKUP), names.iam_name(args.prefix,
                                                                                              names.RESTORE)

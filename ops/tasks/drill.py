@@ -20,7 +20,7 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
     progress = reporter(json_)
     for entry, conn, view, source in restore_targets(c, cfg, host, in_place=False):
         progress(f"drill on {entry.name} ({entry.role})")
-        # the result goes to the bucket with this control side's keys: a staging host's own are read-only
+        # the result goes to the bucket with this control side's keys (a staging host's cron uses its restore keys)
         result = drill.run(conn, entry, view, target, progress, keep, source=source, store=cfg.on(cfg.primary.name))
         if json_:
             emit_json(result)
@@ -33,9 +33,7 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
             if "rto" in seconds:
                 say(f"  RTO {seconds['rto']} s (fetch {seconds['fetch']} s, replay {seconds['replay']} s), checks "
                     f"{seconds.get('checks', 0)} s; recovered to {result.get('recovered_to')}")
-            kept = result["key"].startswith("local:")
-            say(f"  result {'kept on ' + entry.name + ' at ' + result['key'][6:] if kept else 'stored at s3://'}"
-                f"{'' if kept else view.repository.bucket + '/' + result['key']}")
+            say(f"  result stored at s3://{view.repository.bucket}/{result['key']}")
         if not result["passed"]:
             failed = [ch["name"] for ch in result["checks"] if not ch["passed"]]
             raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",

@@ -5,7 +5,8 @@ A drill restores into a scratch cluster with the read-only configuration
 connections, that ``pg_amcheck`` finds no corruption, that exactly the
 canaries before the target are there, and that table counts are plausible.
 It measures the RTO per phase, stores its result as JSON beside the backups
-(``drills/<stanza>/``), removes the scratch cluster, and fails (exit 7) on
+(``drills/<stanza>/``; on a staging host with its restore keys, whose one
+write that is), removes the scratch cluster, and fails (exit 7) on
 any failed check.  A drill that cannot even restore is recorded as failed too.
 """
 
@@ -19,11 +20,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from pgvault.actions import backup, restore
 from pgvault.core import catalog, roles
 from pgvault.core import drill as verdicts
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
-from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.policy import CANARY_LSN_SLACK, archive_timeout_seconds
 from pgvault.core.postgres import psql_argv
 from pgvault.core.schema import HostConfig, StackConfig
@@ -82,8 +85,8 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
 
     :param source: where production's canaries and counts are read (default: as ``cfg.hosts[0]`` reaches
         production on its own; on a staging host, :func:`pgvault.core.roles.production_view`)
-    :param store: the stack whose credentials store the result in the bucket (default ``cfg``); a staging host's
-        own read-only keys cannot, so its result then stays on the host (``key`` is ``local:<path>``)
+    :param store: the stack whose credentials store the result in the bucket (default ``cfg``: on a staging host its
+        restore keys, whose one write is that put)
     """
     started = datetime.now(UTC)
     name = "drill-" + started.strftime("%Y%m%d-%H%M%S")
@@ -116,7 +119,7 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
             restore.drop(conn, cfg, restored["name"])
     result["finished"] = datetime.now(UTC).isoformat()
     result["passed"] = all(c["passed"] for c in result["checks"])
-    result["key"] = _store(store or cfg, result, conn, cfg)
+    result["key"] = _store(store or cfg, result)
     return result
 
 
@@ -189,21 +192,31 @@ def _recovery_lag(conn, cfg, target: Target, restored: dict, started: datetime) 
     return None if newest is None else verdicts.recovery_lag(target, started, newest["written_at"])
 
 
-def _store(store: StackConfig, result: dict, conn: Conn | None = None, cfg: StackConfig | None = None) -> str:
-    """Put the result beside the backups with ``store``'s credentials; where those are read-only (a staging
-    host's own), keep it in the host's job state folder instead and say where."""
+def _store(store: StackConfig, result: dict) -> str:
+    """Put the result beside the backups (``drills/<stanza>/``) with ``store``'s keys; its key.
+
+    On a staging host those are its restore keys ("restore keys, drills write only"): their one write is a put
+    below ``drills/<stanza>/`` (``infra.documents.restore_policy``), so the monitor reads the result there.
+
+    :raises PgvaultError: (exit 5) when the bucket refuses the put, naming the grant it needs
+    """
     key = verdicts.result_key(store, result)
-    body = json.dumps(result, indent=2)
-    if roles.holds_backup_keys(store.hosts[0]):
-        s3_client(store).put_object(Bucket=store.repository.bucket, Key=key, Body=body.encode(),
+    bucket = store.repository.bucket
+    try:
+        s3_client(store).put_object(Bucket=bucket, Key=key, Body=json.dumps(result, indent=2).encode(),
                                     ContentType="application/json")
-        return key
-    cfg = cfg or store
-    path = f"{cfg.jobs.state_dir}/drills/{result['name']}.json"
-    owner = cfg.postgres.os_user
-    remote.ensure_dir(conn, DesiredDir(path.rsplit("/", 1)[0], owner, 0o750))
-    remote.put_file(conn, DesiredFile(path, body + "\n", owner, 0o640))
-    return f"local:{path}"
+    except (ClientError, BotoCoreError) as exc:
+        outcome = "passed" if result["passed"] else "FAILED"
+        raise PgvaultError(f"drill {result['name']} {outcome} but its result could not be stored at s3://{bucket}/"
+                           f"{key}: {' '.join(str(exc).split())[:200]}",
+                           f"give the keys in use ({_keys_named(store)}) s3:PutObject on "
+                           f"{drills_prefix(store)}* (pulumi up writes it), or fix the endpoint, then drill again",
+                           ExitCode.UNREACHABLE) from None
+    return key
+
+
+def _keys_named(cfg: StackConfig) -> str:
+    return "the backup keys" if roles.holds_backup_keys(cfg.hosts[0]) else "the restore keys"
 
 
 # ---------------------------------------------------------------- drill.rpo

@@ -475,14 +475,14 @@ class AccessConfig(_Model):
 
     iam_user: bool = Field(
         False, description="also create IAM users with access keys for a DB host outside AWS: the backup user "
-        "and a read-only restore user for its drills and scratch restores"
+        "and a restore user for its drills and scratch restores (read only, but for putting drill results)"
     )
     break_glass_principals: tuple[str, ...] = Field(
         (), description="IAM ARNs that may assume the break-glass role (default: the account, with MFA)"
     )
     restore_principals: tuple[str, ...] = Field(
-        (), description="IAM ARNs of operators (users, roles, account root) that may assume the read-only restore "
-        "role, e.g. on-call's role; hosts use it through its instance profile"
+        (), description="IAM ARNs of operators (users, roles, account root) that may assume the restore role (read "
+        "only, but for putting drill results), e.g. on-call's role; hosts use it through its instance profile"
     )
 
     @field_validator("break_glass_principals", "restore_principals")

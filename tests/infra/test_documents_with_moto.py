@@ -78,7 +78,8 @@ def test_lifecycle_rules_are_accepted_by_s3_and_meet_aws_constraints(aws, cfg):
 @pytest.mark.parametrize("make", [
     lambda: documents.backup_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills",
                                     f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts", KEY_ARN),
-    lambda: documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical"),
+    lambda: documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills/crm/",
+                                     REGION),
     lambda: documents.break_glass_policy("arn:aws:s3:::b", KEY_ARN),
     lambda: documents.replication_policy("arn:aws:s3:::b", KEY_ARN, REGION, "arn:aws:s3:::b-replica",
                                          KEY_ARN.replace(REGION, "eu-central-1"), "eu-central-1",
@@ -100,7 +101,8 @@ def test_trust_policies_are_accepted_by_iam(aws, trust):
 
 
 def test_a_malformed_policy_is_refused(aws):
-    broken = documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical")
+    broken = documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical", "drills/crm/",
+                                      REGION)
     broken["Statement"][2]["Effect"] = "Maybe"
     with pytest.raises(ClientError, match="MalformedPolicyDocument"):
         aws("iam").create_policy(PolicyName="p", PolicyDocument=json.dumps(broken))
@@ -152,7 +154,8 @@ def test_the_restore_user_its_tag_policy_and_key_are_accepted_by_iam(aws, graphs
     iam = aws("iam")
     iam.create_user(UserName=user["name"], Tags=[{"Key": k, "Value": v} for k, v in user["tags"].items()])
     iam.put_user_policy(UserName=user["name"], PolicyName="restore", PolicyDocument=policy.inputs["policy"])
-    restore = documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical")
+    restore = documents.restore_policy("arn:aws:s3:::b", KEY_ARN, PARAM_ARN, "pgbackrest/", "logical",
+                                       "drills/crm/", REGION)
     iam.put_user_policy(UserName=user["name"], PolicyName="restore-realistic-arns", PolicyDocument=json.dumps(restore))
     key = iam.create_access_key(UserName=user["name"])["AccessKey"]
     assert key["Status"] == "Active" and key["UserName"] == user["name"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.policies import DEFAULT_REPO_PREFIX, POLICIES
+from infra.policies import DEFAULT_DRILLS_PREFIX, DEFAULT_REPO_PREFIX, POLICIES
 from pgvault.core.lifecycle import from_engine, repository_violations
 from tests.infra.harness import Resource, policy_violations
 
@@ -50,6 +50,11 @@ def _statement(doc: dict, sid: str) -> dict:
 
 def _grant(*actions: str, statement: str = "Action") -> Callable[[dict], None]:
     return lambda doc: doc["Statement"].append({"Effect": "Allow", statement: list(actions), "Resource": "*"})
+
+
+def _widen(sid: str, edit: Callable[[str], str]) -> Callable[[dict], None]:
+    """Rewrite the resource of statement ``sid``."""
+    return lambda doc: _statement(doc, sid).update(Resource=edit(_statement(doc, sid)["Resource"]))
 
 
 def _rule(resources, **fields):
@@ -135,7 +140,20 @@ CASES = {
     "kms:Encrypt for the restore role": (lambda r: _document(_restore_policy(r), _grant("kms:Encrypt")),
                                          "restore role may kms:Encrypt"),
     "s3:PutObject for the restore role": (lambda r: _document(_restore_policy(r), _grant("s3:PutObject")),
-                                          "restore role may s3:PutObject"),
+                                          "restore role may s3:PutObject on *"),
+    "the drill results' put widened to every stanza": (
+        lambda r: _document(_restore_policy(r), _widen("DrillResults", lambda v: v.rsplit("/", 2)[0] + "/*")),
+        "restore role may s3:PutObject on arn:aws:s3:::"),
+    "the drill results' put moved under the repository": (
+        lambda r: _document(_restore_policy(r), _widen("DrillResults",
+                                                       lambda v: v.replace("/drills/", "/pgbackrest/"))),
+        "restore role may s3:PutObject on arn:aws:s3:::"),
+    "s3:DeleteObject on the drill results": (
+        lambda r: _document(_restore_policy(r), lambda doc: _statement(doc, "DrillResults")["Action"].append(
+            "s3:DeleteObject")), "restore role may s3:DeleteObject"),
+    "the drill results' key grant outside S3": (
+        lambda r: _document(_restore_policy(r), lambda doc: _statement(doc, "DrillResultsKey").pop("Condition")),
+        "restore role may kms:GenerateDataKey without a kms:ViaService condition"),
     "s3:PutObject for the restore user": (lambda r: _document(_restore_user_policy(r), _grant("s3:PutObject")),
                                           "restore user may s3:PutObject"),
     "s3:DeleteObject for the restore user": (
@@ -212,6 +230,16 @@ def test_the_repository_prefix_comes_from_the_packs_config(graphs):
 
 def test_the_packs_config_keys_have_a_schema():
     schemas = {p.name: p.config_schema for p in POLICIES if p.config_schema is not None}
-    (lifecycle,) = schemas.values()
+    assert set(schemas) == {"pgbackrest-repository-lifecycle", "restore-role-read-only"}
+    lifecycle, restore = schemas["pgbackrest-repository-lifecycle"], schemas["restore-role-read-only"]
     assert lifecycle.properties["repoPrefix"]["default"] == DEFAULT_REPO_PREFIX == "pgbackrest/"
     assert lifecycle.properties["repoPrefix"]["type"] == "string"
+    assert restore.properties["drillsPrefix"]["default"] == DEFAULT_DRILLS_PREFIX == "drills"
+
+
+def test_the_drill_results_prefix_comes_from_the_packs_config(graphs):
+    """The program's drill-results grant passes under its own prefix and is refused under another."""
+    resources = copy.deepcopy(graphs["example"].resources)
+    assert policy_violations(resources, {"drillsPrefix": "drills"}) == []
+    found = policy_violations(resources, {"drillsPrefix": "results"})
+    assert any("restore role may s3:PutObject on arn:aws:s3:::" in v and "/drills/crm/*" in v for v in found), found

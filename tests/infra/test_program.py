@@ -123,10 +123,25 @@ def test_backup_role_reports_only_to_pgvaults_metrics_and_its_alert_topic(graph)
     assert by_sid["AlertsKey"]["Resource"] == graph.one(KEY, "alerts-key").state["arn"]
 
 
-def test_restore_role_is_read_only(graph):
-    acts = actions(policy_doc(graph, "access-restore-policy"))
+def test_restore_role_reads_and_puts_drill_results_only(graph):
+    """The restore principal's policy document as the program deploys it: reads under the repository and the
+    logical dumps; its one write is PutObject below ``drills/<stanza>/`` (no delete anywhere), with the data key's
+    GenerateDataKey only through S3 (the bucket's default SSE-KMS encryption of that put)."""
+    cfg = committed_stack(_stack_of(graph))
+    doc = policy_doc(graph, "access-restore-policy")
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    bucket, key = graph.one(BUCKET).state["arn"], graph.one(KEY, "backups-key").state["arn"]
+    assert by_sid["DrillResults"] == {"Sid": "DrillResults", "Effect": "Allow", "Action": ["s3:PutObject"],
+                                      "Resource": f"{bucket}/drills/{cfg.pgbackrest.stanza}/*"}
+    assert by_sid["DrillResultsKey"] == {
+        "Sid": "DrillResultsKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{cfg.repository.region}.amazonaws.com"}}}
+    assert by_sid["ReadObjects"]["Resource"] == [f"{bucket}/pgbackrest/*", f"{bucket}/logical/*"]
+    acts = actions(doc)
     assert "s3:GetObject" in acts
-    assert not [a for a in acts if a.startswith(("s3:Put", "s3:Delete"))]
+    writes = [a for a in acts if a.startswith(("s3:Put", "s3:Delete", "s3:Abort", "kms:Encrypt",
+                                                "kms:GenerateDataKey"))]
+    assert writes == ["s3:PutObject", "kms:GenerateDataKey"], "no write but the drill result's put"
 
 
 def test_no_iam_policy_uses_wildcard_actions(graph):

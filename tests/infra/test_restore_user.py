@@ -1,8 +1,9 @@
-"""The read-only restore user: keys for drills and restores on a host that uses access keys (issue 12, defect 5).
+"""The restore user: keys for drills and restores on a host that uses access keys (issue 12, defect 5).
 
 Roles have no access keys, so a DB host outside AWS could only run its drills and scratch restores with the
 backup user's read-write keys.  With ``pgvault:access.iam_user`` the program also creates a user holding exactly
-the restore policy; its key becomes the host's ``PGVAULT_RESTORE_S3_KEY`` / ``PGVAULT_RESTORE_S3_KEY_SECRET``.
+the restore policy (read only, but for putting drill results below ``drills/<stanza>/``); its key becomes the
+host's ``PGVAULT_RESTORE_S3_KEY`` / ``PGVAULT_RESTORE_S3_KEY_SECRET``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import pytest
 
 from infra import documents, names, outputs
+from pgvault.core.bucket import drills_prefix
 from tests.infra.harness import committed_stack, run_stack
 
 USER = "aws:iam/user:User"
@@ -66,13 +68,15 @@ def test_its_only_policy_is_exactly_the_restore_policy(example, restore_user):
     expected = documents.restore_policy(
         example.one("aws:s3/bucket:Bucket").state["arn"], example.one("aws:kms/key:Key", "backups-key").state["arn"],
         example.one("aws:ssm/parameter:Parameter").state["arn"], cfg.repository.repo_prefix,
-        cfg.repository.logical_prefix)
+        cfg.repository.logical_prefix, drills_prefix(cfg), cfg.repository.region)
     assert doc == expected
     assert doc == json.loads(example.one(ROLE_POLICY, "access-restore-policy").inputs["policy"])
-    granted = [a for s in doc["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
-    assert "s3:GetObject" in granted
-    assert not [a for a in granted if a.startswith(("s3:Put", "s3:Delete", "s3:Abort", "kms:Encrypt",
-                                                    "kms:GenerateDataKey"))]
+    writes = [(a, s["Resource"]) for s in doc["Statement"] for a in (
+        s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) if a.startswith((
+            "s3:Put", "s3:Delete", "s3:Abort", "kms:Encrypt", "kms:GenerateDataKey"))]
+    bucket = example.one("aws:s3/bucket:Bucket").state["arn"]
+    assert writes == [("s3:PutObject", f"{bucket}/drills/{cfg.pgbackrest.stanza}/*"),
+                      ("kms:GenerateDataKey", example.one("aws:kms/key:Key", "backups-key").state["arn"])]
 
 
 def test_it_has_one_access_key_and_no_other_permissions(example, restore_user):

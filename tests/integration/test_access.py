@@ -1,7 +1,8 @@
 """The sandbox's S3 enforces production's access model, and pgvault lives within it.
 
 The DB host's keys hold exactly the backup policy the Pulumi program deploys,
-the restore keys exactly the restore policy (``sandbox.seaweed.policies``).
+the restore keys exactly the restore policy (``sandbox.seaweed.policies``):
+read only, but for putting drill results below ``drills/<stanza>/``.
 The session's bucket is versioned with Object Lock.  Each test here asks for
 something AWS would refuse and expects the refusal; the rest of the suite
 shows every job working under the same keys.
@@ -15,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pgvault.actions import monitoring
-from pgvault.core.bucket import usage_categories
+from pgvault.core.bucket import drills_prefix, usage_categories
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET
 from pgvault.edges import bucket
 from pgvault.edges.cloud import s3_client
@@ -75,7 +76,8 @@ def test_a_locked_version_outlives_a_delete_without_the_bypass(keys):
     assert admin.head_object(Bucket=name, Key=key, VersionId=version)["ObjectLockMode"] == "GOVERNANCE"
 
 
-def test_the_restore_keys_read_but_never_write_or_delete(keys):
+def test_the_restore_keys_read_and_put_drill_results_but_never_write_elsewhere_or_delete(keys):
+    """Their one write is a put below ``drills/<stanza>/`` (a staging host's drill stores its result there)."""
     reader, name, key, cfg = keys["reader"], keys["cfg"].repository.bucket, keys["key"], keys["cfg"]
     assert reader.get_object(Bucket=name, Key=key)["Body"].read() is not None
     assert reader.list_objects_v2(Bucket=name, Prefix=cfg.repository.repo_prefix)["KeyCount"] > 0
@@ -83,6 +85,15 @@ def test_the_restore_keys_read_but_never_write_or_delete(keys):
     _refused(reader.put_object, Bucket=name, Key=f"{cfg.repository.logical_prefix}/intruder", Body=b"x")
     _refused(reader.delete_object, Bucket=name, Key=key)
     _refused(reader.put_object_tagging, Bucket=name, Key=key, Tagging={"TagSet": []})
+    # not .json: the monitor reads every *.json there as a drill result
+    result = f"{drills_prefix(cfg)}access-test.txt"
+    reader.put_object(Bucket=name, Key=result, Body=b"x")
+    _refused(reader.delete_object, Bucket=name, Key=result)
+    _refused(reader.put_object_tagging, Bucket=name, Key=result, Tagging={"TagSet": []})
+    _refused(reader.put_object, Bucket=name, Key=f"{cfg.repository.drills_prefix}/other-stanza/intruder", Body=b"x")
+    _refused(reader.put_object, Bucket=name, Key=f"{cfg.repository.drills_prefix}/intruder", Body=b"x")
+    _refused(reader.put_object, Bucket=name, Key="elsewhere/intruder", Body=b"x")
+    keys["host"].delete_object(Bucket=name, Key=result)
 
 
 def test_the_monitor_reaches_the_bucket_and_measures_it_under_the_hosts_keys(configured, keys):

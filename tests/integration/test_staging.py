@@ -1,11 +1,13 @@
 """Restores and drills on the staging host (issue 16): one private sandbox with a primary (db1) and a staging
 host (stage1), each with its own sshd, folders and PostgreSQL port.
 
-What it shows: staging holds the read-only keys only (its keys cannot write to the bucket, no backup keys'
-file, host.check names one put there); the drill runs from staging's cron, not the primary's; a PITR onto
-staging has exactly the canary rows and markers up to the target; a drill onto staging passes, from fab and
-as staging's cron runs it; the staging cluster comes up on staging's own port, never archives, and is not
-replaced without --replace.
+What it shows: staging holds the restore keys only (read only, but for putting drill results below
+drills/<stanza>/: every other put and every delete is refused; no backup keys' file, host.check names one put
+there); the drill runs from staging's cron, not the primary's; before any drill the monitor's drill check
+names the missing result; a PITR onto staging has exactly the canary rows and markers up to the target; a
+drill onto staging passes, from fab and as staging's cron runs it, and the cron's result, put into the bucket
+with staging's own keys, turns the monitor's drill check green; the staging cluster comes up on staging's own
+port, never archives, and is not replaced without --replace.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ import pytest
 
 from pgvault.actions import backup
 from pgvault.core import catalog, cron, jobs, walarchive
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.errors import ExitCode
 from pgvault.core.policy import canary_keep_days
 from pgvault.core.secrets import RESTORE_S3_KEY, RESTORE_S3_KEY_SECRET, restore_secrets_file, secrets_file
 from pgvault.edges import jobstate, remote
+from pgvault.edges.bucket import latest_drills
 from pgvault.edges.cloud import s3_client
 from pgvault.edges.secretstore import read_secret
 from sandbox import cluster, lifecycle
 from sandbox.lifecycle import admin_client
 from tests.fixtures import private_sandbox
-from tests.integration.helpers import clock_past, connection, flush_wal, labels, mark
+from tests.integration.helpers import clock_past, collect, connection, flush_wal, labels, mark
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +80,22 @@ def test_staging_holds_the_read_only_keys_only_and_they_cannot_write(staged):
     s3 = s3_client(staged.cfg, keys=keys)
     bucket, prefix = staged.cfg.repository.bucket, staged.cfg.repository.repo_prefix
     assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)["KeyCount"] == 1, "the keys can read"
-    for key in (f"{prefix}archive/{staged.cfg.pgbackrest.stanza}/intruder", f"drills/{staged.cfg.pgbackrest.stanza}/x"):
-        with pytest.raises(botocore.exceptions.ClientError) as refused:
-            s3.put_object(Bucket=bucket, Key=key, Body=b"x")
-        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # their one write: a drill result below drills/<stanza>/ (not .json: the monitor reads those as results)
+    result = f"{drills_prefix(staged.cfg)}keys-test.txt"
+    s3.put_object(Bucket=bucket, Key=result, Body=b"x")
+
+    def refused(call, **kwargs) -> None:
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            call(Bucket=bucket, **kwargs)
+        assert error.value.response["Error"]["Code"] == "AccessDenied", (call, kwargs)
+
+    stanza, drills = staged.cfg.pgbackrest.stanza, staged.cfg.repository.drills_prefix
+    for key in (f"{prefix}archive/{stanza}/intruder", f"{staged.cfg.repository.logical_prefix}/{stanza}/intruder",
+                f"{drills}/other-stanza/intruder", f"{drills}/intruder", "intruder"):
+        refused(s3.put_object, Key=key, Body=b"x")
+    refused(s3.delete_object, Key=result)
+    refused(s3.put_object_tagging, Key=result, Tagging={"TagSet": []})
+    s3_client(staged.cfg).delete_object(Bucket=bucket, Key=result)
     assert "host stage1: matches the stack" in staged.ok("host.check")
     again = staged.ok("host.setup", "--host", "stage1")
     assert "no changes" in again, again
@@ -106,6 +122,14 @@ def test_the_drill_runs_from_stagings_cron_not_the_primarys(staged):
     assert [line.job for line in staging] == ["drill"]
     assert "--host stage1" in staging[0].command
     assert {line.job for line in primary} == {j.name for j in jobs.scheduled()} - {"drill"}
+
+
+def test_before_any_drill_the_monitor_names_the_missing_drill_result(staged):
+    """No drill has run yet on this stack: the drill check says so (amber on a stack this young), never ok."""
+    assert latest_drills(s3_client(staged.cfg), staged.cfg) == []
+    check = next(c for c in collect(staged)["checks"] if c["key"] == "drill")
+    where = f"s3://{staged.cfg.repository.bucket}/{drills_prefix(staged.cfg)}"
+    assert check["state"] == "warning" and check["message"].startswith(f"no drill result in {where}: "), check
 
 
 @pytest.mark.slow
@@ -156,8 +180,15 @@ def test_a_drill_onto_staging_passes_from_fab_and_from_stagings_cron(staged):
     last = jobstate.read(view.jobs.state_dir)["last"]["drill"]
     assert last["outcome"] == "ok", last
     key = last["sizes"]["key"]
-    assert key.startswith(f"local:{view.jobs.state_dir}/drills/"), "staging's own keys cannot write the bucket"
-    assert json.loads(Path(key.removeprefix("local:")).read_text())["passed"] is True
+    assert key.startswith(drills_prefix(view)), "staging's restore keys put the result beside the backups"
+    stored = json.loads(s3_client(staged.cfg).get_object(Bucket=staged.cfg.repository.bucket, Key=key)["Body"].read())
+    assert stored["passed"] is True and stored["host"] == "stage1" and stored["name"] != result["name"], stored
+    assert not Path(view.jobs.state_dir, "drills").exists(), "nothing is kept on the host instead"
+    # the monitor (on the primary, reading the bucket) sees the cron's drill as the newest, and is green
+    doc = collect(staged)
+    check = next(c for c in doc["checks"] if c["key"] == "drill")
+    assert doc["drill"]["name"] == stored["name"] and check["state"] == "ok", check
+    assert check["message"].startswith("last drill passed "), check
 
 
 @pytest.mark.slow

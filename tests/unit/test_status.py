@@ -11,21 +11,29 @@ from pgvault.core import jobs, metrics, walproof
 from pgvault.core.jobs import JobRecord
 from pgvault.core.monitoring import alerts, dashboard, status
 from pgvault.core.pgbackrest import parse_info
+from pgvault.core.policy import alarm_specs
 from tests.builders import make_stack
 
 INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_fulls.json").read_text(), "crm")
 LAST = INFO.backups[-1].stop
 
 
+def _passed(after: timedelta) -> dict:
+    """A drill result that passed, finished ``after`` the last backup."""
+    return {"finished": (LAST + after).isoformat(), "passed": True, "seconds": {"rto": 30}}
+
+
 def facts(after: timedelta, wal_after: timedelta | None = timedelta(seconds=30), jobs=None, drills=None,
           problems=()):
+    """A healthy host ``after`` the last backup (a drill passed 5 minutes after it, unless ``drills`` says)."""
+    drills = [_passed(timedelta(minutes=5))] if drills is None else drills
     now = LAST + after
     primary = {"last_archived_time": (now - timedelta(seconds=40)).isoformat(),
                "last_archived_wal": "0000000100000000000000F",
                "current_wal": "000000010000000000000011", "failed_count": 0, "last_failed_time": None}
     wal = ("00000001000000000000000F", now - wal_after) if wal_after is not None else None
     return status.Facts("db1", now, INFO, primary, jobs or {}, wal, now - timedelta(hours=3),
-                        {"backups": 10, "wal": 5}, drills or [], problems=list(problems))
+                        {"backups": 10, "wal": 5}, drills, problems=list(problems))
 
 
 @pytest.fixture
@@ -388,3 +396,42 @@ def test_the_retention_section_says_how_much_each_tier_holds(cfg):
     fulls, incrementals = ([b for b in INFO.backups if (b.type == "full") == full] for full in (True, False))
     assert held["daily"] == sum(b.repo_delta for b in fulls)
     assert held["incremental"] == sum(b.repo_delta for b in incrementals) and doc["retention"]["incrementals"] == 2
+
+
+def _drill(doc: dict) -> dict:
+    return next(c for c in doc["checks"] if c["key"] == "drill")
+
+
+def test_a_recent_passed_drill_is_ok_and_an_old_one_amber(cfg):
+    assert _drill(status.build(cfg, facts(timedelta(minutes=10), drills=[_passed(timedelta(0))])))["state"] == \
+        status.OK
+    limit = next(a.threshold for a in alarm_specs(cfg) if a.key == "drill-age")
+    old = _drill(status.build(cfg, facts(timedelta(seconds=limit + 60), drills=[_passed(timedelta(0))])))
+    assert old["state"] == status.WARNING and old["limit"] == limit, old
+
+
+def test_no_drill_result_is_never_ok_and_names_where_it_was_looked_for(cfg):
+    """A stack where no drill stored a result (none ran, or a staging host's could not write) says so: amber
+    while the stack is young, red once its backups go back further than the drill-age alarm's limit."""
+    young = _drill(status.build(cfg, facts(timedelta(minutes=10), drills=[])))
+    assert young["state"] == status.WARNING and young["value"] is None, young
+    assert young["message"].startswith("no drill result in s3://acme-crm-backups/drills/crm/: no drill has run")
+    assert young["runbook"].endswith("#drill")
+    limit = next(a.threshold for a in alarm_specs(cfg) if a.key == "drill-age")
+    overdue = _drill(status.build(cfg, facts(timedelta(seconds=limit), drills=[])))
+    assert overdue["state"] == status.CRITICAL and "though the backups go back" in overdue["message"], overdue
+    assert status.metric_values(status.build(cfg, facts(timedelta(minutes=10), drills=[]))).get(
+        metrics.LAST_DRILL_AGE.name) is None, "no age is published: the drill-age alarm treats silence as breaching"
+
+
+def test_an_unreadable_bucket_makes_the_drill_unknown_not_missing(cfg):
+    """Unknown is not never: while the bucket cannot be read the drill check says so, or keeps the last known."""
+    unknown = _drill(status.build(cfg, outage(None, timedelta(minutes=13))))
+    assert unknown["state"] == status.WARNING and unknown["message"] == (
+        "last drill unknown: the bucket cannot be read"), unknown
+    none_before = status.build(cfg, facts(timedelta(minutes=10), drills=[]))
+    assert _drill(status.build(cfg, outage(none_before, timedelta(minutes=13))))["message"].startswith(
+        "last drill none as of ")
+    known = status.build(cfg, facts(timedelta(minutes=10)))
+    carried = _drill(status.build(cfg, outage(known, timedelta(minutes=13))))
+    assert carried["state"] == status.OK and carried["value"] == 8 * 60, carried

@@ -36,8 +36,8 @@ ACTIONS = {
     "pg_wal-volume": "free space or grow the volume now: PostgreSQL stops when pg_wal is full, and unarchived "
                      "WAL cannot be removed",
     "spool-volume": "free space or grow the spool volume now: a full spool stops WAL archiving",
-    "drill": "run fab backup.verify --stack {stack} and another fab drill.run --stack {stack}; take a full "
-             "backup until a drill passes",
+    "drill": "run fab drill.run --stack {stack} (with a staging host, read its drill job's log there too); if a "
+             "check fails, run fab backup.verify --stack {stack} and take a full backup until a drill passes",
 }
 
 

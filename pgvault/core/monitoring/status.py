@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pgvault.core import forecast, hourly, jobs, metrics
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.monitoring import advice, lastknown
 from pgvault.core.pgbackrest import StanzaInfo, backup_standby
 from pgvault.core.policy import (
@@ -271,14 +272,30 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
         state = CRITICAL if pct >= VOLUME_CRITICAL else WARNING if pct >= VOLUME_WARNING else OK
         out.append(_check(f"{name}-volume", state, pct, VOLUME_CRITICAL,
                           f"{name} volume {pct}% full ({human_bytes(volume['free_bytes'])} free)"))
-    drill = doc["drill"]
-    if drill is not None and doc["ages"]["last_drill_seconds"] is not None:
-        age = doc["ages"]["last_drill_seconds"]
-        limit = limits["drill-age"]
-        state = CRITICAL if not drill.get("passed") else WARNING if age > limit else OK
-        out.append(_check("drill", state, age, limit,
-                          f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago"))
+    out.append(_drill_check(cfg, doc, limits["drill-age"]))
     return out
+
+
+def _drill_check(cfg: StackConfig, doc: dict, limit: int) -> dict:
+    """``drill``: the newest drill result in the bucket passed, within ``limit`` (the drill-age alarm's).
+
+    No result there is never ok: "unknown" while the bucket cannot be read (and none was known before), else
+    "no drill result" (a staging host's drill that could not store its result reads the same), amber on a
+    young stack and red once the backups go back further than ``limit`` (the drill is overdue).
+    """
+    drill, age = doc["drill"], doc["ages"]["last_drill_seconds"]
+    if drill is not None and age is not None:
+        state = CRITICAL if not drill.get("passed") else WARNING if age > limit else OK
+        return _check("drill", state, age, limit,
+                      f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago")
+    if doc.get("stale"):
+        return _check("drill", WARNING, None, limit, f"last drill {lastknown.missing(doc)}: the bucket cannot be read")
+    starts = [b["start"] for b in doc["backups"]]
+    since = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(min(starts))) if starts else None
+    back = f", though the backups go back {duration(since)}" if since is not None else ""
+    return _check("drill", CRITICAL if since is not None and since > limit else WARNING, None, limit,
+                  f"no drill result in s3://{cfg.repository.bucket}/{drills_prefix(cfg)}: no drill has run and "
+                  f"stored one{back}")
 
 
 def _wal_check(cfg: StackConfig, ages: dict, wal: dict) -> dict:
