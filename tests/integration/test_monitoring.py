@@ -28,20 +28,35 @@ from tests.integration.helpers import collect, connection, flush_wal, labels, ma
 from tests.integration.test_schedule import _as_cron, _as_cron_argv, _lock_held
 
 
+def _wal_listing(sandbox) -> tuple[list[str], int]:
+    """Every key under the WAL archive and their bytes, as the bucket lists them now."""
+    keys, wal_bytes = [], 0
+    for page in s3_client(sandbox.cfg).get_paginator("list_objects_v2").paginate(
+            Bucket=sandbox.cfg.repository.bucket, Prefix="pgbackrest/archive/"):
+        for item in page.get("Contents", []):
+            keys.append(item["Key"])
+            wal_bytes += item["Size"]
+    return keys, wal_bytes
+
+
+def _collect_while_the_archive_holds_still(sandbox) -> tuple[dict, list[str], int]:
+    """A collection with the bucket's WAL listing unchanged from before it to after it: archive_timeout switches
+    a segment every few seconds here, and one arriving mid-collection is not a mismatch."""
+    for _ in range(5):
+        flush_wal(sandbox)
+        before = _wal_listing(sandbox)
+        doc = collect(sandbox)
+        if _wal_listing(sandbox) == before:
+            return doc, *before
+    pytest.fail("the WAL archive never held still for one collection")
+
+
 def test_collect_matches_pgbackrest_info_and_the_bucket(configured):
-    flush_wal(configured)
-    doc = collect(configured)
+    doc, keys, wal_bytes = _collect_while_the_archive_holds_still(configured)
     info = json.loads(configured.ok("backup.list", "--json"))
     assert [b["label"] for b in doc["backups"]] == [b["label"] for b in info["backups"]]
     assert doc["last"]["backup"] == info["backups"][-1]["label"]
     assert doc["sizes"]["repository_bytes"] == sum(b["repository_delta_bytes"] for b in info["backups"])
-    s3 = s3_client(configured.cfg)
-    keys, wal_bytes = [], 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=configured.cfg.repository.bucket,
-                                                            Prefix="pgbackrest/archive/"):
-        for item in page.get("Contents", []):
-            keys.append(item["Key"])
-            wal_bytes += item["Size"]
     newest = doc["wal"]["newest_in_bucket"]
     names = [k.rsplit("/", 1)[1] for k in keys]
     assert any(f"/{newest}-" in k for k in keys)
