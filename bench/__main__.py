@@ -87,7 +87,8 @@ def with_section(reference: dict, run: dict, name: str) -> dict:
     m = run["machine"]
     merged = dict(reference, **{name: dict(run[name], separate_run={
         "started": run["started"], "minutes": run["duration_seconds"] / 60, "seed_scale": run["scale"]["seed_scale"],
-        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores"})})
+        "database_bytes": run["database_bytes"], "machine": f"{m['cpu']}, {m['cores']} cores",
+        "load_seconds": run["scale"]["load_seconds"]})})
     merged["targets"] = targets.evaluate(merged)
     return merged
 
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("report", help="print the Markdown of a result file")
     show.add_argument("file", type=Path)
     adopt = sub.add_parser("reference-section", help="put a run's section into the committed reference")
-    adopt.add_argument("section", choices=sorted(SECTIONS))
+    adopt.add_argument("section", choices=report.SEPARATE_RUN_SECTIONS)
     adopt.add_argument("file", type=Path)
     args = parser.parse_args(argv)
 
@@ -186,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             if args.keep:
-                say(f"sandbox kept: PGVAULT_STACK_DIR={lab.folder} PGVAULT_STACK=bench fab sandbox.down")
+                memory = lab.s3_elsewhere
+                say(f"sandbox kept: PGVAULT_STACK_DIR={lab.folder} PGVAULT_STACK=bench fab sandbox.down"
+                    + (f", then rm -rf {memory} (the bucket's files, in memory)" if memory else ""))
             else:
                 lab.down()
         doc = merged_runs(doc, found, names)

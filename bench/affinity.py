@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.lab import BenchError
+
 
 def halves(cores: Iterable[int] | None = None) -> tuple[set[int], set[int]] | None:
     """The cores of "the primary's machine" and of "elsewhere" (first half, second half); ``None`` on one core."""
@@ -43,22 +45,33 @@ def tree(root: int) -> list[int]:
     return found
 
 
-def pin(roots: Iterable[int], cores: set[int]) -> int:
-    """Put every thread of each root's process tree on ``cores``; return the threads moved.
+class PinError(BenchError):
+    """A process tree could not be placed (no CAP_SYS_NICE over another user's process): the split would be a
+    claim the measurement does not hold."""
+
+
+def pin(roots: Iterable[int], cores: set[int]) -> None:
+    """Put every thread of each root's process tree on ``cores``, then read each root back.
 
     Processes these trees start later inherit the placement (a new backend forks from the postmaster, a
-    pgBackRest remote from the standby's sshd).
+    pgBackRest remote from the standby's sshd).  A thread that exits meanwhile is passed over.
+
+    :raises PinError: when a root that is still running is not on ``cores`` afterwards
     """
-    moved = 0
     for root in roots:
         for pid in tree(root):
             for task in _threads(pid):
                 try:
                     os.sched_setaffinity(task, cores)
-                    moved += 1
                 except (ProcessLookupError, PermissionError):
-                    continue  # exited, or a kernel thread
-    return moved
+                    continue  # exited; a refusal shows in the read-back below
+        try:
+            placed_on = os.sched_getaffinity(root)
+        except ProcessLookupError:
+            continue
+        if placed_on != cores:
+            raise PinError(f"process {root} stays on cores {sorted(placed_on)}, not {sorted(cores)}: run the "
+                           "benchmark as root")
 
 
 @contextmanager
@@ -67,10 +80,10 @@ def placed(here: set[int], elsewhere: set[int], primary: Iterable[int], others: 
     trees on ``elsewhere``; afterwards everything may use every core again."""
     every = here | elsewhere
     primary, others = list(primary), list(others)
-    pin(primary, here)
-    pin(others, elsewhere)
-    os.sched_setaffinity(0, here)
     try:
+        pin(primary, here)
+        pin(others, elsewhere)
+        os.sched_setaffinity(0, here)
         yield
     finally:
         os.sched_setaffinity(0, every)

@@ -67,15 +67,16 @@ class Lab:
         """
         folder = stackfile.create(STACK, prefix="pgv-bench-", bucket="pgvault-bench", rpo_seconds=300,
                                   io_timeout=60, roles=roles)
-        if s3_in_memory:
-            (folder / "s3").symlink_to(tempfile.mkdtemp(prefix="pgv-bench-s3-", dir="/dev/shm"))
         if overrides:
             path = folder / f"Pulumi.{STACK}.yaml"
             doc = yaml.safe_load(path.read_text())
             for (section, key), value in overrides.items():
                 doc["config"].setdefault(f"pgvault:{section}", {})[key] = value
             path.write_text(yaml.safe_dump(doc, sort_keys=True))
-        return cls(folder)
+        lab = cls(folder)  # the stack file is valid before anything is made outside the folder
+        if s3_in_memory:
+            (folder / "s3").symlink_to(tempfile.mkdtemp(prefix="pgv-bench-s3-", dir="/dev/shm"))
+        return lab
 
     def up(self) -> None:
         """Start every sandbox service and a work folder the PostgreSQL OS user may write."""
@@ -85,10 +86,15 @@ class Lab:
         if os.geteuid() == 0:
             os.chown(self.work, *_ids(self.cfg.postgres.os_user))
 
+    @property
+    def s3_elsewhere(self) -> Path | None:
+        """Where the S3 server's files are when they are kept outside the sandbox folder (in memory), else None."""
+        s3 = self.folder / "s3"
+        return s3.resolve() if s3.is_symlink() else None
+
     def down(self) -> None:
         """Stop everything and remove the sandbox folder (and the S3 server's files where they were elsewhere)."""
-        s3 = self.folder / "s3"
-        elsewhere = s3.resolve() if s3.is_symlink() else None
+        elsewhere = self.s3_elsewhere
         lifecycle.down(self.cfg)
         if elsewhere is not None:
             shutil.rmtree(elsewhere, ignore_errors=True)

@@ -21,6 +21,13 @@ def _s(summary: dict | None) -> str:
     return f"{summary['median']:.1f} s (±{summary['spread_pct']:.0f}%, n={summary['n']})"
 
 
+def _ms(summary: dict) -> str:
+    """``median ms (min to max, n)`` of a latency summary: a p99 over few runs is only as good as its range."""
+    if summary["n"] < 2:
+        return f"{summary['median']:.1f} ms"
+    return f"{summary['median']:.1f} ms ({summary['min']:.1f} to {summary['max']:.1f}, n={summary['n']})"
+
+
 def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
@@ -171,6 +178,10 @@ def compression_table(doc: dict) -> list[str]:
     return lines
 
 
+#: the sections that can come from a run of their own (``python -m bench reference-section``) and say so
+SEPARATE_RUN_SECTIONS = ("day", "standby")
+
+
 def separate_run(found: dict, name: str) -> list[str]:
     """The paragraph that says a section comes from a run of its own (``reference-section``), if it does."""
     own = found.get("separate_run")
@@ -197,7 +208,8 @@ def standby_table(doc: dict) -> list[str]:
              f"The primary's peak: {found['peak_tps']:.0f} tps; the load runs at {found['rate_tps']:.0f} tps "
              f"(pgbench `-R`, latency counted from each transaction's scheduled start). {placement} The 1-minute "
              f"load average was {load['min']:.1f} to {load['max']:.1f} (median {load['median']:.1f}).", "",
-             "| full backups running | tps | vs no backup | p99 latency | backup wall time |", "|---|---|---|---|---|"]
+             "| full backups running | tps | vs no backup | p99 latency (range over runs) | backup wall time |",
+             "|---|---|---|---|---|"]
     alone = _med(found["none"], "tps")
     names = {"none": "none", "primary": "from the primary (`--no-backup-standby`)",
              "standby": f"from the standby {found['standby_host']} (`backup-standby=y`)"}
@@ -205,7 +217,7 @@ def standby_table(doc: dict) -> list[str]:
         run = found[source]
         backup = f"{_med(run, 'backup_seconds'):.1f} s" if "backup_seconds" in run else "-"
         lines.append(f"| {label} | {_med(run, 'tps'):.0f} | {_pct(ratio(_med(run, 'tps'), alone))} | "
-                     f"{_med(run, 'p99_ms'):.1f} ms | {backup} |")
+                     f"{_ms(run['p99_ms'])} | {backup} |")
     return lines
 
 
@@ -350,6 +362,7 @@ def markdown(doc: dict) -> str:
     if "day" in doc:  # runs before this section existed have none
         out += ["## 7. A day of backups (bytes stored, as a multiple of the day's full)", "", *day_table(doc), ""]
     if "standby" in doc:
-        out += ["## 8. Backups from the standby (the primary at half of its peak, "
-                f"{scale['load_seconds']} s per run)", "", *standby_table(doc), ""]
+        seconds = doc["standby"].get("separate_run", {}).get("load_seconds", scale["load_seconds"])
+        out += [f"## 8. Backups from the standby (the primary at half of its peak, {seconds} s per run)", "",
+                *standby_table(doc), ""]
     return "\n".join(out)

@@ -10,6 +10,7 @@ variants, as the primary's cron runs it.
 from __future__ import annotations
 
 import os
+import statistics
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def run(lab: Lab, scale: Scale) -> dict:
                     f"p99 {found['p99_ms']:.1f} ms")
     return {"standby_host": standby, "peak_tps": peak, "rate_tps": rate,
             "cores": {"primary": sorted(cores[0]), "elsewhere": sorted(cores[1])} if cores else None,
-            "load": {"min": min(load), "median": sorted(load)[len(load) // 2], "max": max(load)},
+            "load": {"min": min(load), "median": statistics.median(load), "max": max(load)},
             **{source: {name: stats.summary([f[name] for f in found]) for name in found[0]}
                for source, found in runs.items()}}
 

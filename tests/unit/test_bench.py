@@ -106,7 +106,8 @@ def test_targets_report_met_missed_and_not_measured():
     doc["wal"] = {}
     verdicts = {row["key"]: row["met"] for row in targets.evaluate(doc)}
     assert verdicts == {"restore_speedup": True, "full_vs_floor": False, "throughput": False, "wal_lag_p99": None,
-                        "stored_share": True, "day_vs_full": None, "standby_throughput": None}
+                        "stored_share": True, "day_vs_full": None, "standby_throughput": None,
+                        "standby_p99": None}
 
 
 def test_the_report_shows_every_section_the_targets_and_the_ratios():
@@ -316,6 +317,48 @@ def test_the_standby_section_runs_in_a_lab_of_its_own_and_joins_the_first_labs_d
     assert merged["full"] == first["full"] and merged["standby"] == second["standby"]
     assert merged["duration_seconds"] == 1200
     assert {row["key"]: row["met"] for row in merged["targets"]}["standby_throughput"] is True
+
+
+@pytest.mark.parametrize(("p99", "met"), [(6.0, True), (8.0, False)])
+def test_the_standby_p99_target_holds_the_primary_within_one_and_a_half_times_its_no_backup_latency(p99, met):
+    doc = standby_doc()
+    doc["standby"]["standby"]["p99_ms"] = summary(p99)
+    rows = {row["key"]: row for row in targets.evaluate(doc)}
+    assert rows["standby_p99"]["met"] is met and rows["standby_p99"]["value"] == p99 / 5
+
+
+def test_a_p99_over_several_runs_shows_its_range():
+    doc = standby_doc()
+    doc["standby"]["none"]["p99_ms"] = summary(8.0, 50.0)
+    assert "| none | 100 | 100% | 29.0 ms (8.0 to 50.0, n=2) | - |" in report.markdown(doc)
+
+
+def test_a_process_tree_is_pinned_and_given_every_core_back_afterwards():
+    """The one test here that starts a process (a shell and its ``sleep``): the placement is the kernel's."""
+    import os
+    import subprocess
+    import time
+
+    from bench.affinity import halves, placed, tree
+
+    split = halves()
+    if split is None:
+        pytest.skip("one core: nothing to split")
+    here, elsewhere = split
+    parent = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(tree(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = tree(parent.pid)[-1]
+        assert child != parent.pid, "the shell started no child"
+        with placed(here, elsewhere, [], [parent.pid]):
+            assert os.sched_getaffinity(child) == elsewhere and os.sched_getaffinity(0) == here
+        assert os.sched_getaffinity(child) == here | elsewhere == os.sched_getaffinity(0)
+    finally:
+        for pid in reversed(tree(parent.pid)):
+            os.kill(pid, 9)
+        parent.wait()
 
 
 def test_cores_split_in_two_halves_and_one_core_cannot_be_split():
