@@ -174,6 +174,10 @@ def promote(c, cfg: StackConfig, name: str, primary_lost: bool, dry_run: bool, s
     remote.sql(conn, view, "SELECT pg_promote(true, 120);")
     if not within(60, lambda: not (role_state(conn, view) or {"in_recovery": True})["in_recovery"], interval=0.5):
         raise PgvaultError(f"{name} did not leave recovery", "see its PostgreSQL log", ExitCode.FAILED)
+    # the checkpoint promotion requests is a spread one (minutes under a long checkpoint_timeout); until it ends
+    # pg_control keeps the old timeline and pgBackRest refuses a backup ("WAL timeline 2 does not match
+    # pg_control timeline 1"), so the runbook's next backup would fail
+    remote.sql(conn, view, "CHECKPOINT;")
     segment = backup.flush_wal(conn, view)
     timeline = int(segment[:8], 16)
     say(f"  {name} is the primary on timeline {timeline}; it archived {segment}")
