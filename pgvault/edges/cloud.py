@@ -22,7 +22,7 @@ def s3_client(cfg: StackConfig, config: Config | None = None, keys: tuple[str, s
     """An S3 client for the stack's bucket (``config`` merges over the defaults, e.g. shorter timeouts).
 
     ``keys`` (access key, secret) replace the stack's credentials, e.g. the
-    read-only restore keys.  Every upload carries a checksum
+    restore keys.  Every upload carries a checksum
     (``request_checksum_calculation="when_supported"``): S3 refuses a put
     without one into a bucket with Object Lock retention.
     """
