@@ -79,9 +79,9 @@ def backup_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix
 
 
 def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefix: str, logical_prefix: str,
-                   drill_results: str, region: str) -> dict:
+                   stanza_drills_prefix: str, region: str) -> dict:
     """Restores and drills: read the repository and the logical dumps, and put one thing, a drill's result, under
-    ``drill_results`` (``pgvault.core.bucket.drills_prefix``: ``drills/<stanza>/``).  No delete anywhere, no put
+    ``stanza_drills_prefix`` (``pgvault.core.bucket.drills_prefix``: ``drills/<stanza>/``).  No delete anywhere, no put
     elsewhere, so a mistake on a restore host cannot touch the repository; the result's encryption with the data
     key is allowed only through S3 (``kms:ViaService``), which is how the bucket's default encryption asks."""
     prefixes = [repo_prefix, f"{logical_prefix}/"]
@@ -89,18 +89,18 @@ def restore_policy(bucket_arn: str, key_arn: str, parameter_arn: str, repo_prefi
         *_list_statements(bucket_arn, prefixes),
         {"Sid": "ReadObjects", "Effect": "Allow", "Action": RESTORE_OBJECT_ACTIONS,
          "Resource": [f"{bucket_arn}/{p}*" for p in prefixes]},
-        *drill_results_statements(bucket_arn, key_arn, drill_results, region),
+        *drill_results_statements(bucket_arn, key_arn, stanza_drills_prefix, region),
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn},
         {"Sid": "Passphrase", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameter_arn},
     ]}
 
 
-def drill_results_statements(bucket_arn: str, key_arn: str, drill_results: str, region: str) -> list[dict]:
-    """The restore principal's drill-results grant: PutObject below ``drill_results`` only, and the data key's
+def drill_results_statements(bucket_arn: str, key_arn: str, stanza_drills_prefix: str, region: str) -> list[dict]:
+    """The restore principal's drill-results grant: PutObject below ``stanza_drills_prefix`` only, and the data key's
     GenerateDataKey only when S3 asks for it (a put under the bucket's default SSE-KMS encryption)."""
     return [
         {"Sid": "DrillResults", "Effect": "Allow", "Action": DRILL_RESULT_ACTIONS,
-         "Resource": f"{bucket_arn}/{drill_results}*"},
+         "Resource": f"{bucket_arn}/{stanza_drills_prefix}*"},
         {"Sid": "DrillResultsKey", "Effect": "Allow", "Action": DRILL_RESULT_KEY_ACTIONS, "Resource": key_arn,
          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
     ]

@@ -36,7 +36,7 @@ REPO_PREFIX_SCHEMA = PolicyConfigSchema(properties={"repoPrefix": {
     "type": "string", "pattern": "^[a-z0-9][a-z0-9_/-]*/$", "default": DEFAULT_REPO_PREFIX,
     "description": "key prefix of the pgBackRest repository (repository.path without its leading slash, plus '/')"}})
 #: the drill results' prefix when the pack's config does not say otherwise: the schema's default
-DEFAULT_DRILLS_PREFIX = RepositoryConfig.model_fields["drills_prefix"].default
+DEFAULT_DRILLS_PREFIX = stack_checks.DEFAULT_DRILLS_PREFIX
 DRILLS_PREFIX_SCHEMA = PolicyConfigSchema(properties={"drillsPrefix": {
     "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$", "default": DEFAULT_DRILLS_PREFIX,
     "description": "key prefix of drill results (repository.drills_prefix), below which, in its stanza's folder, "

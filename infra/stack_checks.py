@@ -21,6 +21,7 @@ from infra.names import PURPOSE_TAG, PURPOSES, RESTORE
 from pgvault.core import metrics
 from pgvault.core.lifecycle import from_engine, repository_violations
 from pgvault.core.policy import DEAD_MAN_METRICS
+from pgvault.core.schema import NAME_PATTERN, RepositoryConfig
 
 #: report(message, urn): a violation, attached to a resource when ``urn`` is given
 Report = Callable[[str, "str | None"], None]
@@ -51,6 +52,12 @@ READ_ONLY_ACTIONS = ("s3:Get", "s3:List", "kms:Decrypt", "kms:DescribeKey", "ssm
 DRILL_RESULT_WRITES = (*DRILL_RESULT_ACTIONS, *DRILL_RESULT_KEY_ACTIONS)
 #: what S3 server access logging accepts as its target bucket's default encryption
 LOG_TARGET_ENCRYPTION = "AES256"
+#: the drill results' prefix when the pack's config does not say otherwise: the schema's default
+DEFAULT_DRILLS_PREFIX = RepositoryConfig.model_fields["drills_prefix"].default
+#: a stanza as the schema allows one to be named (``pgvault.core.schema.NAME_PATTERN``, without its anchors)
+_STANZA = NAME_PATTERN.removeprefix("^").removesuffix("$")
+#: a KMS key's own ARN (not an alias, not a wildcard)
+_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 
 def _of_type(resources: Iterable, typ: str) -> list:
@@ -181,21 +188,24 @@ PRINCIPALS = (
 def drill_results_only(statement: dict, action: str, drills_prefix: str) -> str | None:
     """Why ``action``, granted by ``statement`` to a restore principal, reaches beyond drill results (``None`` when
     it does not): a put only on objects below ``<bucket>/<drills_prefix>/<one stanza>/``, and the data key's
-    GenerateDataKey only through S3 (``kms:ViaService`` ``s3.<region>.amazonaws.com``), as
-    ``infra.documents.drill_results_statements`` writes them."""
-    if {"NotResource", "NotAction"} & statement.keys():
-        return "with NotResource or NotAction"
+    GenerateDataKey only on a key's own ARN (no ``*``, no alias) and only through S3 (``kms:ViaService``
+    ``s3.<region>.amazonaws.com``), as ``infra.documents.drill_results_statements`` writes them."""
+    if "NotResource" in statement:
+        return "with NotResource"
     if action in DRILL_RESULT_ACTIONS:
-        below = re.compile(rf"^arn:aws[a-z-]*:s3:::[a-z0-9.-]+/{re.escape(drills_prefix)}/[a-z0-9_-]+/\*$")
+        below = re.compile(rf"^arn:aws[a-z-]*:s3:::[a-z0-9.-]+/{re.escape(drills_prefix)}/{_STANZA}/\*$")
         outside = [r for r in as_list(statement.get("Resource")) if not (isinstance(r, str) and below.match(r))]
         return f"on {', '.join(map(str, outside))}" if outside else None
+    not_keys = [r for r in as_list(statement.get("Resource")) if not (isinstance(r, str) and _KEY_ARN.match(r))]
+    if not_keys or not statement.get("Resource"):
+        return f"on {', '.join(map(str, not_keys)) or 'no resource'} (only the data key's own ARN)"
     via = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("kms:ViaService")
     if isinstance(via, str) and re.fullmatch(r"s3\.[a-z0-9-]+\.amazonaws\.com", via):
         return None
     return "without a kms:ViaService condition naming S3"
 
 
-def check_principals(resources: list, report: Report, drills_prefix: str = "drills") -> None:
+def check_principals(resources: list, report: Report, drills_prefix: str = DEFAULT_DRILLS_PREFIX) -> None:
     """Every role and IAM user declares its purpose; a restore role's or restore user's policies, found through
     the principal they are attached to (not by their names), only read, but for putting drill results below
     ``<drills_prefix>/<stanza>/`` (:func:`drill_results_only`), and it has no managed policy and (a user) no
@@ -211,6 +221,9 @@ def check_principals(resources: list, report: Report, drills_prefix: str = "dril
             documents = policy_documents(principal.props) + [p.props.get("policy") for p in _attached(
                 resources, *kind.inline, principal)]
             for statement in (s for d in documents for s in statements(d) if s.get("Effect") == "Allow"):
+                if "NotAction" in statement:  # allows everything but what it names: never read only
+                    report(f"the restore {kind.kind} is allowed everything but {statement['NotAction']} (NotAction); "
+                           "it must stay read only, but for putting drill results", principal.urn)
                 for action in as_list(statement.get("Action", [])):
                     if action.startswith(READ_ONLY_ACTIONS):
                         continue

@@ -28,6 +28,7 @@ from cron_descriptor import Options, get_description
 from markdown_it import MarkdownIt
 
 from pgvault.core import catalog, copyback, cron, pgbackrest, postgres, roles
+from pgvault.core.bucket import drills_prefix
 from pgvault.core.policy import (
     alarm_specs,
     archive_timeout_seconds,
@@ -159,6 +160,9 @@ def context(cfg: StackConfig) -> dict:
         "schedule": {e.job: in_words(e.schedule) for h in cfg.ordered_hosts() for e in cron.entries(cfg.on(h.name))},
         "cron_file": cron.cron_file(cfg),
         "job_log": f"{cfg.jobs.log_dir}/pgvault-job.log",
+        "drill_log": f"{landing.jobs.log_dir}/pgvault-job.log",  # the drill's host: staging's, when there is one
+        "drill_kept": f"{landing.jobs.state_dir}/drills/",
+        "drills_prefix": drills_prefix(cfg),
         "alarms": alarm_specs(cfg),
         "thresholds": {a.key: int(a.threshold) for a in alarm_specs(cfg)},
         "archive_timeout": archive_timeout_seconds(cfg.targets),

@@ -2,7 +2,7 @@
 
 They stand in for what an operator exports in production: the repository
 passphrase, the DB host's S3 keys (SeaweedFS grants them exactly the backup
-policy the Pulumi program deploys), read-only S3 keys for restores and drills
+policy the Pulumi program deploys), restore S3 keys for restores and drills (read, and put drill results)
 (exactly the restore policy), and the password of the sandbox's application
 role.  Two entries have no production counterpart: the application role's
 password and the sandbox's S3 admin keys, used only to create the bucket and by

@@ -31,7 +31,7 @@ class BackupAccessArgs:
     logical_prefix: str
     drills_prefix: str
     #: the restore principal's one writable prefix (``pgvault.core.bucket.drills_prefix``: ``drills/<stanza>/``)
-    drill_results: str
+    stanza_drills_prefix: str
     region: str
     parameter_name: str
     iam_user: bool
@@ -49,7 +49,7 @@ class BackupAccessArgs:
                    topic_arn=topic_arn, alerts_key_arn=alerts_key_arn,
                    prefix=names.prefix(cfg), repo_prefix=cfg.repository.repo_prefix,
                    logical_prefix=cfg.repository.logical_prefix, drills_prefix=cfg.repository.drills_prefix,
-                   drill_results=drills_prefix(cfg), region=cfg.repository.region,
+                   stanza_drills_prefix=drills_prefix(cfg), region=cfg.repository.region,
                    parameter_name=passphrase_parameter(cfg), iam_user=cfg.access.iam_user,
                    break_glass_principals=cfg.access.break_glass_principals,
                    restore_principals=cfg.access.restore_principals, protect=protects(cfg),
@@ -87,7 +87,7 @@ class BackupAccess(Component):
             lambda v: json.dumps(documents.backup_policy(*v[0], args.repo_prefix, args.logical_prefix,
                                                          args.drills_prefix, v[1], v[2])))
         restore_doc = common.apply(lambda v: json.dumps(documents.restore_policy(
-            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix, args.drill_results, args.region)))
+            v[0], v[1], v[2], args.repo_prefix, args.logical_prefix, args.stanza_drills_prefix, args.region)))
 
         backup_name, restore_name = names.iam_name(args.prefix, names.BACKUP), names.iam_name(args.prefix,
                                                                                              names.RESTORE)

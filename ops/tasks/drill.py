@@ -6,7 +6,6 @@ from ops import ssh
 from ops.tasks.common import emit_json, pgvault_task, reporter, say
 from ops.tasks.restore import restore_targets
 from pgvault.actions import drill
-from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.edges.stackfile import load_stack
 
 
@@ -33,11 +32,9 @@ def run(c, target="random", stack=None, host=None, keep=False, json_=False):
             if "rto" in seconds:
                 say(f"  RTO {seconds['rto']} s (fetch {seconds['fetch']} s, replay {seconds['replay']} s), checks "
                     f"{seconds.get('checks', 0)} s; recovered to {result.get('recovered_to')}")
-            say(f"  result stored at s3://{view.repository.bucket}/{result['key']}")
-        if not result["passed"]:
-            failed = [ch["name"] for ch in result["checks"] if not ch["passed"]]
-            raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}",
-                               "open the drill runbook; the result is stored beside the backups", ExitCode.VERIFY)
+            say(f"  result stored at s3://{view.repository.bucket}/{result['key']}" if result["key"] else
+                f"  result NOT stored in the bucket: {result['not_stored']['kept']}")
+        drill.settle(result, view.repository.bucket)  # exit 7 on a failed check, else 1 or 5 for a refused result
 
 
 @pgvault_task()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pgvault.core import catalog, hourly, pgbackrest, walarchive
+from pgvault.core.drill import sort_out
 from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.pgbackrest import BackupSet, StanzaInfo, failure
 from pgvault.core.progress import LineSink, Progress
@@ -207,9 +208,15 @@ def hourly_facts(conn: Conn, cfg: StackConfig) -> tuple[int | None, float | None
 
 
 def measured_replay_rate(cfg: StackConfig) -> float | None:
-    """The WAL replay rate the recent drills measured (bytes/s); ``None`` when none did or they cannot be read."""
+    """The WAL replay rate the recent drills measured (bytes/s); ``None`` when none did or they cannot be read.
+
+    Only results the bucket's facts speak for count (``pgvault.core.drill.sort_out``): a body put with the restore
+    keys must not talk the adaptive rule out of incrementals.
+    """
     try:
-        return hourly.replay_rate(bucket.latest_drills(s3_client(cfg), cfg, limit=hourly.RATE_DRILLS * 2))
+        trusted, _ = sort_out(bucket.latest_drills(s3_client(cfg), cfg, limit=hourly.RATE_DRILLS * 2),
+                              datetime.now(UTC))
+        return hourly.replay_rate(trusted)
     except (BotoCoreError, ClientError, PgvaultError, ValueError):  # the results only refine the rule
         return None
 

@@ -8,6 +8,9 @@ It measures the RTO per phase, stores its result as JSON beside the backups
 (``drills/<stanza>/``; on a staging host with its restore keys, whose one
 write that is), removes the scratch cluster, and fails (exit 7) on
 any failed check.  A drill that cannot even restore is recorded as failed too.
+A result the bucket refuses is kept on the host (``<jobs.state_dir>/drills/``)
+and :func:`settle` says so: exit 7 when the drill failed, else 1 for a
+refusal (the grant it needs) and 5 only when the endpoint cannot be reached.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 from pgvault.actions import backup, restore
 from pgvault.core import catalog, roles
 from pgvault.core import drill as verdicts
 from pgvault.core.bucket import drills_prefix
 from pgvault.core.errors import ExitCode, PgvaultError, UsageError
+from pgvault.core.plan import DesiredDir, DesiredFile
 from pgvault.core.policy import CANARY_LSN_SLACK, archive_timeout_seconds
 from pgvault.core.postgres import psql_argv
 from pgvault.core.schema import HostConfig, StackConfig
@@ -87,6 +92,8 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
         production on its own; on a staging host, :func:`pgvault.core.roles.production_view`)
     :param store: the stack whose credentials store the result in the bucket (default ``cfg``: on a staging host its
         restore keys, whose one write is that put)
+    :returns: the result; ``key`` is its bucket key, or ``None`` when the bucket refused it: then ``not_stored``
+        says why and where on the host it is kept (:func:`settle` turns both into the exit code)
     """
     started = datetime.now(UTC)
     name = "drill-" + started.strftime("%Y%m%d-%H%M%S")
@@ -119,8 +126,28 @@ def run(conn: Conn, entry: HostConfig, cfg: StackConfig, kind: str, say: Say, ke
             restore.drop(conn, cfg, restored["name"])
     result["finished"] = datetime.now(UTC).isoformat()
     result["passed"] = all(c["passed"] for c in result["checks"])
-    result["key"] = _store(store or cfg, result)
+    result["key"] = _store(store or cfg, result, conn, cfg)
     return result
+
+
+def settle(result: dict, bucket: str) -> None:
+    """Raise what a drill's result means for cron and on-call; nothing when it passed and is in the bucket.
+
+    :raises PgvaultError: exit 7 when a check failed (naming the checks, and where the result is when the bucket
+        refused it); else the refusal's: exit 1 (the keys and the grant they need) or 5 (the endpoint is unreachable)
+    """
+    failed = [c["name"] for c in result["checks"] if not c["passed"]]
+    refused = result.get("not_stored")
+    if failed:
+        where = (f"s3://{bucket}/{result['key']}" if refused is None else
+                 f"none in the bucket, which refused it ({refused['error']}): {refused['kept']}")
+        raise PgvaultError(f"drill {result['name']} failed: {', '.join(failed)}; its result is at {where}",
+                           "open the drill runbook" + ("" if refused is None else f"; {refused['fix']}"),
+                           ExitCode.VERIFY)
+    if refused is not None:
+        raise PgvaultError(f"drill {result['name']} passed but the bucket refused its result ({refused['error']}): "
+                           f"{refused['kept']}", refused["fix"],
+                           ExitCode(refused["code"]))
 
 
 def _replayed(conn: Conn, cfg: StackConfig, restored: dict) -> int | None:
@@ -192,30 +219,51 @@ def _recovery_lag(conn, cfg, target: Target, restored: dict, started: datetime) 
     return None if newest is None else verdicts.recovery_lag(target, started, newest["written_at"])
 
 
-def _store(store: StackConfig, result: dict) -> str:
-    """Put the result beside the backups (``drills/<stanza>/``) with ``store``'s keys; its key.
+def _store(store: StackConfig, result: dict, conn: Conn, cfg: StackConfig) -> str | None:
+    """Put the result beside the backups (``drills/<stanza>/``) with ``store``'s keys; its key, ``None`` if refused.
 
-    On a staging host those are its restore keys ("restore keys, drills write only"): their one write is a put
-    below ``drills/<stanza>/`` (``infra.documents.restore_policy``), so the monitor reads the result there.
-
-    :raises PgvaultError: (exit 5) when the bucket refuses the put, naming the grant it needs
+    On a staging host those are its restore keys ("restore keys, and put drill results"): their one write is a put
+    below ``drills/<stanza>/`` (``infra.documents.restore_policy``), so the monitor reads the result there.  A put
+    the bucket refuses (or cannot take) loses nothing: the result is kept on the host (:func:`_keep_on_host`) with
+    ``not_stored`` saying why, for :func:`settle`.
     """
     key = verdicts.result_key(store, result)
     bucket = store.repository.bucket
     try:
         s3_client(store).put_object(Bucket=bucket, Key=key, Body=json.dumps(result, indent=2).encode(),
                                     ContentType="application/json")
+        return key
     except (ClientError, BotoCoreError) as exc:
-        outcome = "passed" if result["passed"] else "FAILED"
-        raise PgvaultError(f"drill {result['name']} {outcome} but its result could not be stored at s3://{bucket}/"
-                           f"{key}: {' '.join(str(exc).split())[:200]}",
-                           f"give the keys in use ({_keys_named(store)}) s3:PutObject on "
-                           f"{drills_prefix(store)}* (pulumi up writes it), or fix the endpoint, then drill again",
-                           ExitCode.UNREACHABLE) from None
-    return key
+        unreachable = isinstance(exc, (EndpointUnreachable, HTTPClientError))
+        denied = isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("AccessDenied", "403")
+        keys = _keys_named(store)
+        result["not_stored"] = {
+            "error": f"s3://{bucket}/{key}: {' '.join(str(exc).split())[:200]}",
+            "code": int(ExitCode.UNREACHABLE if unreachable else ExitCode.FAILED),
+            "fix": (f"fix the endpoint or the network to {store.repository.endpoint or 'S3'}" if unreachable else
+                    f"give {keys} s3:PutObject on {drills_prefix(store)}* (pulumi up writes it)" if denied else
+                    f"check the bucket and {keys}") + ", then drill again",
+        }
+    result["not_stored"]["kept"] = _keep_on_host(conn, cfg, result)
+    return None
+
+
+def _keep_on_host(conn: Conn, cfg: StackConfig, result: dict) -> str:
+    """Write a result the bucket refused to ``<jobs.state_dir>/drills/<name>.json`` (0640, the PostgreSQL OS user's);
+    where it is kept, in words ("kept at <path> on <host>", or why not)."""
+    path = f"{cfg.jobs.state_dir}/drills/{result['name']}.json"
+    owner = cfg.postgres.os_user
+    try:
+        remote.ensure_dir(conn, DesiredDir(path.rsplit("/", 1)[0], owner, 0o750))
+        remote.put_file(conn, DesiredFile(path, json.dumps({**result, "not_stored": {
+            k: v for k, v in result["not_stored"].items() if k != "kept"}}, indent=2) + "\n", owner, 0o640))
+    except PgvaultError as exc:
+        return f"not kept on {result['host']} either ({path}: {exc.message})"
+    return f"kept at {path} on {result['host']}"
 
 
 def _keys_named(cfg: StackConfig) -> str:
+    """Which of the host's keys ``cfg`` uses, in words: the backup keys, or a staging host's restore keys."""
     return "the backup keys" if roles.holds_backup_keys(cfg.hosts[0]) else "the restore keys"
 
 

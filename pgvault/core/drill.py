@@ -6,6 +6,12 @@ restored cluster and none from the second on.  For explicit times a one-second
 band around the target is left out (a commit lands a moment after its row's
 clock time).  Table counts are judged plausible against the counts recorded
 at the last backup before the target.
+
+Results read back from the bucket are judged too (:func:`sort_out`): the
+restore keys of a staging host can put any body below ``drills/<stanza>/``,
+so the time that counts is the bucket's (``LastModified``), and a body whose
+own ``finished`` disagrees with it, or a key written more than once, is not
+believed.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ TOLERANCE = timedelta(seconds=1)
 #: what the scheduled drill restores, run after run: the newest archived WAL (proves nothing committed and
 #: archived is missing), a random moment of the window, the oldest set (proves the far end still restores)
 ROTATION = ("latest", "random", "oldest")
+#: how far a stored result's own ``finished`` may lie from the bucket's time of the put (the put follows the end
+#: of the drill within seconds; more is a drifting clock, or a body dated to look newer or older than it is)
+STORED_SLACK = timedelta(minutes=5)
 
 
 def scheduled_kind(now: datetime, interval_seconds: int) -> str:
@@ -137,3 +146,51 @@ def result_key(cfg: StackConfig, result: dict) -> str:
     """The bucket key of a drill's result document, beside the backups: ``<drills>/<stanza>/<time>-<name>.json``."""
     stamp = result["finished"][:19].replace(":", "")
     return f"{drills_prefix(cfg)}{stamp}-{result['name']}.json"
+
+
+def stored_at(result: dict) -> datetime:
+    """When the bucket stored a result read back by ``pgvault.edges.bucket.latest_drills`` (its ``LastModified``)."""
+    return datetime.fromisoformat(result["stored"]["at"])
+
+
+def distrust(result: dict, now: datetime) -> str | None:
+    """Why a drill result read back from the bucket is not believed; ``None`` when nothing speaks against it.
+
+    Only the bucket's facts count (``result["stored"]``: ``at``, the server's ``LastModified``; ``versions``, how
+    many times the key was written, ``None`` when they could not be listed): the body is whatever its writer put.
+
+    :param now: the reader's clock
+    """
+    stored = result.get("stored") or {}
+    if stored.get("invalid"):
+        return f"not a drill result ({stored['invalid']})"
+    if not stored.get("at"):
+        return "the bucket's time of it is unknown"
+    try:
+        finished = datetime.fromisoformat(result["finished"])
+        gap = abs(finished - stored_at(result))
+    except (KeyError, TypeError, ValueError):
+        return "no finished time with a zone"
+    if finished > now + STORED_SLACK:
+        return f"says it finished at {result['finished'][:19]}, in the future"
+    if gap > STORED_SLACK:
+        return f"says it finished at {result['finished'][:19]} but the bucket stored it at {stored['at'][:19]}"
+    if (stored.get("versions") or 1) > 1:
+        return f"its key was written {stored['versions']} times (a drill writes its result once)"
+    return None
+
+
+def sort_out(results: Sequence[dict], now: datetime) -> tuple[list[dict], list[dict]]:
+    """The results to believe, newest first by the bucket's time, and the others as ``{"key", "reason"}``.
+
+    :param results: as ``pgvault.edges.bucket.latest_drills`` reads them
+    :param now: the reader's clock
+    """
+    trusted, suspicious = [], []
+    for result in results:
+        reason = distrust(result, now)
+        if reason:
+            suspicious.append({"key": (result.get("stored") or {}).get("key"), "reason": reason})
+        else:
+            trusted.append(result)
+    return sorted(trusted, key=stored_at, reverse=True), suspicious

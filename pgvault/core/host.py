@@ -267,11 +267,11 @@ def staging_paths(cfg: StackConfig, stack_text: str, read_only: dict[str, Secret
     """What a staging host holds: the read-only pgBackRest configuration and its keys, pgvault-job, the stack
     file and its cron file (the drill).  Never the backup keys' file, never PostgreSQL archiving settings.
 
-    :raises PgvaultError: (exit 8) without read-only keys: a staging host takes no other
+    :raises PgvaultError: (exit 8) without restore keys: a staging host takes no other
     """
     name = cfg.hosts[0].name
     if not read_only:
-        raise PgvaultError(f"staging host {name} takes only the read-only restore keys, and none are set",
+        raise PgvaultError(f"staging host {name} takes only the restore keys, and none are set",
                            "export PGVAULT_RESTORE_S3_KEY and PGVAULT_RESTORE_S3_KEY_SECRET (or add them to "
                            "pgvault:secrets.file), then run fab host.setup again", ExitCode.SECRET)
     owner, pgb, jobs = cfg.postgres.os_user, cfg.pgbackrest, cfg.jobs
@@ -303,5 +303,5 @@ def staging_drifts(cfg: StackConfig, host_plan: HostPlan, facts: HostFacts, buil
     keys = facts.paths.get(secrets_file(cfg))
     if keys is not None and keys.exists:
         out.append(f"{secrets_file(cfg)} holds the backup keys on staging host {cfg.hosts[0].name}; a staging "
-                   "host holds only the read-only keys: delete that file")
+                   "host holds only the restore keys: delete that file")
     return out

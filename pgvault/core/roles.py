@@ -36,7 +36,8 @@ def scheduled_jobs(cfg: StackConfig) -> list[jobs.Job]:
 
 
 def holds_backup_keys(host: HostConfig) -> bool:
-    """Whether the host may hold the backup principal's keys; a staging host gets the read-only keys only."""
+    """Whether the host may hold the backup principal's keys; a staging host gets the restore keys only (read, and
+    put drill results)."""
     return host.role != "staging"
 
 

@@ -20,11 +20,12 @@ from typing import Annotated, Literal
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+#: an identifier's pattern (:data:`Name`; the policy pack builds its stanza match from it)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 _PATH = r"^/[A-Za-z0-9._/@+-]*$"
 
 #: an identifier (stanza, cluster, host name, OS user): letters, digits, ``_`` and ``-``
-Name = Annotated[str, StringConstraints(pattern=_NAME)]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 #: a PostgreSQL database name pgvault accepts: lowercase identifier
 DbName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 #: an absolute path without spaces, quotes or shell metacharacters

@@ -18,7 +18,7 @@ from pgvault.core.schema import StackConfig
 REPO_CIPHER_PASS = "PGVAULT_REPO_CIPHER_PASS"
 S3_KEY = "PGVAULT_S3_KEY"
 S3_KEY_SECRET = "PGVAULT_S3_KEY_SECRET"
-#: read-only S3 keys for restores and drills (the restore role's, or a read-only user's)
+#: restore S3 keys for restores and drills: read, and put drill results (the restore role's, or its user's)
 RESTORE_S3_KEY = "PGVAULT_RESTORE_S3_KEY"
 RESTORE_S3_KEY_SECRET = "PGVAULT_RESTORE_S3_KEY_SECRET"
 #: the SMTP relay's password, when ``alerts.smtp.username`` is set

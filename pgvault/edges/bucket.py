@@ -127,13 +127,42 @@ def usage(client, cfg: StackConfig, objects: list[tuple[str, int, datetime, str]
 
 
 def latest_drills(client, cfg: StackConfig, limit: int = 20) -> list[dict]:
-    """The newest drill results stored beside the backups, newest first."""
-    prefix = drills_prefix(cfg)
-    keys = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=cfg.repository.bucket, Prefix=prefix):
-        keys += [item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".json")]
-    return [json.loads(client.get_object(Bucket=cfg.repository.bucket, Key=key)["Body"].read())
-            for key in sorted(keys, reverse=True)[:limit]]
+    """The newest drill results stored beside the backups, newest first by the bucket's time, with its facts.
+
+    Each is the stored body with ``stored`` set from the bucket, never from the body: ``key``, ``at`` (the
+    object's ``LastModified``), ``versions`` (how many times the key was written; ``None`` where versions cannot
+    be listed) and ``invalid`` when the body is not a JSON object.  Whether to believe it is
+    ``pgvault.core.drill.sort_out``'s call.
+    """
+    prefix, name = drills_prefix(cfg), cfg.repository.bucket
+    objects = [item for page in client.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix=prefix)
+               for item in page.get("Contents", []) if item["Key"].endswith(".json")]
+    objects.sort(key=lambda item: (item["LastModified"], item["Key"]), reverse=True)
+    written = _times_written(client, name, prefix)
+    found = []
+    for item in objects[:limit]:
+        try:
+            body = json.loads(client.get_object(Bucket=name, Key=item["Key"])["Body"].read())
+        except ValueError:
+            body = None
+        stored = {"key": item["Key"], "at": item["LastModified"].isoformat(),
+                  "versions": None if written is None else written.get(item["Key"], 1)}
+        if not isinstance(body, dict):
+            body, stored["invalid"] = {}, "the body is not a JSON object"
+        found.append({**body, "stored": stored})
+    return found
+
+
+def _times_written(client, bucket: str, prefix: str) -> dict[str, int] | None:
+    """How many versions each key below ``prefix`` has; ``None`` when the keys in use cannot list versions."""
+    counts: dict[str, int] = {}
+    try:
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            for version in page.get("Versions", []):
+                counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    except (ClientError, BotoCoreError):
+        return None
+    return counts
 
 
 def versions(client, cfg: StackConfig, prefix: str) -> list[repair.Version]:

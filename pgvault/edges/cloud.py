@@ -22,7 +22,7 @@ def s3_client(cfg: StackConfig, config: Config | None = None, keys: tuple[str, s
     """An S3 client for the stack's bucket (``config`` merges over the defaults, e.g. shorter timeouts).
 
     ``keys`` (access key, secret) replace the stack's credentials, e.g. the
-    read-only restore keys.  Every upload carries a checksum
+    restore keys.  Every upload carries a checksum
     (``request_checksum_calculation="when_supported"``): S3 refuses a put
     without one into a bucket with Object Lock retention.
     """
@@ -60,7 +60,7 @@ def aws_client(cfg: StackConfig, service: str):
 
 def _keys(cfg: StackConfig) -> dict:
     """The stack's access keys (the backup IAM user may publish metrics and alerts), or boto3's chain; on a host
-    without the backup keys (staging), the read-only restore keys."""
+    without the backup keys (staging), the restore keys (read, and put drill results)."""
     if cfg.repository.credentials != "keys":
         return {}
     key, secret = (S3_KEY, S3_KEY_SECRET) if holds_backup_keys(cfg.hosts[0]) else (RESTORE_S3_KEY,

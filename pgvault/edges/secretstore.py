@@ -113,7 +113,7 @@ def repository_secrets(cfg: StackConfig) -> dict[str, Secret]:
 def restore_secrets(cfg: StackConfig) -> dict[str, Secret] | None:
     """Secrets of the read-only pgBackRest configuration used by restores and drills.
 
-    :returns: ``None`` when no read-only keys are provided (restores then use the backup keys)
+    :returns: ``None`` when no restore keys are provided (restores then use the backup keys)
     """
     try:
         keys = {option: read_secret(cfg, name) for name, option in RESTORE_OPTIONS.items()}

@@ -130,6 +130,8 @@ class Recorder(pulumi.runtime.Mocks):
         service = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else "x"
         if args.typ == "aws:s3/bucket:Bucket":
             state["arn"] = f"arn:aws:s3:::{args.inputs['bucket']}"
+        elif args.typ == "aws:kms/key:Key":
+            state["arn"] = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{args.name}"
         elif args.typ == "aws:ssm/parameter:Parameter":
             state["arn"] = f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter{args.inputs['name']}"
         else:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
+from infra.documents import drill_results_statements
 from infra.policies import DEFAULT_DRILLS_PREFIX, DEFAULT_REPO_PREFIX, POLICIES
+from infra.stack_checks import drill_results_only
 from pgvault.core.lifecycle import from_engine, repository_violations
 from tests.infra.harness import Resource, policy_violations
 
@@ -154,6 +156,15 @@ CASES = {
     "the drill results' key grant outside S3": (
         lambda r: _document(_restore_policy(r), lambda doc: _statement(doc, "DrillResultsKey").pop("Condition")),
         "restore role may kms:GenerateDataKey without a kms:ViaService condition"),
+    "the drill results' key grant on every key": (
+        lambda r: _document(_restore_policy(r), _widen("DrillResultsKey", lambda v: "*")),
+        "restore role may kms:GenerateDataKey on * (only the data key's own ARN)"),
+    "the drill results' key grant on an alias": (
+        lambda r: _document(_restore_policy(r), _widen("DrillResultsKey", lambda v: v.split(":key/")[0] + ":alias/x")),
+        "restore role may kms:GenerateDataKey on arn:aws:kms:"),
+    "NotAction for the restore role": (
+        lambda r: _document(_restore_policy(r), _grant("s3:DeleteObject", statement="NotAction")),
+        "restore role is allowed everything but ['s3:DeleteObject'] (NotAction)"),
     "s3:PutObject for the restore user": (lambda r: _document(_restore_user_policy(r), _grant("s3:PutObject")),
                                           "restore user may s3:PutObject"),
     "s3:DeleteObject for the restore user": (
@@ -243,3 +254,17 @@ def test_the_drill_results_prefix_comes_from_the_packs_config(graphs):
     assert policy_violations(resources, {"drillsPrefix": "drills"}) == []
     found = policy_violations(resources, {"drillsPrefix": "results"})
     assert any("restore role may s3:PutObject on arn:aws:s3:::" in v and "/drills/crm/*" in v for v in found), found
+
+
+@pytest.mark.parametrize("stanza", ["crm", "Main", "a_b-C9"])
+def test_the_programs_own_drill_results_grant_passes_for_any_stanza_the_schema_allows(stanza):
+    """The pack's stanza match is the schema's name pattern: an uppercase stanza is a stanza too."""
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    for statement in drill_results_statements("arn:aws:s3:::b", key, f"drills/{stanza}/", "eu-west-1"):
+        for action in statement["Action"]:
+            assert drill_results_only(statement, action, "drills") is None, (stanza, statement)
+
+
+def test_a_put_below_a_name_the_schema_refuses_is_beyond_drill_results():
+    statement = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::b/drills/a.b/*"}
+    assert drill_results_only(statement, "s3:PutObject", "drills") == "on arn:aws:s3:::b/drills/a.b/*"

@@ -12,7 +12,7 @@ from pgvault.core.errors import ConfigError
 from pgvault.core.forecast import GB, Cohort
 from pgvault.core.monitoring import advice, status
 from tests.builders import make_stack
-from tests.unit.test_status import LAST, facts, failed_run
+from tests.unit.test_status import LAST, facts, failed_run, stored
 
 
 def every_check_at_once(cfg) -> set[str]:
@@ -21,7 +21,7 @@ def every_check_at_once(cfg) -> set[str]:
                  "sizes": {"standby": "db2", "standby_fallback": "the standby db2 could not be used"}}
     found = facts(timedelta(hours=40), jobs={"last": {"incr": failed_run("incr", LAST + timedelta(hours=1)),
                                                       "full": fell_back}},
-                  drills=[{"finished": LAST.isoformat(), "passed": False, "seconds": {"rto": 1}}],
+                  drills=[stored({"finished": LAST.isoformat(), "passed": False, "seconds": {"rto": 1}})],
                   problems=["PostgreSQL on db1 does not answer"])
     found.volumes = {"pg_wal": (95, 1), "spool": (95, 1)}
     found.waiting = [("000000010000000000000010", found.now - timedelta(hours=1))]

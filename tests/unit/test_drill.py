@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pgvault.core import drill
+from pgvault.core import drill, hourly
 from pgvault.core.targets import Target, Window, parse_target
 from pgvault.core.wal import parse_lsn
 
@@ -85,3 +85,28 @@ def test_the_scheduled_drill_rotates_through_latest_random_and_oldest():
     kinds = [drill.scheduled_kind(day, week) for day in sundays]
     assert sorted(kinds[:3]) == sorted(drill.ROTATION) and kinds[3:] == kinds[:3]
     assert all(drill.fixed_target(kind) is not None or kind == "random" for kind in kinds)
+
+
+def _read_back(finished: str, at: datetime, versions: int | None = 1, **body) -> dict:
+    return {"finished": finished, "passed": True, **body,
+            "stored": {"key": f"drills/crm/{finished[:19]}.json", "at": at.isoformat(), "versions": versions}}
+
+
+def test_the_replay_rate_counts_only_results_the_bucket_speaks_for():
+    """A forged, future-dated result claiming a fast replay must not talk the hourly rule out of incrementals."""
+    now = T + timedelta(hours=1)
+    genuine = _read_back(T.isoformat(), T + timedelta(seconds=20), wal_replayed_bytes=64 << 20,
+                         seconds={"replay": 64.0})
+    forged = _read_back("9999-01-01T00:00:00+00:00", now, wal_replayed_bytes=1 << 40, seconds={"replay": 1.0})
+    overwritten = _read_back((now - timedelta(minutes=1)).isoformat(), now, versions=3,
+                             wal_replayed_bytes=1 << 40, seconds={"replay": 1.0})
+    trusted, suspicious = drill.sort_out([forged, overwritten, genuine], now)
+    assert trusted == [genuine] and [s["key"] for s in suspicious] == [forged["stored"]["key"],
+                                                                       overwritten["stored"]["key"]]
+    assert hourly.replay_rate(trusted) == float(1 << 20)
+
+
+def test_trusted_results_come_newest_first_by_the_buckets_time():
+    older = _read_back("2026-11-26T12:00:00+00:00", T)
+    newer = _read_back("2026-11-26T11:59:00+00:00", T + timedelta(minutes=3))
+    assert drill.sort_out([older, newer], T + timedelta(hours=1))[0] == [newer, older]

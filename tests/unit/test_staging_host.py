@@ -1,4 +1,4 @@
-"""The staging host's desired state, plan and drifts (pure): read-only keys only, never archiving settings."""
+"""The staging host's desired state, plan and drifts (pure): the restore keys only, never archiving settings."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_host_check_names_a_backup_keys_file_found_on_staging():
     facts = _facts(targets, extra=planted)
     lines = drifts(stage, plan(stage, targets, facts, BUILD), facts, {}, BUILD)
     assert lines == [f"{secrets_file(stage)} holds the backup keys on staging host stage1; a staging host holds "
-                     "only the read-only keys: delete that file"]
+                     "only the restore keys: delete that file"]
 
 
 def test_a_staging_host_without_read_only_keys_is_refused_naming_them():

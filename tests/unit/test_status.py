@@ -18,9 +18,16 @@ INFO = parse_info((Path(__file__).parents[1] / "specs" / "data" / "info_two_full
 LAST = INFO.backups[-1].stop
 
 
+def stored(body: dict, at: str | None = None, versions: int | None = 1) -> dict:
+    """``body`` as the bucket edge reads it back: stored ``at`` (default: when it says it finished)."""
+    at = at or body["finished"]
+    return {**body, "stored": {"key": f"drills/crm/{at[:19].replace(':', '')}-drill.json", "at": at,
+                               "versions": versions}}
+
+
 def _passed(after: timedelta) -> dict:
-    """A drill result that passed, finished ``after`` the last backup."""
-    return {"finished": (LAST + after).isoformat(), "passed": True, "seconds": {"rto": 30}}
+    """A drill result that passed, finished (and stored) ``after`` the last backup."""
+    return stored({"finished": (LAST + after).isoformat(), "passed": True, "seconds": {"rto": 30}})
 
 
 def facts(after: timedelta, wal_after: timedelta | None = timedelta(seconds=30), jobs=None, drills=None,
@@ -77,7 +84,7 @@ def test_wal_lag_against_the_rpo(cfg):
 
 def test_a_failed_job_and_a_failed_drill_are_critical(cfg):
     jobs = {"last": {"full": {"outcome": "ok"}, "logical": {"outcome": "failed", "message": "pg_dump: error: x"}}}
-    drill = {"finished": (LAST + timedelta(minutes=5)).isoformat(), "passed": False, "seconds": {"rto": 30}}
+    drill = stored({"finished": (LAST + timedelta(minutes=5)).isoformat(), "passed": False, "seconds": {"rto": 30}})
     doc = status.build(cfg, facts(timedelta(minutes=10), jobs=jobs, drills=[drill]))
     by_key = {c["key"]: c for c in doc["checks"]}
     assert by_key["job-failed"]["message"] == "failed: logical (pg_dump: error: x)"
@@ -435,3 +442,71 @@ def test_an_unreadable_bucket_makes_the_drill_unknown_not_missing(cfg):
     known = status.build(cfg, facts(timedelta(minutes=10)))
     carried = _drill(status.build(cfg, outage(known, timedelta(minutes=13))))
     assert carried["state"] == status.OK and carried["value"] == 8 * 60, carried
+
+
+def _at(after: timedelta) -> str:
+    return (LAST + after).isoformat()
+
+
+def test_the_drill_age_is_the_buckets_time_not_the_bodys(cfg):
+    """The body's ``finished`` is its writer's word; the bucket's ``LastModified`` is the age (4 minutes apart)."""
+    result = stored({"finished": _at(timedelta(minutes=5)), "passed": True}, at=_at(timedelta(minutes=1)))
+    doc = status.build(cfg, facts(timedelta(minutes=10), drills=[result]))
+    assert doc["ages"]["last_drill_seconds"] == 9 * 60 and doc["suspicious_drills"] == []
+
+
+def test_the_newest_result_is_the_newest_the_bucket_stored_whatever_its_key(cfg):
+    """Key names are the writer's choice: a failed drill stored last is the last drill, though an older passing
+    result's key sorts after it."""
+    failed = stored({"finished": _at(timedelta(minutes=8)), "passed": False})
+    passed = {**_passed(timedelta(minutes=2))}
+    passed["stored"] = {**passed["stored"], "key": "drills/crm/9999-12-31T000000-drill.json"}
+    doc = status.build(cfg, facts(timedelta(minutes=10), drills=[passed, failed]))
+    assert doc["drill"]["passed"] is False and _drill(doc)["state"] == status.CRITICAL
+
+
+@pytest.mark.parametrize("result, reason", [
+    (stored({"finished": "9999-12-31T00:00:00+00:00", "passed": True}, at=_at(timedelta(minutes=9))),
+     "says it finished at 9999-12-31T00:00:00, in the future"),
+    (stored({"finished": _at(timedelta(minutes=-60)), "passed": True}, at=_at(timedelta(minutes=9))),
+     "but the bucket stored it at"),
+    (stored({"finished": _at(timedelta(minutes=9)), "passed": True}, versions=2),
+     "its key was written 2 times"),
+    (stored({"finished": "yesterday", "passed": True}, at=_at(timedelta(minutes=9))), "no finished time with a zone"),
+    (stored({"finished": "2026-01-01T00:00:00", "passed": True}, at=_at(timedelta(minutes=9))),
+     "no finished time with a zone"),
+    ({"stored": {"key": "drills/crm/x.json", "at": _at(timedelta(minutes=9)), "versions": 1,
+                 "invalid": "the body is not a JSON object"}}, "not a drill result"),
+], ids=["finished in the future", "finished an hour before the put", "key overwritten", "no time",
+        "time without a zone", "not JSON"])
+def test_a_result_the_buckets_facts_contradict_is_left_out_and_named(cfg, result, reason):
+    """Facts in, verdict out: the restore keys can put any body, so a contradicted one neither counts nor hides."""
+    doc = status.build(cfg, facts(timedelta(minutes=10), drills=[result, _passed(timedelta(minutes=5))]))
+    assert [s["key"] for s in doc["suspicious_drills"]] == [result["stored"]["key"]]
+    assert reason in doc["suspicious_drills"][0]["reason"]
+    assert doc["drill"]["finished"] == _at(timedelta(minutes=5)), "the believed result is the last drill"
+    check = _drill(doc)
+    assert check["state"] == status.WARNING and "1 result(s) left out as suspicious" in check["message"], check
+    assert result["stored"]["key"] in check["message"]
+
+
+def test_a_suspicious_result_keeps_a_failed_drill_red():
+    doc = {"drill": stored({"finished": _at(timedelta(0)), "passed": False}), "ages": {"last_drill_seconds": 60},
+           "suspicious_drills": [{"key": "drills/crm/x.json", "reason": "its key was written 2 times"}]}
+    check = status._drill_check(make_stack(), doc, 3600)
+    assert check["state"] == status.CRITICAL and "last drill FAILED 60 s ago" in check["message"], check
+
+
+def test_versions_unknown_are_not_held_against_a_result(cfg):
+    """Keys that cannot list versions (``versions`` is ``None``) judge by the times alone."""
+    result = stored({"finished": _at(timedelta(minutes=5)), "passed": True}, versions=None)
+    assert status.build(cfg, facts(timedelta(minutes=10), drills=[result]))["suspicious_drills"] == []
+
+
+def test_only_an_unreadable_repository_does_not_make_the_drill_unknown(cfg):
+    """pgBackRest's info unread, the bucket read: no drill result means none stored, not "cannot be read"."""
+    healthy = facts(timedelta(minutes=10), drills=[])
+    healthy.unread, healthy.previous = frozenset({"repository"}), status.build(cfg, facts(timedelta(minutes=5)))
+    doc = status.build(cfg, healthy)
+    assert doc["stale"]["unread"] == "repository"
+    assert _drill(doc)["message"].startswith("no drill result in s3://acme-crm-backups/drills/crm/"), _drill(doc)

@@ -17,7 +17,8 @@ from datetime import datetime
 #: what could not be read -> the document's sections that come from there
 PARTS = {
     "repository": ("backups", "archive", "window", "sizes", "retention"),
-    "bucket": ("backups", "archive", "window", "sizes", "retention", "usage", "drill", "drills"),
+    "bucket": ("backups", "archive", "window", "sizes", "retention", "usage", "drill", "drills",
+               "suspicious_drills"),
 }
 #: what could not be read -> the keys of the document's ``last`` section that come from there
 LAST = {
@@ -29,7 +30,7 @@ AGES = {"last_full_seconds": "full_at", "last_backup_seconds": "backup_at", "las
 #: a section's value when it was never read
 _UNKNOWN = {"backups": [], "archive": {"min": None, "max": None}, "window": {"earliest": None, "latest": None},
             "sizes": {"last_backup_database_bytes": None, "repository_bytes": None}, "usage": {}, "drill": None,
-            "drills": []}
+            "drills": [], "suspicious_drills": []}
 
 
 def _age(now: datetime, when: str | None) -> int | None:
@@ -58,7 +59,8 @@ def carry(doc: dict, previous: dict | None, unread: frozenset[str], now: datetim
         if key in LAST[scope]:
             doc["ages"][age] = _age(now, doc["last"][key])
     if scope == "bucket":
-        doc["ages"]["last_drill_seconds"] = _age(now, (doc["drill"] or {}).get("finished"))
+        drill = doc["drill"] or {}  # the bucket's time of it; a document from before pgvault kept that: its own
+        doc["ages"]["last_drill_seconds"] = _age(now, (drill.get("stored") or {}).get("at") or drill.get("finished"))
     doc["stale"] = {"unread": scope, "as_of": as_of, "since": before.get("since") or doc["collected_at"]}
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from pgvault.core import forecast, hourly, jobs, metrics
 from pgvault.core.bucket import drills_prefix
+from pgvault.core.drill import sort_out, stored_at
 from pgvault.core.monitoring import advice, lastknown
 from pgvault.core.pgbackrest import StanzaInfo, backup_standby
 from pgvault.core.policy import (
@@ -50,6 +51,7 @@ class Facts:
     newest_wal: tuple[str, datetime] | None
     newest_logical: datetime | None
     usage: dict[str, int]
+    #: drill results as ``pgvault.edges.bucket.latest_drills`` reads them (body and the bucket's ``stored`` facts)
     drills: list[dict] = field(default_factory=list)
     #: volume name -> (percent used, bytes free) of pg_wal's and the spool's file systems
     volumes: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -123,8 +125,9 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
     # the segment PostgreSQL writes into: at a segment boundary pg_walfile_name names the one just finished
     writing = name_of(position(current)[0], segment_of(parse_lsn(lsn))) if current and lsn else current
     pending = segments_between(wal_name, writing) if writing and wal_name else None
-    drill = facts.drills[0] if facts.drills else None
-    drill_at = datetime.fromisoformat(drill["finished"]) if drill else None
+    trusted, suspicious = sort_out(facts.drills, facts.now)
+    drill = trusted[0] if trusted else None
+    drill_at = stored_at(drill) if drill else None  # the bucket's time: the body's is its writer's word
     ages = {
         "last_full_seconds": _age(facts.now, last_full.stop if last_full else None),
         "last_backup_seconds": _age(facts.now, last_any.stop if last_any else None),
@@ -174,7 +177,8 @@ def build(cfg: StackConfig, facts: Facts, clock=None) -> dict:
         "recent_jobs": recent,
         "hourly": {"rule": cfg.schedule.incremental_rule, **hourly.day_summary(recent)},
         "drill": drill,
-        "drills": facts.drills[:20],
+        "drills": trusted[:20],
+        "suspicious_drills": suspicious,
         "targets": {"rpo_seconds": cfg.targets.rpo_seconds, "rto_seconds": cfg.targets.rto_seconds},
         "stale": None,
     }
@@ -279,16 +283,29 @@ def checks(cfg: StackConfig, doc: dict) -> list[dict]:
 def _drill_check(cfg: StackConfig, doc: dict, limit: int) -> dict:
     """``drill``: the newest drill result in the bucket passed, within ``limit`` (the drill-age alarm's).
 
+    Its age is the bucket's time of the put; results not believed (``pgvault.core.drill.distrust``: a body dated
+    away from that time, a key written twice) are left out and named, and keep the check amber at least.
     No result there is never ok: "unknown" while the bucket cannot be read (and none was known before), else
     "no drill result" (a staging host's drill that could not store its result reads the same), amber on a
     young stack and red once the backups go back further than ``limit`` (the drill is overdue).
     """
+    found = _drill_found(cfg, doc, limit)
+    suspicious = doc.get("suspicious_drills") or []
+    if not suspicious:
+        return found
+    named = "; ".join(f"{s['key']}: {s['reason']}" for s in suspicious[:3])
+    more = f" and {len(suspicious) - 3} more" if len(suspicious) > 3 else ""
+    return {**found, "state": max(found["state"], WARNING, key=_RANK.get),
+            "message": f"{found['message']}; {len(suspicious)} result(s) left out as suspicious ({named}{more})"}
+
+
+def _drill_found(cfg: StackConfig, doc: dict, limit: int) -> dict:
     drill, age = doc["drill"], doc["ages"]["last_drill_seconds"]
     if drill is not None and age is not None:
         state = CRITICAL if not drill.get("passed") else WARNING if age > limit else OK
         return _check("drill", state, age, limit,
                       f"last drill {'passed' if drill.get('passed') else 'FAILED'} {duration(age)} ago")
-    if doc.get("stale"):
+    if (doc.get("stale") or {}).get("unread") == "bucket":  # the repository alone unread: the results were read
         return _check("drill", WARNING, None, limit, f"last drill {lastknown.missing(doc)}: the bucket cannot be read")
     starts = [b["start"] for b in doc["backups"]]
     since = _age(datetime.fromisoformat(doc["collected_at"]), datetime.fromisoformat(min(starts))) if starts else None
