@@ -10,8 +10,10 @@ from __future__ import annotations
 import pytest
 
 from ops import standby as standby_ops
+from pgvault.actions import restore
 from pgvault.core.errors import ExitCode, PgvaultError
-from pgvault.edges.execute import Completed
+from pgvault.core.targets import parse_target
+from pgvault.edges.execute import Completed, LocalHost
 from tests.builders import make_stack
 
 HOSTS = [{"name": "db1", "address": "10.0.0.1"}, {"name": "db2", "address": "10.0.0.2", "role": "standby"}]
@@ -57,6 +59,21 @@ def test_a_forced_rebuild_of_the_new_production_down_before_the_swap_is_refused_
         line = refused.value.one_line()
         assert refused.value.code == ExitCode.USAGE and "--force" not in line and "swap the roles" in line
         assert why in line, line
+
+
+def test_an_in_place_restore_onto_a_fenced_host_is_refused_before_postgresql_is_stopped(monkeypatch, tmp_path):
+    """The global stop file (``pgbackrest stop`` without a stanza) fences too."""
+    cfg = make_stack(hosts=HOSTS, pgbackrest={"lock_path": str(tmp_path)})
+    _nothing_changes(monkeypatch, restore)
+    monkeypatch.setattr(restore, "prepare", lambda *a, **k: pytest.fail("the restore was prepared"))
+    for stop_file in ("all.stop", "crm.stop"):
+        (tmp_path / stop_file).touch()
+        with pytest.raises(PgvaultError) as refused:
+            restore.in_place(LocalHost(), cfg, parse_target(), lambda line: None)
+        line = refused.value.one_line()
+        assert refused.value.code == ExitCode.REFUSED and "\n" not in line
+        assert "db1 is fenced" in line and "swap the roles in Pulumi.test.yaml" in line and "pgbackrest start" in line
+        (tmp_path / stop_file).unlink()
 
 
 def test_once_the_roles_are_swapped_the_old_primary_is_what_the_force_names(monkeypatch):
