@@ -33,12 +33,6 @@ def role_state(conn: Conn, cfg: StackConfig) -> dict | None:
         return None
 
 
-def stopped(conn: Conn, cfg: StackConfig) -> bool:
-    """True when pgBackRest is stopped for the stanza on the host (its stop file exists: the fence)."""
-    path = f"{cfg.pgbackrest.lock_path}/{cfg.pgbackrest.stanza}.stop"
-    return remote.run(conn, ["test", "-e", path], warn=True).ok
-
-
 def fence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> list[str]:
     """Stop the host's PostgreSQL (fast: its standby receives everything first) and pgBackRest (``stop``).
 
@@ -49,7 +43,7 @@ def fence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> list[str]
         steps.append(f"stop PostgreSQL on {cfg.hosts[0].name}")
         if not dry_run:
             service.control(conn, cfg, "stop")
-    if not stopped(conn, cfg):
+    if not service.pgbackrest_stopped(conn, cfg):
         steps.append(f"pgbackrest stop on {cfg.hosts[0].name} (archive-push and backup refused there)")
         if not dry_run:
             remote.run(conn, pgbackrest.command(cfg, "stop"), user=cfg.postgres.os_user)
@@ -64,7 +58,7 @@ def unfence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> bool:
     Only :func:`build` calls it, once the host is proved in recovery and streaming: a standby archives
     nothing, and the fence would refuse the pgBackRest remote a backup from the standby starts there.
     """
-    if not stopped(conn, cfg):
+    if not service.pgbackrest_stopped(conn, cfg):
         return False
     name = cfg.hosts[0].name
     say(f"  {'would ' if dry_run else ''}pgbackrest start on {name} (lift the fence: a standby in recovery archives "
@@ -74,30 +68,32 @@ def unfence(conn: Conn, cfg: StackConfig, say, dry_run: bool = False) -> bool:
     return True
 
 
-def build(conn: Conn, view: StackConfig, primary: StackConfig, primary_state: dict | None, force: bool,
-          dry_run: bool, say) -> str:
+def build(conn: Conn, view: StackConfig, primary_conn: Conn, primary: StackConfig, force: bool, dry_run: bool,
+          say) -> str:
     """Build the standby ``view`` from the repository as a streaming standby of ``primary``.
 
     A host fenced after a failover (the old primary, rebuilt as the new standby) has its fence lifted once it
     streams.
 
-    :param primary_state: :func:`role_state` of the stack's primary (``None`` when it is down)
     :returns: what changed (``"dry run"`` when something would), ``""`` for nothing
-    :raises PgvaultError: before anything changes when the host runs as a primary or the stack's primary is not a
-        running primary (:func:`standby.build_refusal`, even with ``force``), when its data directory holds a
-        cluster that is not a streaming standby (unless ``force``); or when the restore fails
+    :raises PgvaultError: before anything changes, even with ``force``, when the host runs as a primary or holds
+        a newer timeline than the stack's primary, or that primary is not a running, unfenced primary
+        (:func:`standby.build_refusal`); then, unless ``force``, when its data directory holds a cluster that is
+        not a streaming standby; or when the restore fails
     """
     name, pg = view.hosts[0].name, view.postgres
     state = role_state(conn, view)
-    refusal = standby.build_refusal(view, primary, state, primary_state)
+    exists = remote.run(conn, ["test", "-e", f"{pg.data_dir}/PG_VERSION"], warn=True).ok
+    timeline = state.get("timeline") if state is not None else (_timeline(conn, view) if exists else None)
+    refusal = standby.build_refusal(view, primary, state, role_state(primary_conn, primary),
+                                    service.pgbackrest_stopped(primary_conn, primary), timeline)
     if refusal is not None:
         raise refusal
     if state is not None and state.get("in_recovery") and not force:
         say(f"  {name} is already a standby (streaming: {'yes' if state.get('streaming') else 'no'})")
         lifted = state.get("streaming") and unfence(conn, view, say, dry_run)
         return ("dry run" if dry_run else "fence lifted") if lifted else ""
-    exists = remote.run(conn, ["test", "-e", f"{pg.data_dir}/PG_VERSION"], warn=True).ok
-    if exists and not force:
+    if exists and not force:  # only now: the refusals above keep this --force from ever naming production
         raise PgvaultError(f"{pg.data_dir} on {name} already holds a cluster that is not a standby",
                            f"move it away, or rebuild over it with fab host.standby --host {name} --force",
                            ExitCode.USAGE)
@@ -105,7 +101,7 @@ def build(conn: Conn, view: StackConfig, primary: StackConfig, primary_state: di
     say(f"  {'would ' if dry_run else ''}restore {name} from the repository as a standby of {primary.hosts[0].name}"
         f"{' over its data directory (--delta)' if exists else ''}")
     if dry_run:
-        if stopped(conn, view):
+        if service.pgbackrest_stopped(conn, view):
             say(f"  would pgbackrest start on {name} once it streams (lift the fence)")
         return "dry run"
     if state is not None:
@@ -125,12 +121,23 @@ def build(conn: Conn, view: StackConfig, primary: StackConfig, primary_state: di
     return "built and streaming"
 
 
-def _checkpoint_lsn(conn: Conn, cfg: StackConfig) -> int | None:
-    """The stopped cluster's latest checkpoint (its shutdown checkpoint), from ``pg_controldata``."""
+def _control(conn: Conn, cfg: StackConfig) -> dict[str, str]:
+    """``pg_controldata`` of the host's cluster (running or stopped); empty when there is none."""
     out = remote.run(conn, [f"{cfg.postgres.bin_dir}/pg_controldata", "-D", cfg.postgres.data_dir],
                      user=cfg.postgres.os_user, warn=True).stdout
-    line = next((ln for ln in out.splitlines() if ln.startswith("Latest checkpoint location:")), None)
-    return parse_lsn(line.split(":", 1)[1].strip()) if line else None
+    return standby.control_fields(out)
+
+
+def _timeline(conn: Conn, cfg: StackConfig) -> int | None:
+    """The timeline of the host's (stopped) cluster: its latest checkpoint's."""
+    value = _control(conn, cfg).get(standby.CONTROL_TIMELINE, "")
+    return int(value) if value.isdigit() else None
+
+
+def _checkpoint_lsn(conn: Conn, cfg: StackConfig) -> int | None:
+    """The stopped cluster's latest checkpoint (its shutdown checkpoint), from ``pg_controldata``."""
+    value = _control(conn, cfg).get("Latest checkpoint location")
+    return parse_lsn(value) if value else None
 
 
 def promote(c, cfg: StackConfig, name: str, primary_lost: bool, dry_run: bool, say) -> dict:

@@ -12,7 +12,7 @@ from pgvault.core.errors import ExitCode, PgvaultError
 from pgvault.core.host import drifts
 from pgvault.core.plan import describe, diff, summary
 from pgvault.core.schema import ROLE_ORDER
-from pgvault.edges import remote
+from pgvault.edges import remote, service
 from pgvault.edges.build import build_id
 from pgvault.edges.stackfile import load_stack
 
@@ -55,7 +55,7 @@ def check(c, stack=None, host=None, json_=False):
         archiver = (remote.sql_json(conn, view, catalog.ARCHIVER_SQL) or {}) if primary_archiver else {}
         report[entry.name] = drifts(view, host_plan, facts, archiver, build_id())
         if entry.role != "staging":
-            report[entry.name] += standby_core.role_drifts(view, state, standby_ops.stopped(conn, view))
+            report[entry.name] += standby_core.role_drifts(view, state, service.pgbackrest_stopped(conn, view))
         if facts.repository_unreadable:
             unreadable[entry.name] = facts.repository_unreadable
     if json_:
@@ -78,11 +78,13 @@ def check(c, stack=None, host=None, json_=False):
 def standby(c, stack=None, host=None, force=False, dry_run=False):
     """Build the stack's standby from the repository (pgbackrest restore --type=standby) and start it streaming.
 
-    Needs a backup in the repository, host.setup run first and the stack's primary running. A data directory
-    that already holds a cluster is refused unless --force (then it is stopped and rebuilt with --delta); a
-    host running out of recovery (a primary) is refused even with --force; a running standby is left alone
-    ("no changes"). A fenced host (the old primary after a failover) has its fence lifted (pgbackrest start)
-    once it streams. Run fab host.setup afterwards: it writes the standby's own files.
+    Needs a backup in the repository, host.setup run first and the stack's primary running and not fenced.
+    Refused even with --force, before anything changes: a host running out of recovery (a primary), a host
+    whose cluster is on a newer timeline than the stack's primary (promoted: swap the roles first), a fenced
+    or stopped stack primary. Then a data directory that already holds a cluster is refused unless --force
+    (then it is stopped and rebuilt with --delta); a running standby is left alone ("no changes"). A fenced
+    host (the old primary after a failover) has its fence lifted (pgbackrest start) once it streams. Run
+    fab host.setup afterwards: it writes the standby's own files.
     """
     cfg = load_stack(stack)
     target = cfg.with_role("standby") if host is None else next((h for h in cfg.hosts if h.name == host), None)
@@ -95,8 +97,7 @@ def standby(c, stack=None, host=None, force=False, dry_run=False):
                            "give a host role: standby in the stack file", ExitCode.USAGE)
     (_, conn, view), = ssh.connections(c, cfg, target.name)
     (_, primary_conn, primary_view), = ssh.connections(c, cfg, cfg.primary.name)
-    done = standby_ops.build(conn, view, primary_view, standby_ops.role_state(primary_conn, primary_view), force,
-                             dry_run, say)
+    done = standby_ops.build(conn, view, primary_conn, primary_view, force, dry_run, say)
     say(f"host.standby {target.name}: " + (done or "no changes"))
 
 

@@ -353,7 +353,17 @@ def in_place(conn: Conn, cfg: StackConfig, target: Target, say: Callable[[str], 
     (``archive_timeout`` does not switch segments until one has run), then,
     unless ``full_backup`` is off, a full backup, so the next restore starts
     on the new timeline.
+
+    :raises PgvaultError: before anything changes when pgBackRest is stopped on
+        the host (the fence of an old primary: the stack file still names it)
     """
+    if service.pgbackrest_stopped(conn, cfg):
+        name = cfg.hosts[0].name
+        raise PgvaultError(f"{name} is fenced (pgBackRest stopped there): an in-place restore would make the old "
+                           "primary production again beside the new one",
+                           f"swap the roles in {cfg.file} to name the new primary (the failover or disaster recovery "
+                           f"runbook); only if {name} really is to be production, lift its fence first "
+                           f"(pgbackrest start there)", ExitCode.REFUSED)
     plan = prepare(conn, cfg, target, say, set_label, in_place=True)
     if service.is_running(conn, cfg):
         say("  stopping PostgreSQL")

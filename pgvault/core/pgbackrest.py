@@ -222,6 +222,13 @@ def restore_config_path(cfg: StackConfig) -> str:
     return f"{cfg.pgbackrest.config_path}/restore"
 
 
+def stop_files(cfg: StackConfig) -> list[str]:
+    """The files whose presence means pgBackRest is stopped on a host (``pgbackrest stop``: the fence): the
+    stanza's, and the global one a ``stop`` without ``--stanza`` leaves (2.45: ``<lock-path>/<stanza>.stop``,
+    ``<lock-path>/all.stop``)."""
+    return [f"{cfg.pgbackrest.lock_path}/{cfg.pgbackrest.stanza}.stop", f"{cfg.pgbackrest.lock_path}/all.stop"]
+
+
 def command(cfg: StackConfig, name: str, *options: str, params: tuple[str, ...] = (),
             config_path: str | None = None) -> list[str]:
     """Build the argv of a pgBackRest command for this stack.

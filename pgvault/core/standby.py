@@ -192,28 +192,50 @@ def role_drifts(cfg: StackConfig, state: dict | None, stopped: bool) -> list[str
     return out
 
 
-def build_refusal(target: StackConfig, primary: StackConfig, state: dict | None,
-                  primary_state: dict | None) -> PgvaultError | None:
+def control_fields(text: str) -> dict[str, str]:
+    """``pg_controldata``'s output as ``{field: value}`` (it reads a stopped cluster too)."""
+    return {k.strip(): v.strip() for k, v in (ln.split(":", 1) for ln in text.splitlines() if ":" in ln)}
+
+
+#: the field of :func:`control_fields` that holds the cluster's timeline, running or stopped
+CONTROL_TIMELINE = "Latest checkpoint's TimeLineID"
+
+
+def build_refusal(target: StackConfig, primary: StackConfig, state: dict | None, primary_state: dict | None,
+                  primary_fenced: bool = False, timeline: int | None = None) -> PgvaultError | None:
     """Why ``host.standby`` must not build ``target`` as a standby of ``primary``, even with ``--force``.
 
-    Checked before anything changes, so that neither the build nor its messages (the ``--force`` a refusal
-    suggests) ever reach production: a host running out of recovery is never rebuilt (after a failover that
-    is the new primary, until the roles are swapped in the stack file), and a standby is only built when the
-    stack's primary is a running primary to stream from.
+    Checked before anything changes, and before the ``--force`` a cluster in the way suggests, so that neither
+    the build nor its messages ever reach production.  After a failover with the roles not swapped yet, the
+    stack's standby is the new production even while it is down: a host running out of recovery is never
+    rebuilt; nor a host whose cluster is on a newer timeline than the stack's primary (it was promoted); nor is a
+    standby built while the stack's primary is not a running primary to stream from, or is fenced (pgBackRest
+    stopped there: the old primary, which may have come back out of recovery after a reboot).
 
     :param state: :data:`ROLE_STATE_SQL`'s answer on ``target``; ``None`` when its PostgreSQL is down
     :param primary_state: the same on the stack's primary
+    :param primary_fenced: pgBackRest is stopped on the stack's primary (the fence)
+    :param timeline: the timeline of ``target``'s cluster (running, or stopped: ``pg_controldata``); ``None``
+        when it holds none
     """
     name, there = target.hosts[0].name, primary.hosts[0].name
     swap = (f"after a failover, swap the roles in {target.file} first ({name}: role primary, the old primary: "
             "role standby; the failover runbook, step 2)")
     if state is not None and not state.get("in_recovery"):
-        if primary_state is not None and not primary_state.get("in_recovery"):
+        if primary_state is not None and not primary_state.get("in_recovery") and not primary_fenced:
             return PgvaultError(f"{name} and {there} both run as primaries (out of recovery): host.standby never "
                                 "rebuilds a running primary", "see fab host.check, and fence the one that is not "
                                 "production (fab host.fence --host <it>) before rebuilding it", ExitCode.USAGE)
         return PgvaultError(f"{name} runs as a primary (out of recovery): host.standby never rebuilds a running "
                             "primary", swap, ExitCode.USAGE)
+    ahead = primary_state is not None and None not in (timeline, primary_state.get("timeline"))
+    if ahead and timeline > int(primary_state["timeline"]):
+        return PgvaultError(f"{name}'s cluster is on timeline {timeline}, newer than the stack's primary {there}'s "
+                            f"({primary_state['timeline']}): {name} was promoted, and host.standby never rebuilds "
+                            "the newer production", swap, ExitCode.USAGE)
+    if primary_fenced:
+        return PgvaultError(f"the stack's primary {there} is fenced (pgBackRest stopped there): after a failover it "
+                            "is the old primary, not one to stream from", swap, ExitCode.USAGE)
     if primary_state is None or primary_state.get("in_recovery"):
         why = "down" if primary_state is None else "in recovery"
         return PgvaultError(f"the stack's primary {there} is {why}: a standby streams from a running primary",

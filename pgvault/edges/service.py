@@ -1,12 +1,16 @@
-"""Start, stop and restart the production PostgreSQL the way its host does.
+"""Start, stop and restart the production PostgreSQL the way its host does; tell whether pgBackRest is stopped.
 
 ``postgres.control`` says how: ``pg_ctlcluster`` (Debian without systemd),
 ``systemd``, or plain ``pg_ctl`` (the sandbox).  Reloads never need this:
-``SELECT pg_reload_conf()`` works everywhere.
+``SELECT pg_reload_conf()`` works everywhere.  A host whose pgBackRest is
+stopped (``pgbackrest stop``: the fence of an old primary) must not become
+production by accident: the standby build and the in-place restore ask
+:func:`pgbackrest_stopped` before they change anything.
 """
 
 from __future__ import annotations
 
+from pgvault.core import pgbackrest
 from pgvault.core.plan import DesiredDir
 from pgvault.core.schema import StackConfig
 from pgvault.edges import remote
@@ -44,3 +48,10 @@ def ensure_dirs(conn: Conn, cfg: StackConfig) -> None:
         remote.ensure_dir(conn, DesiredDir(pg.socket_dir, pg.os_user, 0o755))
     if pg.control == "pg_ctl" and pg.log_file:
         remote.ensure_dir(conn, DesiredDir(pg.log_file.rsplit("/", 1)[0], pg.os_user, 0o755))
+
+
+def pgbackrest_stopped(conn: Conn, cfg: StackConfig) -> bool:
+    """True when pgBackRest is stopped on the host, for the stanza or for all (:func:`pgbackrest.stop_files`)."""
+    first, *rest = pgbackrest.stop_files(cfg)
+    argv = ["test", "-e", first] + [word for path in rest for word in ("-o", "-e", path)]
+    return remote.run(conn, argv, warn=True).ok

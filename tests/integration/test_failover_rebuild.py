@@ -3,9 +3,9 @@
 
 The tests run in file order on one sandbox, each leaving the next its starting point: the failover runbook
 promotes db2 and fences db1; rebuilding onto the current primary is refused before anything changes, whichever
-way it is asked; the roles are swapped as the runbook says; the runbook's step 4 rebuilds db1 from the
-repository as db2's standby and lifts its fence; a backup then reads db1's data files again, and the WAL proof
-holds from the first timeline's backups to the second's.
+way it is asked and while it is briefly down too; the roles are swapped as the runbook says; the runbook's step 4
+(a dry run, then the rebuild) rebuilds db1 from the repository as db2's standby and lifts its fence; a backup then
+reads db1's data files again, and the WAL proof holds from the first timeline's backups to the second's.
 """
 
 from __future__ import annotations
@@ -91,6 +91,17 @@ def test_rebuilding_onto_the_current_primary_is_refused_before_anything_changes(
     old, new = pair.cfg.on("db1"), pair.cfg.on("db2")
     before = _control(old)
     assert before["Database cluster state"] == "shut down" and before["Latest checkpoint's TimeLineID"] == "1"
+    # the new production down for a moment, the roles not swapped yet: refused, even with --force, whose
+    # suggestion never comes (the stack's primary db1 is fenced; db2's cluster is on the newer timeline)
+    cluster.stop(new)
+    try:
+        production = _control(new)
+        assert production["Latest checkpoint's TimeLineID"] == "2", production
+        for args in ((), ("--force",), ("--host", "db2", "--force")):
+            _refused(pair.fab("host.standby", *args), "the stack's primary db1 is fenced", "swap the roles")
+        assert _control(new) == production and not cluster.running(new), "a refusal touched the new production"
+    finally:
+        cluster.start(new)
     # the roles are not swapped yet: the stack's standby db2 is the running primary, the stack's primary is fenced
     for args in (("--force",), ("--force", "--dry-run"), ("--host", "db2", "--force")):
         line = _refused(pair.fab("host.standby", *args), "db2 runs as a primary", "swap the roles")
@@ -114,8 +125,10 @@ def test_rebuilding_onto_the_current_primary_is_refused_before_anything_changes(
 
 def test_the_runbook_rebuilds_the_old_primary_as_the_standby_and_backups_read_it_again(pair):
     old, new = pair.cfg.on("db1"), pair.cfg.on("db2")
-    rebuilt = _runbook_step(pair, "failover-4")  # host.standby --force (dry run first), host.setup, full, verify
-    assert "would restore db1 from the repository as a standby of db2 over its data directory" in rebuilt, rebuilt
+    dry = _runbook_step(pair, "failover-4a")  # host.standby --force --dry-run, read before 4b
+    assert "would restore db1 from the repository as a standby of db2 over its data directory" in dry, dry
+    assert "would pgbackrest start on db1 once it streams" in dry and os.path.exists(_fence_file(old))
+    rebuilt = _runbook_step(pair, "failover-4b")  # host.standby --force, host.setup, full, verify
     assert "host.standby db1: built and streaming" in rebuilt
     assert "pgbackrest start on db1" in rebuilt, "the fence is lifted once db1 streams"
     assert "could not be used" not in rebuilt, "the full backup fell back to the primary"

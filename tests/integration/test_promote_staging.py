@@ -136,6 +136,13 @@ def test_promoting_staging_by_the_runbook_ends_with_stage1_the_primary_and_the_c
     stopped = _ok(staged, blocks["dr-staging-2"])
     assert f"no cluster runs in {stage.postgres.data_dir} on stage1" in stopped
     assert not cluster.running(stage)
+    # S3 skipped: the stack file still names the fenced db1 as the primary; its data directory stays as it was
+    before = sorted(os.listdir(db1.postgres.data_dir))
+    skipped = staged.fab("restore.full", "--in-place", "--force")
+    assert skipped.returncode == ExitCode.REFUSED, skipped.stdout + skipped.stderr
+    assert "db1 is fenced" in skipped.stderr and "swap the roles in" in skipped.stderr, skipped.stderr
+    assert "stopping PostgreSQL" not in skipped.stdout and not cluster.running(db1)
+    assert os.path.exists(_fence_file(db1)) and sorted(os.listdir(db1.postgres.data_dir)) == before
     _promote_in_stack_file(staged)
 
     restored = _ok(staged, blocks["dr-staging-4"])  # host.setup, restore.full --in-place, host.setup, full, check

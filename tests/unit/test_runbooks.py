@@ -138,11 +138,16 @@ def test_the_failover_runbook_rebuilds_the_old_primary_by_its_role_never_by_a_na
         cfg = cfg.on(cfg.primary.name)
         text = runbooks.render_all(cfg)["failover.md"]
         steps = {b.step: b for b in runbooks.blocks("failover", text)}
-        assert list(steps) == ["failover-1", "failover-3", "failover-4"]
-        rebuild = steps["failover-4"].code
-        assert f"fab host.standby --stack {cfg.name} --force\n" in rebuild and "--host" not in rebuild
+        assert list(steps) == ["failover-1", "failover-3", "failover-4a", "failover-4b"]
+        # the dry run is a block of its own, read before the rebuild's block is pasted
+        assert steps["failover-4a"].code == f"fab host.standby --stack {cfg.name} --force --dry-run\n"
+        rebuild = steps["failover-4b"].code
+        assert rebuild.startswith(f"fab host.standby --stack {cfg.name} --force\n") and "--host" not in rebuild
+        assert "--dry-run" not in rebuild
         old, new = cfg.primary.name, cfg.with_role("standby").name  # as this render's failover sees them
-        assert f"would restore {old} from the repository as a standby of\n{new} over" in text
+        words = " ".join(text.split())
+        assert f"would restore {old} from the repository as a standby of {new} over its data directory" in words
+        assert f"Go on only if it names {old}**" in words
 
 
 def test_promoting_staging_is_runnable_and_fences_the_primary_first():

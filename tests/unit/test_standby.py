@@ -118,9 +118,10 @@ def test_host_standby_never_rebuilds_a_running_primary_nor_builds_without_one_to
     """Refusals come before anything changes and whatever --force says; each names the swap, never a --force."""
     cfg = stack()
     target, primary = cfg.on("db2"), cfg
-    primary_up, standby_up = {"in_recovery": False}, {"in_recovery": True, "streaming": 1}
-    assert standby.build_refusal(target, primary, None, primary_up) is None
-    assert standby.build_refusal(target, primary, standby_up, primary_up) is None
+    primary_up, standby_up = {"in_recovery": False, "timeline": 1}, {"in_recovery": True, "streaming": 1}
+    assert standby.build_refusal(target, primary, None, primary_up) is None  # a new host: no cluster yet
+    assert standby.build_refusal(target, primary, None, primary_up, timeline=1) is None  # the old primary
+    assert standby.build_refusal(target, primary, standby_up, primary_up, timeline=1) is None
     # after a failover with the roles not swapped: the stack's standby is the new primary, its primary fenced
     promoted = standby.build_refusal(target, primary, {"in_recovery": False}, None)
     assert "db2 runs as a primary" in promoted.message and "swap the roles" in promoted.fix
@@ -131,3 +132,39 @@ def test_host_standby_never_rebuilds_a_running_primary_nor_builds_without_one_to
         assert f"the stack's primary db1 is {why}" in lost.message and "swap the roles" in lost.fix
     for refusal in (promoted, both, lost):
         assert refusal.code == 2 and "--force" not in refusal.one_line() and "\n" not in refusal.one_line()
+
+
+def test_host_standby_never_rebuilds_the_new_production_while_it_is_down_before_the_swap():
+    """After a failover, roles not swapped: db2 (the new production) briefly down, db1 back out of recovery.
+
+    Its fence still on (a) or lost with a tmpfs lock folder (b, the timeline): refused either way, with --force too.
+    """
+    cfg = stack()
+    target, primary = cfg.on("db2"), cfg
+    old_primary_up = {"in_recovery": False, "timeline": 1}
+    fenced = standby.build_refusal(target, primary, None, old_primary_up, primary_fenced=True, timeline=1)
+    assert "the stack's primary db1 is fenced" in fenced.message and "swap the roles" in fenced.fix
+    newer = standby.build_refusal(target, primary, None, old_primary_up, timeline=2)
+    assert "db2's cluster is on timeline 2, newer than the stack's primary db1's (1)" in newer.message
+    assert "swap the roles" in newer.fix
+    running_newer = standby.build_refusal(target, primary, {"in_recovery": True, "timeline": 2}, old_primary_up,
+                                          timeline=2)
+    assert "newer than the stack's primary" in running_newer.message
+    for refusal in (fenced, newer, running_newer):
+        assert refusal.code == 2 and "--force" not in refusal.one_line() and "\n" not in refusal.one_line()
+    # a fenced primary running out of recovery beside a running primary: the running one is never rebuilt
+    assert "db2 runs as a primary" in standby.build_refusal(target, primary, {"in_recovery": False}, old_primary_up,
+                                                            primary_fenced=True).message
+
+
+def test_pg_controldata_gives_a_stopped_clusters_timeline():
+    text = ("pg_control version number:            1300\nDatabase cluster state:               shut down\n"
+            "Latest checkpoint location:           0/5000028\nLatest checkpoint's TimeLineID:       2\n")
+    fields = standby.control_fields(text)
+    assert fields[standby.CONTROL_TIMELINE] == "2" and fields["Latest checkpoint location"] == "0/5000028"
+    assert standby.control_fields("") == {}
+
+
+def test_a_fence_is_the_stanzas_stop_file_or_the_global_one():
+    assert pgbackrest.stop_files(stack()) == [f"{stack().pgbackrest.lock_path}/crm.stop",
+                                              f"{stack().pgbackrest.lock_path}/all.stop"]
