@@ -74,8 +74,8 @@ def choose(conn: Conn, cfg: StackConfig, kind: str, archived_wal: str | None, se
     if newest:
         win = Window(win.earliest, min(win.latest, datetime.fromisoformat(newest))) if win.latest else win
     moment = verdicts.random_moment(win, backup.host_now(conn), cfg.retention.daily_days, random.Random(seed))
-    return verdicts.fixed_target(verdicts.snap_between_canaries(moment, _bracket(pconn, pcfg, moment, end))
-                                 .isoformat())
+    snapped = verdicts.snap_between_canaries(moment, _bracket(pconn, pcfg, moment, end), win.earliest)
+    return verdicts.fixed_target(snapped.isoformat())
 
 
 def _bracket(conn: Conn, cfg: StackConfig, moment: datetime, end: str) -> list[datetime]:

@@ -67,9 +67,15 @@ def random_moment(win: Window, now: datetime, daily_days: int, rng: random.Rando
     return low + (high - low) * rng.random()
 
 
-def snap_between_canaries(moment: datetime, canary_times: Sequence[datetime]) -> datetime:
-    """Move ``moment`` halfway between the two canaries around it, so the canary check is exact."""
-    times = sorted(canary_times)
+def snap_between_canaries(moment: datetime, canary_times: Sequence[datetime],
+                          earliest: datetime | None = None) -> datetime:
+    """Move ``moment`` halfway between the two canaries around it, so the canary check is exact.
+
+    Only canaries from ``earliest`` on (the window's start, the oldest set's end) count: halfway between two
+    older ones is a moment no set can reach, and the drill would fail a healthy repository.  With fewer than
+    two such canaries ``moment`` stays as it is.
+    """
+    times = sorted(t for t in canary_times if earliest is None or t >= earliest)
     pairs = [(a, b) for a, b in pairwise(times) if a <= moment <= b] or list(pairwise(times))
     if not pairs:
         return moment

@@ -61,8 +61,9 @@ def test_archive_settings_are_in_effect(host, configured):
     # made one): a switched segment must be archived now, whatever came before
     before = int(_psql(host, cfg, "SELECT archived_count FROM pg_stat_archiver"))
     _psql(host, cfg, "SELECT pg_switch_wal() FROM (SELECT txid_current()) AS written")
-    assert within(60, lambda: int(_psql(host, cfg, "SELECT archived_count FROM pg_stat_archiver")) > before), \
-        "a switched WAL segment was not archived within 60 s"
+    # (an earlier module may have frozen the bucket: pgBackRest's asynchronous push then retries on its own pace)
+    assert within(180, lambda: int(_psql(host, cfg, "SELECT archived_count FROM pg_stat_archiver")) > before), \
+        "a switched WAL segment was not archived within 180 s"
 
 
 def test_no_secret_in_world_readable_files(host, configured, secret_values):

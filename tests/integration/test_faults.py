@@ -46,6 +46,8 @@ def faults(configured):
     configured.ok("backup.logical")
     yield configured
     configured.sql("DROP TABLE IF EXISTS ballast")
+    # the frozen bucket left segments waiting: the next module on this worker's sandbox starts with them archived
+    flush_wal(configured, seconds=300)
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,17 @@ def test_snapping_lands_halfway_between_canaries():
     assert drill.snap_between_canaries(T, []) == T
 
 
+def test_snapping_never_leaves_the_window_for_canaries_older_than_its_start():
+    """A new full with no canary after it yet (its older sets expired): halfway between two canaries written
+    before it is a moment no set reaches, and the drill failed a healthy repository (a clean-clone run)."""
+    earliest = CANARIES[-1] + timedelta(minutes=1)
+    moment = earliest + timedelta(seconds=2)
+    assert drill.snap_between_canaries(moment, CANARIES[-2:], earliest) == moment
+    assert drill.snap_between_canaries(moment, [*CANARIES[-1:], earliest + timedelta(seconds=5)], earliest) == moment
+    inside = [earliest + timedelta(seconds=1), earliest + timedelta(seconds=9)]
+    assert drill.snap_between_canaries(moment, [*CANARIES, *inside], earliest) == earliest + timedelta(seconds=5)
+
+
 def expected(times):
     return [(n, t, "0/0") for n, t in enumerate(times, start=1)]
 
