@@ -15,6 +15,7 @@ from pgvault.actions import backup
 from pgvault.core.monitoring.status import plugin_code
 from pgvault.edges.waiting import within
 from sandbox.lifecycle import admin_client
+from tests.fixtures import private_sandbox
 
 MARKS_DDL = ("CREATE TABLE IF NOT EXISTS pitr_marks "
              "(label text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
@@ -94,3 +95,20 @@ def damaged_object(sandbox, key: str, at: float, length: int):
         yield
     finally:
         s3.put_object(Bucket=bucket, Key=key, Body=original)
+
+
+@contextmanager
+def hosts_sandbox(name: str, roles: tuple[str, ...]):
+    """A private sandbox with extra hosts (``roles``), seeded, every host set up and one full backup; with a
+    standby, built from the repository and set up again (its own files over what its restore brought).
+
+    Yields the sandbox and the first ``host.setup``'s output.
+    """
+    with private_sandbox(name, bucket=f"pgvault-{name}", roles=roles) as own:
+        own.ok("sandbox.seed")
+        setup = own.ok("host.setup")
+        own.ok("backup.full")  # a standby is built from the repository: it needs a backup first
+        if "standby" in roles:
+            assert "built and streaming" in own.ok("host.standby")
+            own.ok("host.setup")
+        yield own, setup

@@ -19,7 +19,7 @@ import yaml
 
 from pgvault.core.errors import ExitCode
 from sandbox import cluster
-from tests.fixtures import private_sandbox
+from tests.integration.helpers import hosts_sandbox
 from tests.integration.test_standby import (
     _backup_log,
     _job,
@@ -35,12 +35,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pair():
     """A seeded primary (db1) with a streaming standby (db2) built from the repository, both set up."""
-    with private_sandbox("rebuild", bucket="pgvault-rebuild", roles=("standby",)) as own:
-        own.ok("sandbox.seed")
-        own.ok("host.setup")
-        own.ok("backup.full")
-        assert "built and streaming" in own.ok("host.standby")
-        own.ok("host.setup")
+    with hosts_sandbox("rebuild", ("standby",)) as (own, _):
         yield own
 
 

@@ -24,8 +24,8 @@ from pgvault.edges import remote
 from pgvault.edges.stackfile import load_stack
 from sandbox import cluster
 from sandbox.processes import free_port
-from tests.fixtures import ROOT, private_sandbox
-from tests.integration.helpers import connection, flush_wal
+from tests.fixtures import ROOT
+from tests.integration.helpers import connection, flush_wal, hosts_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +35,7 @@ STEPS = ("dr-staging-1", "dr-staging-2", "dr-staging-4", "dr-staging-5")
 @pytest.fixture(scope="module")
 def staged():
     """The sandbox with a staging host: seeded, both hosts set up, a full backup, the staging cluster running."""
-    with private_sandbox("promote", bucket="pgvault-promote", roles=("staging",)) as sandbox:
-        sandbox.ok("sandbox.seed")
-        sandbox.ok("host.setup")
-        sandbox.ok("backup.full")
+    with hosts_sandbox("promote", ("staging",)) as (sandbox, _):
         sandbox.ok("restore.full", "--as-staging")  # what the CRM's staging app uses
         yield sandbox
         for host in ("db1", "stage1"):

@@ -23,8 +23,8 @@ from pgvault.core import cron
 from pgvault.core.errors import ExitCode
 from pgvault.edges.stackfile import load_stack
 from sandbox import cluster
-from tests.fixtures import ROOT, private_sandbox
-from tests.integration.helpers import collect
+from tests.fixtures import ROOT
+from tests.integration.helpers import collect, hosts_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pair():
     """A seeded primary (db1) with a streaming standby (db2) built from the repository, both set up."""
-    with private_sandbox("standby", bucket="pgvault-standby", roles=("standby",)) as own:
-        own.ok("sandbox.seed")
-        own.ok("host.setup")
-        own.ok("backup.full")  # the standby is built from the repository: it needs a backup first
-        built = own.ok("host.standby")
-        assert "built and streaming" in built
-        own.ok("host.setup")  # the standby's own files over what its restore brought
+    with hosts_sandbox("standby", ("standby",)) as (own, _):
         yield own
 
 

@@ -16,8 +16,7 @@ import pytest
 from pgvault.core import cron, jobs
 from pgvault.core.errors import ExitCode
 from pgvault.edges import jobstate
-from tests.fixtures import private_sandbox
-from tests.integration.helpers import flush_wal
+from tests.integration.helpers import flush_wal, hosts_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +26,8 @@ HOSTS = ("db1", "db2", "stage1")
 @pytest.fixture(scope="module")
 def trio():
     """A seeded primary (db1), its standby (db2) built from the repository, and a staging host (stage1)."""
-    with private_sandbox("trio", bucket="pgvault-trio", roles=("standby", "staging")) as own:
-        own.ok("sandbox.seed")
-        setup = own.ok("host.setup")
-        own.ok("backup.full")
-        assert "built and streaming" in own.ok("host.standby")
-        own.ok("host.setup")  # the standby's own files over what its restore brought
-        yield own, setup
+    with hosts_sandbox("trio", ("standby", "staging")) as found:
+        yield found
 
 
 def _summaries(output: str) -> list[str]:
